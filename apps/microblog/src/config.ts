@@ -1,0 +1,77 @@
+import { resolve } from 'node:path'
+
+/** Everything the microblog reads from its environment, validated once at start. */
+export interface MicroblogConfig {
+  /** `HF_HOST` @default '127.0.0.1' */
+  host: string
+  /** `HF_PORT` (0 picks a free port) @default 8080 */
+  port: number
+  /** `HF_DATABASE_URL`: a PostgreSQL server. When unset, PGlite runs in-process under `dataDir`. */
+  databaseUrl: string | undefined
+  /** `HF_DATA_DIR`: where the embedded database lives. @default './data' */
+  dataDir: string
+  /** `HF_DB_POOL_MAX`: sessions per database server. @default 20 */
+  dbPoolMax: number
+  /** `HF_WORKER_ID`: this process's Snowflake worker id (0–1023). @default 1 */
+  workerId: number
+  /** `HF_WRK2_API=on` mounts the DeathStarBench-compatible `/wrk2-api/*`. @default false */
+  wrk2Api: boolean
+  /** `HF_CEILING_ROUTE=on` mounts `GET /ceiling`, a fixed 1 KB body for measuring the stack itself. @default false */
+  ceilingRoute: boolean
+  /** `HF_BODY_LIMIT` in bytes. @default 65536 */
+  bodyLimit: number
+  /** `HF_TOKEN_TTL_S`: lifetime of a bearer token. @default 86400 */
+  tokenTtlSeconds: number
+  /** `HF_LOG_LEVEL` (pino levels, or 'silent'). @default 'info' */
+  logLevel: string
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+  readonly code = 'E_CONFIG'
+}
+
+const logLevels = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+
+/**
+ * Reads `HF_*` variables. Every value is checked here so a typo fails at start, naming the variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): MicroblogConfig {
+  const config: MicroblogConfig = {
+    host: env['HF_HOST'] || '127.0.0.1',
+    port: integer(env, 'HF_PORT', 8080, 0, 65535),
+    databaseUrl: env['HF_DATABASE_URL'] || undefined,
+    dataDir: resolve(env['HF_DATA_DIR'] || 'data'),
+    dbPoolMax: integer(env, 'HF_DB_POOL_MAX', 20, 1, 1000),
+    workerId: integer(env, 'HF_WORKER_ID', 1, 0, 1023),
+    wrk2Api: flag(env, 'HF_WRK2_API'),
+    ceilingRoute: flag(env, 'HF_CEILING_ROUTE'),
+    bodyLimit: integer(env, 'HF_BODY_LIMIT', 64 * 1024, 1024, 16 * 1024 * 1024),
+    tokenTtlSeconds: integer(env, 'HF_TOKEN_TTL_S', 86_400, 60, 30 * 86_400),
+    logLevel: env['HF_LOG_LEVEL'] || 'info',
+  }
+  if (config.databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(config.databaseUrl)) {
+    throw new ConfigError('HF_DATABASE_URL must be a postgres:// or postgresql:// URL')
+  }
+  if (!logLevels.has(config.logLevel)) {
+    throw new ConfigError(`HF_LOG_LEVEL must be one of ${[...logLevels].join(', ')}`)
+  }
+  return Object.freeze(config)
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!/^\d+$/.test(raw) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer in ${min}..${max}, got '${raw}'`)
+  }
+  return value
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = (env[name] ?? '').toLowerCase()
+  if (raw === '' || raw === 'off' || raw === '0' || raw === 'false') return false
+  if (raw === 'on' || raw === '1' || raw === 'true') return true
+  throw new ConfigError(`${name} must be 'on' or 'off', got '${env[name]}'`)
+}

@@ -1,0 +1,48 @@
+import formbody from '@fastify/formbody'
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { MicroblogConfig } from '../config.js'
+import type { Services } from '../services/index.js'
+import type { Database } from '../storage/database.js'
+import { errorHandler, sendProblem } from './problem.js'
+import { registerRequestContext } from './request-context.js'
+import { apiPostRoutes } from './routes/api-posts.js'
+import { apiUserRoutes } from './routes/api-users.js'
+import { ceilingRoute } from './routes/ceiling.js'
+import { healthRoutes } from './routes/health.js'
+import { wrk2ApiRoutes } from './routes/wrk2-api.js'
+
+/** How long a request may take before its `callSignal` aborts and it answers 503 E_TIMEOUT. */
+const requestDeadlineMs = 10_000
+
+export interface BuildAppOptions {
+  config: MicroblogConfig
+  database: Database
+  services: Services
+  isClosing: () => boolean
+}
+
+/** The HTTP edge: validation, errors as problem+json, and the routes the configuration enables. */
+export function buildApp({ config, database, services, isClosing }: BuildAppOptions): FastifyInstance {
+  const app = Fastify({
+    logger: { level: config.logLevel },
+    bodyLimit: config.bodyLimit,
+    return503OnClosing: true,
+    // Types are exact: "12" is not a number. Defaults apply; unknown properties are ignored.
+    ajv: { customOptions: { coerceTypes: false, allErrors: false } },
+    routerOptions: { maxParamLength: 100 },
+  })
+  registerRequestContext(app, requestDeadlineMs)
+  app.register(formbody, { bodyLimit: config.bodyLimit })
+  app.setErrorHandler(errorHandler)
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(request, reply, 'E_NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`),
+  )
+  app.after(() => {
+    healthRoutes(app, database.cluster, isClosing)
+    apiUserRoutes(app, services)
+    apiPostRoutes(app, services)
+    if (config.wrk2Api) wrk2ApiRoutes(app, services)
+    if (config.ceilingRoute) ceilingRoute(app)
+  })
+  return app
+}

@@ -1,0 +1,86 @@
+import { IdError } from '@hundredfold/id'
+import { PgError } from '@hundredfold/pg'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { AppError, type AppErrorCode, errorCatalogue } from '../domain/app-error.js'
+
+export const problemContentType = 'application/problem+json; charset=utf-8'
+
+/** An RFC 9457 problem document. `code` is the stable field clients match on. */
+export interface Problem {
+  type: string
+  title: string
+  status: number
+  code: AppErrorCode
+  detail: string
+  instance: string
+  errors?: Array<{ field: string; message: string }>
+}
+
+export function sendProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  code: AppErrorCode,
+  detail?: string,
+  extra: Partial<Problem> = {},
+): FastifyReply {
+  const entry = errorCatalogue[code]
+  const problem: Problem = {
+    type: `urn:hundredfold:problem:${code}`,
+    title: entry.title,
+    status: entry.status,
+    code,
+    detail: detail ?? entry.title,
+    instance: request.url.split('?')[0] ?? request.url,
+    ...extra,
+  }
+  if (entry.status === 503) reply.header('retry-after', '1')
+  return reply.code(entry.status).type(problemContentType).send(problem)
+}
+
+/** Translates whatever was thrown into a problem document; unknown errors are logged and become E_INTERNAL. */
+export function errorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
+  if (error instanceof AppError) return sendProblem(request, reply, error.code, error.message)
+  if (error instanceof IdError) return sendProblem(request, reply, 'E_INVALID_ID', error.message)
+  const fastifyError = error as FastifyError
+  if (fastifyError.validation) {
+    const errors = fastifyError.validation.map((v) => ({
+      field: fieldName(fastifyError.validationContext, v.instancePath, v.params),
+      message: v.message ?? 'is not valid',
+    }))
+    const detail = errors.map((e) => `${e.field} ${e.message}`).join('; ')
+    return sendProblem(request, reply, 'E_VALIDATION', detail, { errors })
+  }
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return sendProblem(request, reply, 'E_BODY_TOO_LARGE', fastifyError.message)
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return sendProblem(request, reply, 'E_UNSUPPORTED_MEDIA_TYPE', fastifyError.message)
+    case 'FST_ERR_HANDLER_TIMEOUT':
+      return sendProblem(request, reply, 'E_TIMEOUT', fastifyError.message)
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return sendProblem(request, reply, 'E_MALFORMED_BODY', fastifyError.message)
+  }
+  if (error instanceof SyntaxError || (fastifyError.statusCode === 400 && !(error instanceof PgError))) {
+    return sendProblem(request, reply, 'E_MALFORMED_BODY', error.message)
+  }
+  if (error instanceof PgError) {
+    if (error.code === 'E_ABORTED') {
+      const reason = error.cause
+      if (reason instanceof AppError) return sendProblem(request, reply, reason.code, reason.message)
+      return sendProblem(request, reply, 'E_TIMEOUT')
+    }
+    if (error.code === 'E_POOL_TIMEOUT' || error.code === 'E_CONNECT' || error.code === 'E_CONNECTION_LOST') {
+      request.log.warn({ err: error }, 'database unavailable')
+      return sendProblem(request, reply, 'E_UNAVAILABLE', 'the database is unavailable; retry shortly')
+    }
+  }
+  request.log.error({ err: error }, 'unhandled error')
+  return sendProblem(request, reply, 'E_INTERNAL', 'an internal error occurred')
+}
+
+function fieldName(context: string | undefined, path: string, params: Record<string, unknown>): string {
+  const missing = typeof params['missingProperty'] === 'string' ? `/${params['missingProperty']}` : ''
+  const pointer = `${path}${missing}`.replace(/^\//, '').replaceAll('/', '.')
+  return `${context ?? 'body'}${pointer ? `.${pointer}` : ''}`
+}

@@ -1,0 +1,117 @@
+import { parseId } from '@hundredfold/id'
+import type { FastifyInstance } from 'fastify'
+import { AppError } from '../../domain/app-error.js'
+import type { Services } from '../../services/index.js'
+import { requireUser } from '../request-context.js'
+import { textPattern, userIdParams, usernamePattern, userView } from '../schemas.js'
+import { userJson } from '../views.js'
+
+const credentials = {
+  username: { type: 'string', pattern: usernamePattern },
+  password: { type: 'string', minLength: 8, maxLength: 128 },
+} as const
+
+/** Registration, sign-in, profiles and follows under `/api/v1`. */
+export function apiUserRoutes(app: FastifyInstance, services: Services): void {
+  const { users, graph, tokens } = services
+  const authenticated = requireUser(tokens)
+
+  app.post<{ Body: { username: string; password: string; display_name?: string } }>(
+    '/api/v1/users',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['username', 'password'],
+          properties: {
+            ...credentials,
+            display_name: { type: 'string', minLength: 1, maxLength: 100, pattern: textPattern },
+          },
+        },
+        response: { 201: userView },
+      },
+    },
+    async (request, reply) => {
+      const { username, password, display_name } = request.body
+      const user = await users.register(
+        { username, password, displayName: display_name ?? username },
+        { signal: request.callSignal },
+      )
+      return reply.code(201).header('location', `/api/v1/users/${user.user_id}`).send(userJson(user))
+    },
+  )
+
+  app.post<{ Body: { username: string; password: string } }>(
+    '/api/v1/sessions',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['username', 'password'],
+          properties: {
+            username: { type: 'string', maxLength: 64 },
+            password: { type: 'string', maxLength: 128 },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const user = await users.authenticate(request.body.username, request.body.password, {
+        signal: request.callSignal,
+      })
+      const { token, expiresAt } = tokens.sign(user.user_id)
+      return { token, token_type: 'Bearer', expires_at: expiresAt.toISOString(), user_id: user.user_id }
+    },
+  )
+
+  app.get<{ Params: { user_id: string } }>(
+    '/api/v1/users/:user_id',
+    { schema: { params: userIdParams } },
+    async (request) => {
+      const userId = parseId(request.params.user_id).toString()
+      const options = { signal: request.callSignal }
+      const [user, counts] = await Promise.all([
+        users.require(userId, options),
+        users.counters(userId, options),
+      ])
+      return { ...userJson(user), ...counts }
+    },
+  )
+
+  app.get<{ Params: { username: string } }>(
+    '/api/v1/usernames/:username',
+    {
+      schema: {
+        params: { type: 'object', properties: { username: { type: 'string', pattern: usernamePattern } } },
+        response: { 200: userView },
+      },
+    },
+    async (request) => {
+      const userId = await users.idByUsername(request.params.username, { signal: request.callSignal })
+      if (!userId) throw new AppError('E_USER_NOT_FOUND', `no user named '${request.params.username}'`)
+      return userJson(await users.require(userId, { signal: request.callSignal }))
+    },
+  )
+
+  app.post<{ Params: { user_id: string } }>(
+    '/api/v1/users/:user_id/follow',
+    { schema: { params: userIdParams }, preHandler: authenticated },
+    async (request) => {
+      const followeeId = parseId(request.params.user_id).toString()
+      await users.require(followeeId, { signal: request.callSignal })
+      const changed = await graph.follow(request.userId!, followeeId, { signal: request.callSignal })
+      return { follower_id: request.userId, followee_id: followeeId, following: true, changed }
+    },
+  )
+
+  app.delete<{ Params: { user_id: string } }>(
+    '/api/v1/users/:user_id/follow',
+    { schema: { params: userIdParams }, preHandler: authenticated },
+    async (request) => {
+      const followeeId = parseId(request.params.user_id).toString()
+      await users.require(followeeId, { signal: request.callSignal })
+      const changed = await graph.unfollow(request.userId!, followeeId, { signal: request.callSignal })
+      return { follower_id: request.userId, followee_id: followeeId, following: false, changed }
+    },
+  )
+}

@@ -1,0 +1,193 @@
+import { parseId } from '@hundredfold/id'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { AppError } from '../../domain/app-error.js'
+import type { Services } from '../../services/index.js'
+import type { Media, Post } from '../../services/types.js'
+import { textPattern, usernamePattern } from '../schemas.js'
+import { wrk2PostJson } from '../views.js'
+import { maxTextLength } from './api-posts.js'
+
+type Fields = Record<string, string | string[] | undefined>
+
+const usernameRegex = new RegExp(usernamePattern)
+const textRegex = new RegExp(textPattern)
+const maxRange = 200
+const maxStop = 10_000
+
+/**
+ * DeathStarBench socialNetwork's `/wrk2-api/*`, field for field, so its wrk2 scripts run unmodified.
+ * Users are addressed by the client's numeric `user_id`, kept as the user's external id.
+ */
+export function wrk2ApiRoutes(app: FastifyInstance, services: Services): void {
+  const { users, graph, posts, timelines } = services
+
+  const userByExternalId = async (raw: string, signal: AbortSignal, field = 'user_id') => {
+    const externalId = parseId(raw)
+    const userId = await users.idByExternalId(externalId, { signal })
+    if (!userId)
+      throw new AppError('E_USER_NOT_FOUND', `no user with ${field} ${raw}`, { context: { [field]: raw } })
+    return userId
+  }
+  const userByName = async (name: string, signal: AbortSignal) => {
+    const userId = usernameRegex.test(name) ? await users.idByUsername(name, { signal }) : undefined
+    if (!userId) throw new AppError('E_USER_NOT_FOUND', `no user named '${name}'`)
+    return userId
+  }
+  const render = async (list: Post[], signal: AbortSignal) => {
+    const authors = await users.getMany(
+      list.map((p) => p.author_id),
+      { signal },
+    )
+    return list.map((post) => wrk2PostJson(post, authors.get(post.author_id)))
+  }
+
+  app.post('/wrk2-api/user/register', async (request, reply) => {
+    const f = fields(request, ['first_name', 'last_name', 'username', 'password', 'user_id'])
+    if (!usernameRegex.test(f.username)) {
+      throw new AppError('E_VALIDATION', 'username must be 1-64 letters, digits, _ or -')
+    }
+    if (f.password.length > 128) throw new AppError('E_VALIDATION', 'password must be at most 128 characters')
+    const displayName = `${f.first_name} ${f.last_name}`
+    if (displayName.length > 100 || !textRegex.test(displayName)) {
+      throw new AppError(
+        'E_VALIDATION',
+        'first_name and last_name must be printable and at most 100 characters',
+      )
+    }
+    await users.register(
+      { username: f.username, password: f.password, displayName, externalId: parseId(f.user_id) },
+      { signal: request.callSignal },
+    )
+    return reply.type('text/plain; charset=utf-8').send('Success!')
+  })
+
+  const followEdge = async (request: FastifyRequest) => {
+    const body = (request.body ?? {}) as Fields
+    if (has(body, 'user_id') && has(body, 'followee_id')) {
+      const f = fields(request, ['user_id', 'followee_id'])
+      return [
+        await userByExternalId(f.user_id, request.callSignal),
+        await userByExternalId(f.followee_id, request.callSignal, 'followee_id'),
+      ] as const
+    }
+    const f = fields(request, ['user_name', 'followee_name'])
+    return [
+      await userByName(f.user_name, request.callSignal),
+      await userByName(f.followee_name, request.callSignal),
+    ] as const
+  }
+
+  app.post('/wrk2-api/user/follow', async (request, reply) => {
+    const [follower, followee] = await followEdge(request)
+    await graph.follow(follower, followee, { signal: request.callSignal })
+    return reply.type('text/plain; charset=utf-8').send('Success!')
+  })
+
+  app.post('/wrk2-api/user/unfollow', async (request, reply) => {
+    const [follower, followee] = await followEdge(request)
+    await graph.unfollow(follower, followee, { signal: request.callSignal })
+    return reply.type('text/plain; charset=utf-8').send('Success!')
+  })
+
+  app.post('/wrk2-api/post/compose', async (request, reply) => {
+    const f = fields(request, ['username', 'user_id', 'text', 'post_type'])
+    if (f.text.length === 0 || f.text.length > maxTextLength || !textRegex.test(f.text)) {
+      throw new AppError('E_VALIDATION', `text must be 1-${maxTextLength} printable characters`)
+    }
+    if (!/^[0-3]$/.test(f.post_type)) throw new AppError('E_VALIDATION', 'post_type must be 0, 1, 2 or 3')
+    const media = parseMedia(request.body as Fields)
+    const authorId = await userByExternalId(f.user_id, request.callSignal)
+    const author = await users.require(authorId, { signal: request.callSignal })
+    if (author.username !== f.username) {
+      throw new AppError('E_VALIDATION', `username '${f.username}' does not belong to user_id ${f.user_id}`)
+    }
+    await posts.compose(
+      { authorId, text: f.text, media, postType: Number(f.post_type) },
+      { signal: request.callSignal },
+    )
+    return reply.type('text/plain; charset=utf-8').send('Successfully upload post')
+  })
+
+  app.get('/wrk2-api/home-timeline/read', async (request) => {
+    const { userId, offset, limit } = await readRange(request, userByExternalId)
+    return render(await timelines.home(userId, { offset, limit }, { signal: request.callSignal }), request.callSignal)
+  })
+
+  app.get('/wrk2-api/user-timeline/read', async (request) => {
+    const { userId, offset, limit } = await readRange(request, userByExternalId)
+    return render(await timelines.user(userId, { offset, limit }, { signal: request.callSignal }), request.callSignal)
+  })
+}
+
+/** The named fields from a form body (POST) or query string (GET); any missing → "Incomplete arguments". */
+function fields<K extends string>(request: FastifyRequest, names: readonly K[]): Record<K, string> {
+  const source = ((request.method === 'GET' ? request.query : request.body) ?? {}) as Fields
+  const out = {} as Record<K, string>
+  const missing: string[] = []
+  for (const name of names) {
+    const value = source[name]
+    if (typeof value !== 'string') {
+      if (Array.isArray(value)) throw new AppError('E_VALIDATION', `${name} is given more than once`)
+      missing.push(name)
+    } else out[name] = value
+  }
+  if (missing.length > 0) {
+    throw new AppError('E_INCOMPLETE_ARGUMENTS', `Incomplete arguments: missing ${missing.join(', ')}`, {
+      context: { missing },
+    })
+  }
+  return out
+}
+
+function has(source: Fields, name: string): boolean {
+  return typeof source[name] === 'string'
+}
+
+async function readRange(
+  request: FastifyRequest,
+  resolve: (raw: string, signal: AbortSignal) => Promise<string>,
+): Promise<{ userId: string; offset: number; limit: number }> {
+  const f = fields(request, ['user_id', 'start', 'stop'])
+  if (!/^\d{1,9}$/.test(f.start) || !/^\d{1,9}$/.test(f.stop)) {
+    throw new AppError('E_INVALID_RANGE', 'start and stop must be non-negative integers')
+  }
+  const start = Number(f.start)
+  const stop = Number(f.stop)
+  if (start > stop) throw new AppError('E_INVALID_RANGE', `start (${start}) is after stop (${stop})`)
+  if (stop - start > maxRange || stop > maxStop) {
+    throw new AppError('E_INVALID_RANGE', `at most ${maxRange} posts per read, and stop at most ${maxStop}`)
+  }
+  const userId = await resolve(f.user_id, request.callSignal)
+  return { userId, offset: start, limit: stop - start }
+}
+
+/** `media_ids` and `media_types`: JSON arrays of strings, paired by position; both optional. */
+function parseMedia(body: Fields): Media[] {
+  const ids = jsonStrings(body['media_ids'], 'media_ids')
+  const types = jsonStrings(body['media_types'], 'media_types')
+  if (ids.length !== types.length)
+    throw new AppError('E_VALIDATION', 'media_ids and media_types differ in length')
+  if (ids.length > 16) throw new AppError('E_VALIDATION', 'at most 16 media per post')
+  return ids.map((id, i) => {
+    if (!/^\d{1,19}$/.test(id)) throw new AppError('E_VALIDATION', `media id '${id}' is not a decimal number`)
+    const type = types[i]!
+    if (!/^[A-Za-z0-9.+-]{1,32}$/.test(type))
+      throw new AppError('E_VALIDATION', `media type '${type}' is not valid`)
+    return { media_id: id, media_type: type }
+  })
+}
+
+function jsonStrings(raw: string | string[] | undefined, name: string): string[] {
+  if (raw === undefined || raw === '') return []
+  if (typeof raw !== 'string') throw new AppError('E_VALIDATION', `${name} is given more than once`)
+  let value: unknown
+  try {
+    value = JSON.parse(raw)
+  } catch {
+    throw new AppError('E_VALIDATION', `${name} must be a JSON array of strings`)
+  }
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    throw new AppError('E_VALIDATION', `${name} must be a JSON array of strings`)
+  }
+  return value
+}

@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto'
+import { Snowflake } from '@hundredfold/id'
+import type { Cluster } from '@hundredfold/pg'
+import { TokenSigner } from '../domain/token.js'
+import type { GeoDialect } from '../storage/schema.js'
+import { createGeoStore } from './geo-store.js'
+import { GraphService } from './graph-service.js'
+import { NearbyService } from './nearby-service.js'
+import { PostService } from './post-service.js'
+import { TimelineService } from './timeline-service.js'
+import { UserService } from './user-service.js'
+
+/** The services, wired in-process. Each is a module with an interface, so a deployment may split it out. */
+export interface Services {
+  users: UserService
+  graph: GraphService
+  posts: PostService
+  timelines: TimelineService
+  nearby: NearbyService
+  tokens: TokenSigner
+}
+
+export async function createServices(
+  db: Cluster,
+  options: { geo: GeoDialect; workerId: number; tokenTtlSeconds: number; signal?: AbortSignal },
+): Promise<Services> {
+  const ids = new Snowflake({ workerId: options.workerId })
+  const geo = createGeoStore(db, options.geo)
+  const users = new UserService(db, ids)
+  const graph = new GraphService(db)
+  const posts = new PostService(db, ids, users, geo)
+  const secret = await tokenSecret(db, options.signal)
+  return {
+    users,
+    graph,
+    posts,
+    timelines: new TimelineService(posts, graph),
+    nearby: new NearbyService(geo, posts),
+    tokens: new TokenSigner(secret, options.tokenTtlSeconds),
+  }
+}
+
+/** The token-signing secret, made once and shared by every process through the database. */
+async function tokenSecret(db: Cluster, signal?: AbortSignal): Promise<Buffer> {
+  const options = signal ? { signal } : {}
+  await db.write(
+    'INSERT INTO app_secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+    ['token-hmac', randomBytes(32).toString('base64url')],
+    options,
+  )
+  const { rows } = await db.read<{ value: string }>(
+    'SELECT value FROM app_secrets WHERE name = $1',
+    ['token-hmac'],
+    options,
+  )
+  return Buffer.from(rows[0]!.value, 'base64url')
+}

@@ -1,0 +1,169 @@
+import type { Snowflake } from '@hundredfold/id'
+import { type Cluster, PgError } from '@hundredfold/pg'
+import { AppError } from '../domain/app-error.js'
+import { hashPassword, verifyPassword } from '../domain/password.js'
+import type { CallOptions, User, UserCounters } from './types.js'
+
+export interface RegisterInput {
+  username: string
+  password: string
+  displayName: string
+  /** A client-chosen numeric id (DeathStarBench's `user_id`), kept and looked up as the external id. */
+  externalId?: bigint | undefined
+}
+
+const userColumns = 'user_id, username, display_name, external_id, created_at'
+
+/**
+ * Users, their credentials and counters. Every query is keyed by its shard key: the user id for
+ * `users`, the username for `usernames`, the external id for `user_external_ids`.
+ */
+export class UserService {
+  readonly #db: Cluster
+  readonly #ids: Snowflake
+
+  constructor(db: Cluster, ids: Snowflake) {
+    this.#db = db
+    this.#ids = ids
+  }
+
+  async register(input: RegisterInput, options: CallOptions = {}): Promise<User> {
+    const passwordHash = await hashPassword(input.password)
+    const userId = this.#ids.nextString()
+    const externalId = input.externalId === undefined ? null : input.externalId.toString()
+    try {
+      return await this.#db.transaction(async (tx) => {
+        await tx.query('INSERT INTO usernames (username, user_id) VALUES ($1, $2)', [input.username, userId])
+        if (externalId !== null) {
+          await tx.query('INSERT INTO user_external_ids (external_id, user_id) VALUES ($1, $2)', [
+            externalId,
+            userId,
+          ])
+        }
+        const { rows } = await tx.query<User>(
+          `INSERT INTO users (user_id, username, display_name, password_hash, external_id)
+           VALUES ($1, $2, $3, $4, $5) RETURNING ${userColumns}`,
+          [userId, input.username, input.displayName, passwordHash, externalId],
+        )
+        await tx.query('INSERT INTO user_counters (user_id) VALUES ($1)', [userId])
+        return rows[0]!
+      }, options)
+    } catch (err) {
+      if (err instanceof PgError && err.sqlState === '23505') {
+        if (err.constraint === 'usernames_pkey') {
+          throw new AppError('E_USERNAME_TAKEN', `the username '${input.username}' is taken`, {
+            context: { username: input.username },
+          })
+        }
+        if (err.constraint === 'user_external_ids_pkey') {
+          throw new AppError('E_USER_ID_TAKEN', `the user id ${externalId} is taken`, {
+            context: { user_id: externalId },
+          })
+        }
+      }
+      throw err
+    }
+  }
+
+  /** The user behind a username and password, or `E_BAD_CREDENTIALS` (the same for both mistakes). */
+  async authenticate(username: string, password: string, options: CallOptions = {}): Promise<User> {
+    const userId = await this.idByUsername(username, options)
+    if (userId !== undefined) {
+      const { rows } = await this.#db.read<User & { password_hash: string }>(
+        `SELECT ${userColumns}, password_hash FROM users WHERE user_id = $1`,
+        [userId],
+        options,
+      )
+      const row = rows[0]
+      if (row && (await verifyPassword(password, row.password_hash))) {
+        const { password_hash: _, ...user } = row
+        return user
+      }
+    } else {
+      // Spend the same time as a real check, so response time does not reveal which usernames exist.
+      await verifyPassword(
+        password,
+        'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+      )
+    }
+    throw new AppError('E_BAD_CREDENTIALS')
+  }
+
+  async get(userId: string, options: CallOptions = {}): Promise<User | undefined> {
+    const { rows } = await this.#db.read<User>(
+      `SELECT ${userColumns} FROM users WHERE user_id = $1`,
+      [userId],
+      options,
+    )
+    return rows[0]
+  }
+
+  /** The user or `E_USER_NOT_FOUND`. */
+  async require(userId: string, options: CallOptions = {}): Promise<User> {
+    const user = await this.get(userId, options)
+    if (!user) throw new AppError('E_USER_NOT_FOUND', `no user ${userId}`, { context: { user_id: userId } })
+    return user
+  }
+
+  /** Users by id, for hydrating posts; missing ids are absent from the map. */
+  async getMany(userIds: readonly string[], options: CallOptions = {}): Promise<Map<string, User>> {
+    const unique = [...new Set(userIds)]
+    if (unique.length === 0) return new Map()
+    const { rows } = await this.#db.read<User>(
+      `SELECT ${userColumns} FROM users WHERE user_id = ANY($1::bigint[])`,
+      [unique],
+      options,
+    )
+    return new Map(rows.map((user) => [user.user_id, user]))
+  }
+
+  async idByUsername(username: string, options: CallOptions = {}): Promise<string | undefined> {
+    const { rows } = await this.#db.read<{ user_id: string }>(
+      'SELECT user_id FROM usernames WHERE username = $1',
+      [username],
+      options,
+    )
+    return rows[0]?.user_id
+  }
+
+  /** Users by username, for resolving mentions; unknown names are absent from the map. */
+  async getManyByUsername(
+    usernames: readonly string[],
+    options: CallOptions = {},
+  ): Promise<Map<string, User>> {
+    if (usernames.length === 0) return new Map()
+    const { rows } = await this.#db.read<{ user_id: string }>(
+      'SELECT user_id FROM usernames WHERE username = ANY($1::text[])',
+      [usernames],
+      options,
+    )
+    const users = await this.getMany(
+      rows.map((r) => r.user_id),
+      options,
+    )
+    return new Map([...users.values()].map((user) => [user.username, user]))
+  }
+
+  async idByExternalId(externalId: bigint, options: CallOptions = {}): Promise<string | undefined> {
+    const { rows } = await this.#db.read<{ user_id: string }>(
+      'SELECT user_id FROM user_external_ids WHERE external_id = $1',
+      [externalId.toString()],
+      options,
+    )
+    return rows[0]?.user_id
+  }
+
+  async counters(userId: string, options: CallOptions = {}): Promise<UserCounters> {
+    const { rows } = await this.#db.read<{ followers: string; following: string; posts: string }>(
+      'SELECT followers, following, posts FROM user_counters WHERE user_id = $1',
+      [userId],
+      options,
+    )
+    const row = rows[0]
+    return {
+      followers: Number(row?.followers ?? 0),
+      following: Number(row?.following ?? 0),
+      posts: Number(row?.posts ?? 0),
+    }
+  }
+}

@@ -1,0 +1,84 @@
+import { mkdir } from 'node:fs/promises'
+import { type Cluster, createCluster, PgError } from '@hundredfold/pg'
+import type { MicroblogConfig } from '../config.js'
+import { type GeoDialect, schemaSql } from './schema.js'
+
+/** The opened database and what it can do. */
+export interface Database {
+  cluster: Cluster
+  geo: GeoDialect
+  /** 'pglite' or the server's host:port/database. */
+  description: string
+}
+
+export class StartupError extends Error {
+  override readonly name = 'StartupError'
+  readonly code: string
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+  }
+}
+
+/**
+ * Opens PostgreSQL (`HF_DATABASE_URL`) or PGlite under `HF_DATA_DIR`, and applies the schema.
+ * The schema is idempotent, so every process may apply it at start.
+ */
+export async function openDatabase(config: MicroblogConfig, signal?: AbortSignal): Promise<Database> {
+  if (config.databaseUrl) {
+    const { pgDriver } = await import('@hundredfold/pg/node-postgres')
+    const cluster = createCluster({
+      driver: pgDriver({ connectionString: config.databaseUrl }),
+      pool: { max: config.dbPoolMax },
+    })
+    const description = cluster.stats().primary.host
+    try {
+      await migrate(cluster, 'postgis', signal)
+    } catch (err) {
+      await cluster.end()
+      if (err instanceof PgError && err.sqlState === '0A000') {
+        throw new StartupError(
+          'E_POSTGIS_MISSING',
+          `PostGIS is not installed on ${description}: install it (Debian: apt-get install postgresql-15-postgis-3)`,
+          { cause: err },
+        )
+      }
+      throw err
+    }
+    return { cluster, geo: 'postgis', description }
+  }
+  await mkdir(config.dataDir, { recursive: true })
+  const [{ pgliteDriver }, { cube }, { earthdistance }] = await Promise.all([
+    import('@hundredfold/pg/pglite'),
+    import('@electric-sql/pglite/contrib/cube'),
+    import('@electric-sql/pglite/contrib/earthdistance'),
+  ])
+  const cluster = createCluster({
+    driver: pgliteDriver({ dataDir: config.dataDir, extensions: { cube, earthdistance } }),
+  })
+  try {
+    await migrate(cluster, 'earthdistance', signal)
+  } catch (err) {
+    await cluster.end()
+    throw err
+  }
+  return { cluster, geo: 'earthdistance', description: `pglite:${config.dataDir}` }
+}
+
+async function migrate(cluster: Cluster, geo: GeoDialect, signal?: AbortSignal): Promise<void> {
+  // Concurrent starts against one server: serialise DDL with an advisory lock held by the transaction.
+  await cluster.transaction(
+    async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(7210001)')
+      for (const statement of splitStatements(schemaSql(geo))) await tx.query(statement)
+    },
+    signal ? { signal } : {},
+  )
+}
+
+function splitStatements(sql: string): string[] {
+  return sql
+    .split(/;\s*\n/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+}

@@ -1,0 +1,97 @@
+/** How locations are stored and searched: PostGIS on a server, cube + earthdistance on PGlite. */
+export type GeoDialect = 'postgis' | 'earthdistance'
+
+/**
+ * The schema, keyed for sharding from the start: every table's first key column is its shard key
+ * (users by user id; the username and external-id lookups by what they look up; following by
+ * follower, followers by followee; posts by author; mentions by the mentioned user). Locations
+ * live in their own table, searched by geography rather than by user.
+ */
+const tables = `
+CREATE TABLE IF NOT EXISTS users (
+  user_id       bigint PRIMARY KEY,
+  username      text NOT NULL,
+  display_name  text NOT NULL,
+  password_hash text NOT NULL,
+  external_id   bigint,
+  created_at    timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS usernames (
+  username text PRIMARY KEY,
+  user_id  bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS user_external_ids (
+  external_id bigint PRIMARY KEY,
+  user_id     bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS user_counters (
+  user_id   bigint PRIMARY KEY,
+  followers bigint NOT NULL DEFAULT 0,
+  following bigint NOT NULL DEFAULT 0,
+  posts     bigint NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS following (
+  follower_id bigint NOT NULL,
+  followee_id bigint NOT NULL,
+  created_at  timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (follower_id, followee_id)
+);
+CREATE TABLE IF NOT EXISTS followers (
+  followee_id bigint NOT NULL,
+  follower_id bigint NOT NULL,
+  created_at  timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (followee_id, follower_id)
+);
+CREATE TABLE IF NOT EXISTS posts (
+  author_id  bigint NOT NULL,
+  post_id    bigint NOT NULL,
+  req_id     bigint NOT NULL,
+  post_type  integer NOT NULL DEFAULT 0,
+  text       text NOT NULL,
+  mentions   jsonb NOT NULL DEFAULT '[]',
+  urls       jsonb NOT NULL DEFAULT '[]',
+  media      jsonb NOT NULL DEFAULT '[]',
+  latitude   double precision,
+  longitude  double precision,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (author_id, post_id)
+);
+CREATE TABLE IF NOT EXISTS mentions (
+  user_id   bigint NOT NULL,
+  post_id   bigint NOT NULL,
+  author_id bigint NOT NULL,
+  PRIMARY KEY (user_id, post_id)
+);
+CREATE TABLE IF NOT EXISTS app_secrets (
+  name  text PRIMARY KEY,
+  value text NOT NULL
+);
+`
+
+const geo: Record<GeoDialect, string> = {
+  postgis: `
+CREATE EXTENSION IF NOT EXISTS postgis;
+CREATE TABLE IF NOT EXISTS post_locations (
+  post_id    bigint PRIMARY KEY,
+  author_id  bigint NOT NULL,
+  location   geography(Point, 4326) NOT NULL
+);
+CREATE INDEX IF NOT EXISTS post_locations_location ON post_locations USING gist (location);
+`,
+  earthdistance: `
+CREATE EXTENSION IF NOT EXISTS cube;
+CREATE EXTENSION IF NOT EXISTS earthdistance;
+CREATE TABLE IF NOT EXISTS post_locations (
+  post_id    bigint PRIMARY KEY,
+  author_id  bigint NOT NULL,
+  latitude   double precision NOT NULL,
+  longitude  double precision NOT NULL
+);
+CREATE INDEX IF NOT EXISTS post_locations_location ON post_locations USING gist (ll_to_earth(latitude, longitude));
+`,
+}
+
+/** The whole schema for one geo dialect; every statement is idempotent. */
+export function schemaSql(dialect: GeoDialect): string {
+  return tables + geo[dialect]
+}

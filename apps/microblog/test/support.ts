@@ -1,0 +1,104 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { temporaryDatabase } from '@hundredfold/pg/testing'
+import { loadConfig, type Microblog, startMicroblog } from '../src/index.js'
+
+/** The two ways the microblog runs: the embedded default and a PostgreSQL server. */
+export const targets = ['pglite', 'postgres'] as const
+export type Target = (typeof targets)[number]
+
+export interface RunningBlog {
+  blog: Microblog
+  url: string
+  stop(): Promise<void>
+}
+
+/** Starts the microblog on port 0 against a fresh database of the given kind. */
+export async function startBlog(target: Target, env: Record<string, string> = {}): Promise<RunningBlog> {
+  const base = { HF_PORT: '0', HF_LOG_LEVEL: 'silent', HF_WRK2_API: 'on', ...env }
+  if (target === 'pglite') {
+    const dir = await mkdtemp(join(tmpdir(), 'hf-microblog-'))
+    const blog = await startMicroblog(loadConfig({ ...base, HF_DATA_DIR: dir }))
+    return {
+      blog,
+      url: blog.url,
+      stop: async () => {
+        await blog.close()
+        await rm(dir, { recursive: true, force: true })
+      },
+    }
+  }
+  const database = await temporaryDatabase({ prefix: 'hf_microblog' })
+  const blog = await startMicroblog(loadConfig({ ...base, HF_DATABASE_URL: database.url, HF_DB_POOL_MAX: '5' }))
+  return {
+    blog,
+    url: blog.url,
+    stop: async () => {
+      await blog.close()
+      await database.drop()
+    },
+  }
+}
+
+export interface Response<T = unknown> {
+  status: number
+  contentType: string
+  body: T
+  text: string
+  headers: Headers
+}
+
+/** A tiny HTTP client for tests: JSON in, JSON (or text) out. */
+export function client(base: string) {
+  const send = async <T>(method: string, path: string, init: { json?: unknown; form?: Record<string, string>; raw?: string; contentType?: string; token?: string } = {}): Promise<Response<T>> => {
+    const headers: Record<string, string> = {}
+    let body: string | undefined
+    if (init.json !== undefined) {
+      headers['content-type'] = 'application/json'
+      body = JSON.stringify(init.json)
+    } else if (init.form) {
+      headers['content-type'] = 'application/x-www-form-urlencoded'
+      body = new URLSearchParams(init.form).toString()
+    } else if (init.raw !== undefined) {
+      headers['content-type'] = init.contentType ?? 'application/json'
+      body = init.raw
+    }
+    if (init.token) headers['authorization'] = `Bearer ${init.token}`
+    const res = await fetch(new URL(path, base), { method, headers, ...(body === undefined ? {} : { body }) })
+    const text = await res.text()
+    const contentType = res.headers.get('content-type') ?? ''
+    let parsed: unknown = text
+    if (contentType.includes('json') && text.length > 0) parsed = JSON.parse(text)
+    return { status: res.status, contentType, body: parsed as T, text, headers: res.headers }
+  }
+  return {
+    get: <T = any>(path: string, token?: string) => send<T>('GET', path, token ? { token } : {}),
+    post: <T = any>(path: string, json?: unknown, token?: string) =>
+      send<T>('POST', path, { ...(json === undefined ? {} : { json }), ...(token ? { token } : {}) }),
+    del: <T = any>(path: string, token?: string) => send<T>('DELETE', path, token ? { token } : {}),
+    form: <T = any>(path: string, form: Record<string, string>) => send<T>('POST', path, { form }),
+    raw: <T = any>(method: string, path: string, raw: string, contentType?: string, token?: string) =>
+      send<T>(method, path, { raw, ...(contentType ? { contentType } : {}), ...(token ? { token } : {}) }),
+  }
+}
+
+/** Registers a user and signs in; returns the id and a token. */
+export async function signUp(api: ReturnType<typeof client>, username: string, password = 'correct horse') {
+  const created = await api.post('/api/v1/users', { username, password, display_name: username.toUpperCase() })
+  if (created.status !== 201) throw new Error(`register ${username}: ${created.status} ${created.text}`)
+  const session = await api.post('/api/v1/sessions', { username, password })
+  if (session.status !== 200) throw new Error(`login ${username}: ${session.status} ${session.text}`)
+  return { id: created.body.user_id as string, token: session.body.token as string }
+}
+
+/** Row counts of every table, to check that a rejected request left nothing behind. */
+export async function rowCounts(blog: Microblog): Promise<Record<string, number>> {
+  const tables = ['users', 'usernames', 'user_external_ids', 'user_counters', 'following', 'followers', 'posts', 'mentions', 'post_locations']
+  const counts: Record<string, number> = {}
+  for (const table of tables) {
+    const { rows } = await blog.database.cluster.read<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)
+    counts[table] = Number(rows[0]!.n)
+  }
+  return counts
+}

@@ -1,0 +1,22 @@
+import type { Suite } from './suite.js'
+import { apiMixed } from './suites/api-mixed.js'
+import { ceiling } from './suites/ceiling.js'
+import { dsbCompose } from './suites/dsb-compose.js'
+import { dsbHome } from './suites/dsb-home.js'
+import { dsbMixed } from './suites/dsb-mixed.js'
+import { dsbUser } from './suites/dsb-user.js'
+
+/** Every suite `npm run bench -- <name>` can run. Add a suite here to make it runnable and listed. */
+export const SUITES: readonly Suite[] = Object.freeze([
+  dsbMixed,
+  dsbHome,
+  dsbUser,
+  dsbCompose,
+  apiMixed,
+  ceiling,
+])
+
+/** The suite of that name, or undefined. */
+export function findSuite(name: string): Suite | undefined {
+  return SUITES.find((suite) => suite.name === name)
+}

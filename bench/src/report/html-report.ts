@@ -1,0 +1,60 @@
+import type { ResultsDocument } from '../results.js'
+import { latencyChart, throughputChart } from './charts.js'
+import { esc } from './svg-chart.js'
+
+/**
+ * A self-contained HTML page (inline SVG, no scripts) for one results document: both charts, the metrics,
+ * every step, and the machine and command that produced them.
+ */
+export function renderHtml(doc: ResultsDocument): string {
+  const metricRows = Object.entries(doc.metrics)
+    .map(([key, value]) => `<tr><td><code>${esc(key)}</code></td><td>${esc(String(value))}</td></tr>`)
+    .join('\n')
+  const stepRows = doc.steps
+    .map((s) => {
+      const verdicts = Object.entries(s.sustains)
+        .map(([slo, ok]) => `${ok ? '✓' : '✗'}${slo}`)
+        .join(' ')
+      const errors = Object.entries(s.errors_by_status)
+        .map(([k, v]) => `${k}:${v}`)
+        .join(' ')
+      return (
+        `<tr><td>${esc(s.phase)}</td><td>${s.rate}</td><td>${s.achieved_rps.toFixed(1)}</td>` +
+        `<td>${(s.completion_ratio * 100).toFixed(2)}%</td><td>${s.latency.p50_ms}</td><td>${s.latency.p99_ms}</td>` +
+        `<td>${s.latency.p999_ms}</td><td>${s.latency.max_ms}</td><td>${(s.error_rate * 100).toFixed(3)}% ${esc(errors)}</td>` +
+        `<td>${s.sender_cpu}</td><td>${s.server_cpu ?? ''}</td><td>${s.schedule_lag_p99_ms}</td><td>${verdicts}</td></tr>`
+      )
+    })
+    .join('\n')
+  const machine = doc.machine
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(doc.suite)} — hundredfold bench</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; max-width: 1100px }
+table { border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem }
+td, th { border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: right }
+td:first-child, th:first-child { text-align: left }
+code { font-size: 0.85rem }
+.meta { color: #555 }
+</style></head><body>
+<h1>${esc(doc.suite)}</h1>
+<p>${esc(doc.description)}</p>
+<p class="meta">${esc(doc.date)} · ${machine.cores} cores, ${esc(machine.cpu_model)}, Node ${esc(machine.node)}, ${esc(machine.platform)} ·
+target ${esc(doc.target?.kind ?? 'n/a')}<br><code>${esc(doc.command)}</code></p>
+<h2>Latency vs offered rate</h2>
+${latencyChart(doc)}
+<h2>Throughput vs offered rate</h2>
+${throughputChart(doc)}
+<h2>Metrics</h2>
+<table><tr><th>key</th><th>value</th></tr>
+${metricRows}
+</table>
+<h2>Steps</h2>
+<table><tr><th>phase</th><th>offered</th><th>achieved</th><th>completed</th><th>p50 ms</th><th>p99 ms</th>
+<th>p99.9 ms</th><th>max ms</th><th>errors</th><th>sender cpu</th><th>server cpu</th><th>send lag p99 ms</th><th>SLO</th></tr>
+${stepRows}
+</table>
+${doc.notes.length > 0 ? `<h2>Notes</h2><ul>${doc.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}
+</body></html>
+`
+}

@@ -1,0 +1,187 @@
+import { performance } from 'node:perf_hooks'
+import { openApiSessions } from './dataset/api-sessions.js'
+import { resolveGraph } from './dataset/graph.js'
+import { type LoadStats, loadDsbDataset } from './dataset/load-dsb.js'
+import type { RequestSource } from './loadgen/request.js'
+import { searchTarget, type TargetSearch } from './mst/search-target.js'
+import type { BenchOptions } from './options.js'
+import { writeReport } from './report/write-report.js'
+import { type MetricValue, type StepRecord, writeResults } from './results.js'
+import type { Suite, SuiteOutcome } from './suite.js'
+import { openTarget } from './target/target.js'
+import { apiSource } from './workloads/api.js'
+import { ceilingSource } from './workloads/ceiling.js'
+import { dsbSource, type Mix } from './workloads/dsb.js'
+
+/** A workload suite: a request mix through one API surface. */
+export interface WorkloadDefinition {
+  name: string
+  description: string
+  /** `wrk2` = DeathStarBench's `/wrk2-api` forms; `api` = `/api/v1` with bearer tokens. */
+  surface: 'wrk2' | 'api'
+  mix: Mix
+}
+
+/**
+ * Builds a suite that loads the dataset, measures the ceiling, searches the workload's MST at each SLO and
+ * writes `bench/results/<name>.json` plus its HTML report and PNG chart.
+ *
+ * @example
+ * export const dsbMixed = workloadSuite({ name: 'dsb-mixed', description: '…', surface: 'wrk2', mix: DSB_MIX })
+ */
+export function workloadSuite(definition: WorkloadDefinition): Suite {
+  return {
+    name: definition.name,
+    description: definition.description,
+    run: (options, signal) => runWorkload(definition, options, signal),
+  }
+}
+
+async function runWorkload(
+  definition: WorkloadDefinition,
+  options: Readonly<BenchOptions>,
+  signal: AbortSignal,
+): Promise<SuiteOutcome> {
+  const started = performance.now()
+  const log = (line: string): void => options.log(`[${definition.name}] ${line}`)
+  await using target = await openTarget(options, signal, log)
+  const pid = target.pid === undefined ? {} : { serverPid: target.pid }
+  log(`target ${target.kind} at ${target.baseUrl}`)
+
+  const graph = await resolveGraph(options.dataset, { generate: options.generate, seed: options.seed })
+  log(`dataset ${graph.name} (${graph.source}): ${graph.users} users, ${graph.edges.length} edges`)
+  let loaded: LoadStats | undefined
+  if (options.load ?? target.fresh) {
+    loaded = await loadDsbDataset(
+      target.baseUrl,
+      graph,
+      { concurrency: options.loadConcurrency, seed: options.seed, maxPostsPerUser: 20, log },
+      signal,
+    )
+    log(
+      `loaded ${loaded.users} users, ${loaded.follows} follows, ${loaded.posts} posts in ${loaded.seconds} s`,
+    )
+  }
+
+  let source: RequestSource
+  if (definition.surface === 'api') {
+    const sessions = await openApiSessions(target.baseUrl, graph.users, options.loadConcurrency, signal)
+    log(`${sessions.length} /api/v1 sessions open`)
+    source = apiSource(definition.mix, sessions)
+  } else {
+    source = dsbSource(definition.mix, graph.users)
+  }
+
+  let ceiling: TargetSearch | undefined
+  let ceilingRps: number | null = typeof options.ceiling === 'number' ? options.ceiling : null
+  if (options.ceiling === 'measure' && options.rate === undefined) {
+    ceiling = await searchTarget(
+      {
+        phase: 'ceiling',
+        baseUrl: target.baseUrl,
+        source: ceilingSource,
+        slosMs: [Math.max(...options.slosMs)],
+        ...pid,
+      },
+      options,
+      signal,
+    )
+    ceilingRps = ceiling.mst[String(Math.max(...options.slosMs))] ?? null
+  }
+  const search = await searchTarget(
+    { phase: 'mst', baseUrl: target.baseUrl, source, slosMs: options.slosMs, ...pid },
+    options,
+    signal,
+  )
+
+  const steps = [...(ceiling?.steps ?? []), ...search.steps]
+  const metrics = workloadMetrics(options, search, ceilingRps)
+  metrics['target'] = target.kind
+  metrics['dataset'] = graph.name
+  metrics['dataset_users'] = graph.users
+  metrics['dataset_edges'] = graph.edges.length
+  metrics['dataset_posts'] = loaded?.posts ?? null
+  metrics['load_s'] = loaded?.seconds ?? null
+  metrics['run_s'] = Math.round(performance.now() - started) / 1000
+  const resultsPath = await writeResults(
+    definition.name,
+    {
+      description: definition.description,
+      metrics,
+      steps,
+      target: { kind: target.kind, base_url: target.baseUrl },
+      extra: {
+        mix: definition.mix,
+        surface: definition.surface,
+        dataset_source: graph.source,
+        ...(loaded ? { load: loaded } : {}),
+        ...(search.estimate_rps === undefined ? {} : { closed_loop_estimate_rps: search.estimate_rps }),
+      },
+    },
+    options,
+  )
+  const files = [resultsPath]
+  if (options.report) files.push(...(await writeReport(resultsPath)))
+  log(`wrote ${files.join(', ')}`)
+  return { metrics, files }
+}
+
+/** The flat metrics of a workload run; keys are documented in bench/README.md. */
+export function workloadMetrics(
+  options: Pick<BenchOptions, 'slosMs' | 'rate'>,
+  search: TargetSearch,
+  ceilingRps: number | null,
+): Record<string, MetricValue> {
+  const metrics: Record<string, MetricValue> = {}
+  const loosest = String(Math.max(...options.slosMs))
+  for (const slo of options.slosMs) {
+    metrics[`mst_rps_p99_${slo}ms`] = search.mst[String(slo)] ?? null
+    if (search.capped[String(slo)]) metrics[`mst_capped_p99_${slo}ms`] = true
+  }
+  const mst = search.mst[loosest]
+  metrics['ceiling_rps'] = ceilingRps
+  metrics['mst_to_ceiling'] = mst !== undefined && ceilingRps ? round(mst / ceilingRps, 3) : null
+  // The step the figures below come from: the MST step, or the one fixed-rate step.
+  const at: StepRecord | undefined =
+    options.rate !== undefined
+      ? search.steps[0]
+      : search.steps.find((s) => s.phase === 'mst' && s.rate === mst)
+  metrics['offered_rps'] = at?.offered_rps ?? null
+  metrics['achieved_rps'] = at ? round(at.achieved_rps, 1) : null
+  metrics['p50_ms'] = at?.latency.p50_ms ?? null
+  metrics['p90_ms'] = at?.latency.p90_ms ?? null
+  metrics['p99_ms'] = at?.latency.p99_ms ?? null
+  metrics['p999_ms'] = at?.latency.p999_ms ?? null
+  metrics['max_ms'] = at?.latency.max_ms ?? null
+  metrics['error_rate'] = at ? round(at.error_rate, 6) : null
+  metrics['sender_cpu'] = at?.sender_cpu ?? null
+  metrics['server_cpu'] = at?.server_cpu ?? null
+  for (const [endpoint, result] of Object.entries(at?.endpoints ?? {})) {
+    metrics[`${endpoint}_p50_ms`] = result.p50_ms
+    metrics[`${endpoint}_p99_ms`] = result.p99_ms
+    metrics[`${endpoint}_p999_ms`] = result.p999_ms
+  }
+  // Empty pages depend on the data, not the rate: pool every step of the workload search.
+  const pages = new Map<string, { pages: number; empty: number }>()
+  for (const step of search.steps) {
+    for (const [endpoint, result] of Object.entries(step.endpoints)) {
+      if (result.pages === 0) continue
+      const acc = pages.get(endpoint) ?? { pages: 0, empty: 0 }
+      acc.pages += result.pages
+      acc.empty += result.empty_pages
+      pages.set(endpoint, acc)
+    }
+  }
+  let totalPages = 0
+  let totalEmpty = 0
+  for (const [endpoint, acc] of pages) {
+    metrics[`${endpoint}_empty_page_rate`] = round(acc.empty / acc.pages, 4)
+    totalPages += acc.pages
+    totalEmpty += acc.empty
+  }
+  metrics['empty_page_rate'] = totalPages === 0 ? null : round(totalEmpty / totalPages, 4)
+  metrics['steps'] = search.steps.length
+  return metrics
+}
+
+const round = (value: number, digits: number): number => Math.round(value * 10 ** digits) / 10 ** digits

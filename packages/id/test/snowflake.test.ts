@@ -1,0 +1,185 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { DEFAULT_EPOCH, decode, IdError, MAX_SEQUENCE, MAX_TIMESTAMP, Snowflake } from '../src/index.js'
+
+const T0 = DEFAULT_EPOCH + 1_000_000
+
+/** A clock the test moves by hand, counting how often the generator reads it. */
+function manualClock(start = T0) {
+  const clock = { now: start, reads: 0, read: () => 0 }
+  clock.read = () => {
+    clock.reads++
+    return clock.now
+  }
+  return clock
+}
+
+function catchError(fn: () => unknown): IdError {
+  try {
+    fn()
+  } catch (err) {
+    expect(err).toBeInstanceOf(IdError)
+    return err as IdError
+  }
+  throw new Error('expected an IdError')
+}
+
+describe('Snowflake', () => {
+  it('issues 200k unique, strictly increasing ids on the real clock', () => {
+    const ids = new Snowflake({ workerId: 1 })
+    const n = 200_000
+    let previous = -1n
+    const seen = new Set<bigint>()
+    for (let i = 0; i < n; i++) {
+      const id = ids.next()
+      expect(id > previous).toBe(true)
+      previous = id
+      seen.add(id)
+    }
+    expect(seen.size).toBe(n)
+  })
+
+  it('encodes the clock, worker id and sequence', () => {
+    const clock = manualClock()
+    const ids = new Snowflake({ workerId: 1023, clock: clock.read })
+    expect(decode(ids.next())).toMatchObject({ timestamp: T0, workerId: 1023, sequence: 0 })
+    expect(decode(ids.next())).toMatchObject({ timestamp: T0, workerId: 1023, sequence: 1 })
+    clock.now++
+    expect(decode(ids.next())).toMatchObject({ timestamp: T0 + 1, workerId: 1023, sequence: 0 })
+    expect(ids.next()).toBe((BigInt(T0 + 1 - DEFAULT_EPOCH) << 22n) | (1023n << 12n) | 1n)
+  })
+
+  it('nextString returns the decimal form', () => {
+    const clock = manualClock()
+    const a = new Snowflake({ workerId: 5, clock: clock.read })
+    const b = new Snowflake({ workerId: 5, clock: clock.read })
+    expect(a.nextString()).toBe(b.next().toString())
+    expect(a.nextString()).toMatch(/^[1-9][0-9]*$/)
+  })
+
+  it('spins on the clock after 4096 ids in one millisecond and continues in the next', () => {
+    const clock = manualClock()
+    const ids = new Snowflake({ workerId: 3, clock: clock.read })
+    let last = 0n
+    for (let i = 0; i <= MAX_SEQUENCE; i++) last = ids.next()
+    expect(decode(last)).toMatchObject({ timestamp: T0, sequence: MAX_SEQUENCE })
+
+    // The clock stays put for five more reads, then moves on.
+    const readsBefore = clock.reads
+    clock.read = () => {
+      clock.reads++
+      return clock.reads - readsBefore > 5 ? T0 + 1 : T0
+    }
+    const next = ids.next()
+    expect(clock.reads - readsBefore).toBe(6)
+    expect(next > last).toBe(true)
+    expect(decode(next)).toMatchObject({ timestamp: T0 + 1, workerId: 3, sequence: 0 })
+  })
+
+  it.each([
+    ['1 ms', 1],
+    ['1 h', 3_600_000],
+  ])('refuses when the clock goes back by %s, then resumes unique and greater', (_, backwardsMs) => {
+    const clock = manualClock()
+    const ids = new Snowflake({ workerId: 9, clock: clock.read })
+    const before = [ids.next(), ids.next()]
+
+    clock.now = T0 - backwardsMs
+    const err = catchError(() => ids.next())
+    expect(err).toMatchObject({ code: 'E_CLOCK_BACKWARDS', lastTimestamp: T0, now: T0 - backwardsMs, backwardsMs })
+    expect(err.message).toContain(`${backwardsMs} ms`)
+    // Still refusing while the clock is behind; the refusal changes no state.
+    clock.now = T0 - 1
+    expect(catchError(() => ids.next()).code).toBe('E_CLOCK_BACKWARDS')
+
+    clock.now = T0 // caught up to the same millisecond: the sequence continues
+    const resumed = ids.next()
+    expect(decode(resumed)).toMatchObject({ timestamp: T0, sequence: 2 })
+    clock.now = T0 + 1
+    const after = [resumed, ids.next()]
+    expect(after[0]! > before[1]!).toBe(true)
+    expect(after[1]! > after[0]!).toBe(true)
+  })
+
+  it('refuses when the clock goes back while spinning for the next millisecond', () => {
+    const clock = manualClock()
+    const ids = new Snowflake({ workerId: 0, clock: clock.read })
+    for (let i = 0; i <= MAX_SEQUENCE; i++) ids.next()
+    let reads = 0
+    clock.read = () => (++reads < 3 ? T0 : T0 - 2)
+    expect(catchError(() => ids.next())).toMatchObject({ code: 'E_CLOCK_BACKWARDS', backwardsMs: 2 })
+  })
+
+  it('never repeats or reorders ids under an arbitrary clock (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -3, max: 3 }), { maxLength: 300 }), (steps) => {
+        let now = T0
+        const ids = new Snowflake({ workerId: 42, clock: () => now })
+        let previous = -1n
+        let lastIssuedAt = -1
+        for (const step of steps) {
+          now += step
+          try {
+            const id = ids.next()
+            expect(id > previous).toBe(true)
+            previous = id
+            lastIssuedAt = decode(id).timestamp
+            expect(lastIssuedAt).toBe(now)
+          } catch (err) {
+            expect(err).toMatchObject({ code: 'E_CLOCK_BACKWARDS', backwardsMs: lastIssuedAt - now })
+          }
+        }
+      }),
+    )
+  })
+
+  it('refuses timestamps before the epoch or past 41 bits', () => {
+    let now = DEFAULT_EPOCH - 1
+    const ids = new Snowflake({ workerId: 1, clock: () => now })
+    expect(catchError(() => ids.next())).toMatchObject({ code: 'E_TIMESTAMP_OUT_OF_RANGE', now })
+    now = DEFAULT_EPOCH + MAX_TIMESTAMP
+    expect(decode(ids.next())).toMatchObject({ timestamp: now, sequence: 0 })
+    expect(ids.next()).toBe((1n << 63n) - (1n << 22n) + (1n << 12n) + 1n)
+    now++
+    expect(catchError(() => ids.next())).toMatchObject({ code: 'E_TIMESTAMP_OUT_OF_RANGE', epoch: DEFAULT_EPOCH })
+    now = Number.NaN
+    expect(catchError(() => ids.next()).code).toBe('E_TIMESTAMP_OUT_OF_RANGE')
+  })
+
+  it('honours a custom epoch', () => {
+    const epoch = Date.UTC(2020, 0, 1)
+    const ids = new Snowflake({ workerId: 2, epoch, clock: () => epoch + 5 })
+    expect(ids.next()).toBe((5n << 22n) | (2n << 12n))
+  })
+})
+
+describe('Snowflake options', () => {
+  it.each([
+    [{ workerId: -1 }, 'options.workerId must be an integer in 0..1023'],
+    [{ workerId: 1024 }, 'options.workerId must be an integer in 0..1023'],
+    [{ workerId: 1.5 }, 'options.workerId must be an integer in 0..1023'],
+    [{ workerId: '1' }, 'options.workerId must be an integer in 0..1023'],
+    [{}, 'options.workerId must be an integer in 0..1023'],
+    [{ workerId: 1, epoch: -1 }, 'options.epoch must be a non-negative integer of unix milliseconds'],
+    [{ workerId: 1, epoch: 1.5 }, 'options.epoch must be a non-negative integer of unix milliseconds'],
+    [{ workerId: 1, epoch: '2024' }, 'options.epoch must be a non-negative integer of unix milliseconds'],
+    [{ workerId: 1, clock: 5 }, 'options.clock must be a function returning unix milliseconds'],
+  ])('rejects %o', (options, message) => {
+    const err = catchError(() => new Snowflake(options as never))
+    expect(err.code).toBe('E_INVALID_OPTION')
+    expect(err.message).toBe(message)
+    expect(err.option).toBe(message.split(' ')[0])
+  })
+
+  it('rejects a missing options object', () => {
+    expect(catchError(() => new Snowflake(undefined as never))).toMatchObject({
+      code: 'E_INVALID_OPTION',
+      option: 'options',
+    })
+  })
+
+  it('accepts the extremes of the worker id range', () => {
+    expect(new Snowflake({ workerId: 0 }).workerId).toBe(0)
+    expect(new Snowflake({ workerId: 1023 }).workerId).toBe(1023)
+  })
+})

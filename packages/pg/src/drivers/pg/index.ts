@@ -1,0 +1,1 @@
+export { type PgDriverOptions, pgDriver } from './pg-driver.js'

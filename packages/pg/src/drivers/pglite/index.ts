@@ -1,0 +1,1 @@
+export { type PgliteDriverOptions, pgliteDriver } from './pglite-driver.js'

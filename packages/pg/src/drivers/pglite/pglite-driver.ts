@@ -1,0 +1,126 @@
+import type { Extensions, PGlite, PGliteOptions } from '@electric-sql/pglite'
+import type { Driver, DriverConnection, QueryResult } from '../../driver.js'
+import { abortError, PgError, queryError } from '../../errors.js'
+
+/** Options of `pgliteDriver`: a data directory to open, or an instance you already have. */
+export interface PgliteDriverOptions {
+  /** Where PGlite keeps its files; created on first use. Omit for an in-memory database. */
+  dataDir?: string
+  /** Extensions to load, e.g. `{ cube, earthdistance }` from `@electric-sql/pglite/contrib/*`. */
+  extensions?: Extensions
+  /** Use this instance instead of opening one; `close()` then leaves it open. */
+  instance?: PGlite
+  /** Label for errors and metrics. @default 'pglite' */
+  label?: string
+}
+
+// OIDs of int8 and numeric: parsed as strings, as node-postgres does.
+const INT8 = 20
+const NUMERIC = 1700
+const parsers = { [INT8]: (value: string) => value, [NUMERIC]: (value: string) => value }
+
+/**
+ * PGlite holds one session, so the driver hands out one connection at a time (`maxConnections: 1`)
+ * and the pool serialises callers, transactions included.
+ */
+class PgliteConnection implements DriverConnection {
+  readonly #db: PGlite
+  readonly #label: string
+  #broken = false
+
+  constructor(db: PGlite, label: string) {
+    this.#db = db
+    this.#label = label
+  }
+
+  get broken(): boolean {
+    return this.#broken
+  }
+
+  onBroken(): void {}
+
+  async query<Row>(sql: string, params: readonly unknown[], signal?: AbortSignal): Promise<QueryResult<Row>> {
+    const result = await this.#run(
+      () => this.#db.query<Row>(sql, params as unknown[], { parsers }),
+      signal,
+      sql,
+    )
+    return { rows: result.rows, rowCount: result.affectedRows || result.rows.length }
+  }
+
+  async exec(sql: string, signal?: AbortSignal): Promise<void> {
+    await this.#run(() => this.#db.exec(sql), signal, sql)
+  }
+
+  async close(): Promise<void> {
+    if (this.#broken) {
+      // An aborted statement may have left a transaction open on the one shared session.
+      await this.#db.query('ROLLBACK').catch(() => {})
+    }
+    this.#broken = true
+  }
+
+  async #run<T>(run: () => Promise<T>, signal: AbortSignal | undefined, sql: string): Promise<T> {
+    if (this.#broken) {
+      throw new PgError('E_CONNECTION_LOST', 'connection is closed', { context: { host: this.#label } })
+    }
+    if (signal?.aborted) throw abortError(signal, { host: this.#label })
+    let onAbort: (() => void) | undefined
+    try {
+      if (!signal) return await run()
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => {
+          this.#broken = true
+          reject(abortError(signal, { host: this.#label }))
+        }
+        signal.addEventListener('abort', onAbort, { once: true })
+      })
+      return await Promise.race([run(), aborted])
+    } catch (err) {
+      throw queryError(err, { host: this.#label, statement: sql.slice(0, 200) })
+    } finally {
+      if (onAbort) signal?.removeEventListener('abort', onAbort)
+    }
+  }
+}
+
+/**
+ * PostgreSQL in-process (PGlite, WebAssembly): the embedded default, no server to install.
+ *
+ * @example
+ * const cluster = createCluster({ driver: pgliteDriver({ dataDir: './data/pglite' }) })
+ */
+export function pgliteDriver(options: PgliteDriverOptions = {}): Driver {
+  const label = options.label ?? 'pglite'
+  let opening: Promise<PGlite> | undefined
+  const open = (): Promise<PGlite> => {
+    if (options.instance) return Promise.resolve(options.instance)
+    opening ??= import('@electric-sql/pglite').then(({ PGlite }) => {
+      const settings: PGliteOptions = options.extensions ? { extensions: options.extensions } : {}
+      return PGlite.create(options.dataDir ?? 'memory://', settings)
+    })
+    return opening
+  }
+  return {
+    name: label,
+    maxConnections: 1,
+    async connect(signal) {
+      if (signal?.aborted) throw abortError(signal, { host: label })
+      try {
+        return new PgliteConnection(await open(), label)
+      } catch (err) {
+        opening = undefined
+        throw new PgError('E_CONNECT', `cannot open PGlite: ${(err as Error).message}`, {
+          cause: err,
+          context: { host: label, dataDir: options.dataDir },
+        })
+      }
+    },
+    async close() {
+      if (options.instance || !opening) return
+      const db = await opening.catch(() => undefined)
+      opening = undefined
+      await db?.close()
+    },
+  }
+}

@@ -1,0 +1,1 @@
+export { type TemporaryDatabase, temporaryDatabase, testServerUrl } from './temporary-database.js'

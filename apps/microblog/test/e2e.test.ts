@@ -19,10 +19,19 @@ describe.each(targets)('end to end on %s', (target) => {
 
     const followed = await api.post(`/api/v1/users/${alice.id}/follow`, undefined, bob.token)
     expect(followed.status).toBe(200)
-    expect(followed.body).toMatchObject({ follower_id: bob.id, followee_id: alice.id, following: true, changed: true })
+    expect(followed.body).toMatchObject({
+      follower_id: bob.id,
+      followee_id: alice.id,
+      following: true,
+      changed: true,
+    })
 
     const text = 'Croissants at the corner, @bob. Menu: http://example.com/menu?day=1 <b>&amp;</b>'
-    const composed = await api.post('/api/v1/posts', { text, latitude: 48.8566, longitude: 2.3522 }, alice.token)
+    const composed = await api.post(
+      '/api/v1/posts',
+      { text, latitude: 48.8566, longitude: 2.3522 },
+      alice.token,
+    )
     expect(composed.status).toBe(201)
     const post = composed.body
     expect(post.post_id).toMatch(/^\d+$/)
@@ -95,9 +104,10 @@ describe.each(targets)('end to end on %s', (target) => {
       expect(res.status).toBe(200)
     }
     expect((await api.form('/wrk2-api/user/follow', { user_id: '1', followee_id: '0' })).status).toBe(200)
-    expect((await api.form('/wrk2-api/user/follow', { user_name: 'username_2', followee_name: 'username_0' })).status).toBe(
-      200,
-    )
+    expect(
+      (await api.form('/wrk2-api/user/follow', { user_name: 'username_2', followee_name: 'username_0' }))
+        .status,
+    ).toBe(200)
     const url = `http://${'a'.repeat(64)}`
     const compose = await api.form('/wrk2-api/post/compose', {
       username: 'username_0',
@@ -114,7 +124,17 @@ describe.each(targets)('end to end on %s', (target) => {
     expect(home.body).toHaveLength(1)
     const post = home.body[0]
     expect(Object.keys(post).sort()).toEqual(
-      ['creator', 'media', 'post_id', 'post_type', 'req_id', 'text', 'timestamp', 'urls', 'user_mentions'].sort(),
+      [
+        'creator',
+        'media',
+        'post_id',
+        'post_type',
+        'req_id',
+        'text',
+        'timestamp',
+        'urls',
+        'user_mentions',
+      ].sort(),
     )
     expect(post.creator).toEqual({ user_id: '0', username: 'username_0' })
     expect(post.post_id).toMatch(/^\d+$/)
@@ -156,7 +176,12 @@ describe.each(targets)('end to end on %s', (target) => {
       user_id: '10',
     })
     for (let i = 0; i < 5; i++) {
-      await api.form('/wrk2-api/post/compose', { username: 'username_10', user_id: '10', text: `n${i}`, post_type: '0' })
+      await api.form('/wrk2-api/post/compose', {
+        username: 'username_10',
+        user_id: '10',
+        text: `n${i}`,
+        post_type: '0',
+      })
     }
     const all = (await api.get('/wrk2-api/user-timeline/read?user_id=10&start=0&stop=5')).body
     expect(all.map((p: { text: string }) => p.text)).toEqual(['n4', 'n3', 'n2', 'n1', 'n0'])

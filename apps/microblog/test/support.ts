@@ -30,7 +30,9 @@ export async function startBlog(target: Target, env: Record<string, string> = {}
     }
   }
   const database = await temporaryDatabase({ prefix: 'hf_microblog' })
-  const blog = await startMicroblog(loadConfig({ ...base, HF_DATABASE_URL: database.url, HF_DB_POOL_MAX: '5' }))
+  const blog = await startMicroblog(
+    loadConfig({ ...base, HF_DATABASE_URL: database.url, HF_DB_POOL_MAX: '5' }),
+  )
   return {
     blog,
     url: blog.url,
@@ -51,7 +53,17 @@ export interface Response<T = unknown> {
 
 /** A tiny HTTP client for tests: JSON in, JSON (or text) out. */
 export function client(base: string) {
-  const send = async <T>(method: string, path: string, init: { json?: unknown; form?: Record<string, string>; raw?: string; contentType?: string; token?: string } = {}): Promise<Response<T>> => {
+  const send = async <T>(
+    method: string,
+    path: string,
+    init: {
+      json?: unknown
+      form?: Record<string, string>
+      raw?: string
+      contentType?: string
+      token?: string
+    } = {},
+  ): Promise<Response<T>> => {
     const headers: Record<string, string> = {}
     let body: string | undefined
     if (init.json !== undefined) {
@@ -85,7 +97,11 @@ export function client(base: string) {
 
 /** Registers a user and signs in; returns the id and a token. */
 export async function signUp(api: ReturnType<typeof client>, username: string, password = 'correct horse') {
-  const created = await api.post('/api/v1/users', { username, password, display_name: username.toUpperCase() })
+  const created = await api.post('/api/v1/users', {
+    username,
+    password,
+    display_name: username.toUpperCase(),
+  })
   if (created.status !== 201) throw new Error(`register ${username}: ${created.status} ${created.text}`)
   const session = await api.post('/api/v1/sessions', { username, password })
   if (session.status !== 200) throw new Error(`login ${username}: ${session.status} ${session.text}`)
@@ -94,7 +110,17 @@ export async function signUp(api: ReturnType<typeof client>, username: string, p
 
 /** Row counts of every table, to check that a rejected request left nothing behind. */
 export async function rowCounts(blog: Microblog): Promise<Record<string, number>> {
-  const tables = ['users', 'usernames', 'user_external_ids', 'user_counters', 'following', 'followers', 'posts', 'mentions', 'post_locations']
+  const tables = [
+    'users',
+    'usernames',
+    'user_external_ids',
+    'user_counters',
+    'following',
+    'followers',
+    'posts',
+    'mentions',
+    'post_locations',
+  ]
   const counts: Record<string, number> = {}
   for (const table of tables) {
     const { rows } = await blog.database.cluster.read<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)

@@ -32,6 +32,8 @@ export function buildApp({ config, database, services, isClosing }: BuildAppOpti
     routerOptions: { maxParamLength: 100 },
   })
   registerRequestContext(app, requestDeadlineMs)
+  // JSON and form bodies only: anything else is 415, not a string handed to validation.
+  app.removeContentTypeParser('text/plain')
   app.register(formbody, { bodyLimit: config.bodyLimit })
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((request, reply) =>

@@ -102,7 +102,10 @@ export function apiPostRoutes(app: FastifyInstance, services: Services): void {
         throw new AppError('E_VALIDATION', 'lon must be within -180..180')
       if (radiusM <= 0 || radiusM > 100_000)
         throw new AppError('E_VALIDATION', 'radius_m must be within (0, 100000]')
-      const hits = await nearby.search({ latitude, longitude, radiusM, limit }, { signal: request.callSignal })
+      const hits = await nearby.search(
+        { latitude, longitude, radiusM, limit },
+        { signal: request.callSignal },
+      )
       const authors = await users.getMany(
         hits.map((h) => h.post.author_id),
         { signal: request.callSignal },

@@ -8,7 +8,9 @@ export function healthRoutes(app: FastifyInstance, db: Cluster, isClosing: () =>
   app.get('/readyz', async (request, reply) => {
     if (isClosing()) return sendProblem(request, reply, 'E_UNAVAILABLE', 'shutting down')
     try {
-      await db.read('SELECT 1', [], { signal: AbortSignal.any([request.callSignal, AbortSignal.timeout(1000)]) })
+      await db.read('SELECT 1', [], {
+        signal: AbortSignal.any([request.callSignal, AbortSignal.timeout(1000)]),
+      })
       return { status: 'ready' }
     } catch (err) {
       request.log.warn({ err }, 'not ready')

@@ -110,12 +110,18 @@ export function wrk2ApiRoutes(app: FastifyInstance, services: Services): void {
 
   app.get('/wrk2-api/home-timeline/read', async (request) => {
     const { userId, offset, limit } = await readRange(request, userByExternalId)
-    return render(await timelines.home(userId, { offset, limit }, { signal: request.callSignal }), request.callSignal)
+    return render(
+      await timelines.home(userId, { offset, limit }, { signal: request.callSignal }),
+      request.callSignal,
+    )
   })
 
   app.get('/wrk2-api/user-timeline/read', async (request) => {
     const { userId, offset, limit } = await readRange(request, userByExternalId)
-    return render(await timelines.user(userId, { offset, limit }, { signal: request.callSignal }), request.callSignal)
+    return render(
+      await timelines.user(userId, { offset, limit }, { signal: request.callSignal }),
+      request.callSignal,
+    )
   })
 }
 

@@ -1,0 +1,74 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { client } from './support.js'
+
+const main = fileURLToPath(new URL('../dist/main.js', import.meta.url))
+
+interface Started {
+  child: ChildProcess
+  url: string
+  output: () => string
+  exited: Promise<number | null>
+}
+
+/** Runs the built server as a user would (`node dist/main.js`), and waits for its "listening on" line. */
+async function start(env: Record<string, string>): Promise<Started> {
+  const child = spawn(process.execPath, [main], {
+    env: { ...process.env, HF_PORT: '0', HF_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout!.on('data', (d) => (output += d))
+  child.stderr!.on('data', (d) => (output += d))
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const url = await new Promise<string>((resolve, reject) => {
+    const check = () => {
+      const match = /listening on (http:\/\/[^\s]+)/.exec(output)
+      if (match) resolve(match[1]!)
+    }
+    child.stdout!.on('data', check)
+    exited.then((code) => reject(new Error(`exited with ${code} before listening:\n${output}`)))
+  })
+  return { child, url, output: () => output, exited }
+}
+
+describe('the server process, as a newcomer runs it', () => {
+  let dir: string
+  beforeAll(async () => {
+    expect(existsSync(main), 'run `npm run build` first (npm test does)').toBe(true)
+    dir = await mkdtemp(join(tmpdir(), 'hf-process-'))
+  })
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('prints where it listens, stops cleanly on SIGINT and SIGTERM, and reuses its data directory', async () => {
+    const first = await start({ HF_DATA_DIR: dir })
+    expect(first.output()).toMatch(/microblog listening on http:\/\/127\.0\.0\.1:\d+ \(database: PGlite in /)
+    const api = client(first.url)
+    expect((await api.post('/api/v1/users', { username: 'persisted', password: 'long enough' })).status).toBe(
+      201,
+    )
+    first.child.kill('SIGINT')
+    expect(await first.exited).toBe(0)
+    expect(first.output()).toContain('received SIGINT, shutting down')
+    expect(first.output()).toContain('stopped')
+
+    const second = await start({ HF_DATA_DIR: dir })
+    const again = client(second.url)
+    const session = await again.post('/api/v1/sessions', { username: 'persisted', password: 'long enough' })
+    expect(session.status).toBe(200)
+    second.child.kill('SIGTERM')
+    expect(await second.exited).toBe(0)
+    expect(second.output()).toContain('received SIGTERM, shutting down')
+  })
+
+  it('refuses a bad setting at start, naming the variable', async () => {
+    await expect(start({ HF_DATA_DIR: dir, HF_PORT: 'eighty' })).rejects.toThrow(/HF_PORT must be an integer/)
+  })
+})

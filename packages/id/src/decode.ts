@@ -42,7 +42,7 @@ const DECIMAL = /^(?:0|[1-9][0-9]{0,18})$/
  *
  * @throws {IdError} `E_INVALID_ID` with the rejected `value`.
  * @example
- * parseId('2170178048339918848') // 2170178048339918848n
+ * parseId('187535720448028672') // 187535720448028672n
  * parseId('-1')                  // throws IdError E_INVALID_ID
  */
 export function parseId(value: string): bigint {
@@ -66,7 +66,7 @@ export function parseId(value: string): bigint {
  * @throws {IdError} `E_INVALID_ID` for a string {@link parseId} rejects or a bigint outside 0..2^63-1;
  *   `E_INVALID_OPTION` for a bad `options.epoch`.
  * @example
- * const { date, workerId, sequence } = decode('2170178048339918848')
+ * const { date, workerId, sequence } = decode('187535720448028672')
  * decode(id, { epoch: Date.UTC(2020, 0, 1) }) // ids from a generator with a custom epoch
  */
 export function decode(id: bigint | string, options: DecodeOptions = {}): DecodedId {

@@ -1,6 +1,15 @@
 import { IdError } from './errors.js'
-import { DEFAULT_EPOCH, MAX_SEQUENCE, MAX_TIMESTAMP, MAX_WORKER_ID, WORKER_ID_SHIFT } from './layout.js'
+import {
+  DEFAULT_EPOCH,
+  MAX_SEQUENCE,
+  MAX_TIMESTAMP,
+  MAX_WORKER_ID,
+  TIMESTAMP_SHIFT,
+  WORKER_ID_SHIFT,
+} from './layout.js'
 import { checkEpoch } from './validate.js'
+
+const BIG_TIMESTAMP_SHIFT = BigInt(TIMESTAMP_SHIFT)
 
 /** Options of {@link Snowflake}. */
 export interface SnowflakeOptions {
@@ -27,8 +36,8 @@ export interface SnowflakeOptions {
  *
  * @example
  * const ids = new Snowflake({ workerId: 7 })
- * const id = ids.next()          // 2170178048339918848n
- * const s = ids.nextString()     // '2170178048339918849'
+ * const id = ids.next()          // 187535720448028672n
+ * const s = ids.nextString()     // '187535720448028673'
  */
 export class Snowflake {
   /** This generator's worker id. */
@@ -123,12 +132,12 @@ export class Snowflake {
     }
     this.#lastTimestamp = now
     this.#sequence = 0
-    this.#high = BigInt(timestamp) << 22n
+    this.#high = BigInt(timestamp) << BIG_TIMESTAMP_SHIFT
     return this.#high | BigInt(this.#workerBits)
   }
 
-  // The sequence is exhausted for #lastTimestamp: spin on the clock until it moves on. A few microseconds
-  // on average; sleeping would cost a whole event-loop turn and give up the order guarantee to other callers.
+  // The sequence is exhausted for #lastTimestamp: spin on the clock until it moves on. next() is
+  // synchronous, so it cannot sleep; the wait is at most the rest of the current millisecond.
   #waitNextMillisecond(): number {
     const last = this.#lastTimestamp
     let now = this.#clock()

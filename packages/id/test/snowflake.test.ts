@@ -4,12 +4,33 @@ import { DEFAULT_EPOCH, decode, IdError, MAX_SEQUENCE, MAX_TIMESTAMP, Snowflake 
 
 const T0 = DEFAULT_EPOCH + 1_000_000
 
-/** A clock the test moves by hand, counting how often the generator reads it. */
+/**
+ * A clock the test moves by hand. It counts reads, can be scripted to move after a number of reads, and
+ * throws if read 100k times without moving, so a generator that spins forever fails instead of hanging.
+ */
 function manualClock(start = T0) {
-  const clock = { now: start, reads: 0, read: () => 0 }
-  clock.read = () => {
-    clock.reads++
-    return clock.now
+  let pending: { afterReads: number; to: number } | undefined
+  let frozenReads = 0
+  const clock = {
+    now: start,
+    reads: 0,
+    /** Moves the clock to `to` once it has been read `reads` more times. */
+    moveAfter(reads: number, to: number) {
+      pending = { afterReads: clock.reads + reads, to }
+    },
+    read: (): number => {
+      clock.reads++
+      if (pending && clock.reads > pending.afterReads) {
+        clock.now = pending.to
+        pending = undefined
+      }
+      if (++frozenReads > 100_000) throw new Error('the generator spun on a frozen clock')
+      return clock.now
+    },
+    set(now: number) {
+      clock.now = now
+      frozenReads = 0
+    },
   }
   return clock
 }
@@ -29,13 +50,15 @@ describe('Snowflake', () => {
     const ids = new Snowflake({ workerId: 1 })
     const n = 200_000
     let previous = -1n
+    let outOfOrder = 0
     const seen = new Set<bigint>()
     for (let i = 0; i < n; i++) {
       const id = ids.next()
-      expect(id > previous).toBe(true)
+      if (id <= previous) outOfOrder++
       previous = id
       seen.add(id)
     }
+    expect(outOfOrder).toBe(0)
     expect(seen.size).toBe(n)
   })
 
@@ -44,7 +67,7 @@ describe('Snowflake', () => {
     const ids = new Snowflake({ workerId: 1023, clock: clock.read })
     expect(decode(ids.next())).toMatchObject({ timestamp: T0, workerId: 1023, sequence: 0 })
     expect(decode(ids.next())).toMatchObject({ timestamp: T0, workerId: 1023, sequence: 1 })
-    clock.now++
+    clock.set(T0 + 1)
     expect(decode(ids.next())).toMatchObject({ timestamp: T0 + 1, workerId: 1023, sequence: 0 })
     expect(ids.next()).toBe((BigInt(T0 + 1 - DEFAULT_EPOCH) << 22n) | (1023n << 12n) | 1n)
   })
@@ -66,10 +89,7 @@ describe('Snowflake', () => {
 
     // The clock stays put for five more reads, then moves on.
     const readsBefore = clock.reads
-    clock.read = () => {
-      clock.reads++
-      return clock.reads - readsBefore > 5 ? T0 + 1 : T0
-    }
+    clock.moveAfter(5, T0 + 1)
     const next = ids.next()
     expect(clock.reads - readsBefore).toBe(6)
     expect(next > last).toBe(true)
@@ -84,18 +104,23 @@ describe('Snowflake', () => {
     const ids = new Snowflake({ workerId: 9, clock: clock.read })
     const before = [ids.next(), ids.next()]
 
-    clock.now = T0 - backwardsMs
+    clock.set(T0 - backwardsMs)
     const err = catchError(() => ids.next())
-    expect(err).toMatchObject({ code: 'E_CLOCK_BACKWARDS', lastTimestamp: T0, now: T0 - backwardsMs, backwardsMs })
+    expect(err).toMatchObject({
+      code: 'E_CLOCK_BACKWARDS',
+      lastTimestamp: T0,
+      now: T0 - backwardsMs,
+      backwardsMs,
+    })
     expect(err.message).toContain(`${backwardsMs} ms`)
     // Still refusing while the clock is behind; the refusal changes no state.
-    clock.now = T0 - 1
+    clock.set(T0 - 1)
     expect(catchError(() => ids.next()).code).toBe('E_CLOCK_BACKWARDS')
 
-    clock.now = T0 // caught up to the same millisecond: the sequence continues
+    clock.set(T0) // caught up to the same millisecond: the sequence continues
     const resumed = ids.next()
     expect(decode(resumed)).toMatchObject({ timestamp: T0, sequence: 2 })
-    clock.now = T0 + 1
+    clock.set(T0 + 1)
     const after = [resumed, ids.next()]
     expect(after[0]! > before[1]!).toBe(true)
     expect(after[1]! > after[0]!).toBe(true)
@@ -105,8 +130,7 @@ describe('Snowflake', () => {
     const clock = manualClock()
     const ids = new Snowflake({ workerId: 0, clock: clock.read })
     for (let i = 0; i <= MAX_SEQUENCE; i++) ids.next()
-    let reads = 0
-    clock.read = () => (++reads < 3 ? T0 : T0 - 2)
+    clock.moveAfter(2, T0 - 2)
     expect(catchError(() => ids.next())).toMatchObject({ code: 'E_CLOCK_BACKWARDS', backwardsMs: 2 })
   })
 
@@ -141,7 +165,10 @@ describe('Snowflake', () => {
     expect(decode(ids.next())).toMatchObject({ timestamp: now, sequence: 0 })
     expect(ids.next()).toBe((1n << 63n) - (1n << 22n) + (1n << 12n) + 1n)
     now++
-    expect(catchError(() => ids.next())).toMatchObject({ code: 'E_TIMESTAMP_OUT_OF_RANGE', epoch: DEFAULT_EPOCH })
+    expect(catchError(() => ids.next())).toMatchObject({
+      code: 'E_TIMESTAMP_OUT_OF_RANGE',
+      epoch: DEFAULT_EPOCH,
+    })
     now = Number.NaN
     expect(catchError(() => ids.next()).code).toBe('E_TIMESTAMP_OUT_OF_RANGE')
   })

@@ -1,0 +1,63 @@
+/**
+ * Stable codes of {@link MetricsError}. Callers match on `code`, never on `message`.
+ *
+ * - `E_INVALID_NAME`: a metric or label name breaks the Prometheus naming rules.
+ * - `E_INVALID_LABELS`: label values do not match the metric's label names (missing, extra, wrong type).
+ * - `E_DUPLICATE_METRIC`: a registry already has a metric (or a `_sum`/`_count` series) of that name.
+ * - `E_INVALID_OPTION`: an option failed eager validation.
+ * - `E_INVALID_VALUE`: a value a metric cannot take, such as a negative counter increment.
+ * - `E_COLLECT_FAILED`: a metric's `collect` callback threw during a scrape (the error is the `cause`).
+ */
+export type MetricsErrorCode =
+  | 'E_INVALID_NAME'
+  | 'E_INVALID_LABELS'
+  | 'E_DUPLICATE_METRIC'
+  | 'E_INVALID_OPTION'
+  | 'E_INVALID_VALUE'
+  | 'E_COLLECT_FAILED'
+
+/** Context fields a {@link MetricsError} may carry; which ones are set depends on `code`. */
+export interface MetricsErrorContext {
+  /** The metric concerned. */
+  metric?: string
+  /** `E_INVALID_NAME`, `E_INVALID_LABELS`: the label concerned. */
+  label?: string
+  /** `E_INVALID_OPTION`: the option's path, e.g. `options.highestUs`. */
+  option?: string
+  /** The rejected value, if any. */
+  value?: unknown
+}
+
+/**
+ * The one error class of `@hundredfold/metrics`: a stable `code`, context fields and `cause`.
+ *
+ * @example
+ * try {
+ *   registry.counter({ name: 'http_requests_total', help: 'Requests.' })
+ * } catch (err) {
+ *   if (err instanceof MetricsError && err.code === 'E_DUPLICATE_METRIC') console.warn(err.metric)
+ *   else throw err
+ * }
+ */
+export class MetricsError extends Error {
+  override readonly name = 'MetricsError'
+  readonly code: MetricsErrorCode
+  readonly metric?: string
+  readonly label?: string
+  readonly option?: string
+  readonly value?: unknown
+
+  constructor(
+    code: MetricsErrorCode,
+    message: string,
+    context: MetricsErrorContext = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+    this.code = code
+    if (context.metric !== undefined) this.metric = context.metric
+    if (context.label !== undefined) this.label = context.label
+    if (context.option !== undefined) this.option = context.option
+    if ('value' in context) this.value = context.value
+  }
+}

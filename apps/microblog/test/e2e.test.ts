@@ -192,5 +192,16 @@ describe.each(targets)('end to end on %s', (target) => {
   it('answers health, readiness and metrics', async () => {
     expect((await api.get('/healthz')).body).toEqual({ status: 'ok' })
     expect((await api.get('/readyz')).body).toEqual({ status: 'ready' })
+    const metrics = await api.get('/metrics')
+    expect(metrics.status).toBe(200)
+    expect(metrics.contentType).toMatch(/^text\/plain; version=0\.0\.4/)
+    expect(metrics.text).toContain('# TYPE http_request_duration_seconds summary')
+    expect(metrics.text).toMatch(
+      /http_request_duration_seconds\{method="POST",route="\/api\/v1\/users",quantile="0\.99"\} [0-9.e-]+/,
+    )
+    expect(metrics.text).toMatch(
+      /http_requests_total\{method="GET",route="\/wrk2-api\/home-timeline\/read",status="200"\} \d+/,
+    )
+    expect(metrics.text).toMatch(/db_pool_sessions\{state="idle"\} \d+/)
   })
 })

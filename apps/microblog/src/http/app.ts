@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { MicroblogConfig } from '../config.js'
 import type { Services } from '../services/index.js'
 import type { Database } from '../storage/database.js'
+import { registerMetrics } from './metrics.js'
 import { errorHandler, sendProblem } from './problem.js'
 import { registerRequestContext } from './request-context.js'
 import { apiPostRoutes } from './routes/api-posts.js'
@@ -35,6 +36,7 @@ export function buildApp({ config, database, services, isClosing }: BuildAppOpti
   // JSON and form bodies only: anything else is 415, not a string handed to validation.
   app.removeContentTypeParser('text/plain')
   app.register(formbody, { bodyLimit: config.bodyLimit })
+  registerMetrics(app, database.cluster)
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((request, reply) =>
     sendProblem(request, reply, 'E_NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`),

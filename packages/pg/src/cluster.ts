@@ -1,58 +1,146 @@
+import { channel } from 'node:diagnostics_channel'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Driver, DriverConnection, QueryResult } from './driver.js'
 import { PgError } from './errors.js'
-import { Pool, type PoolOptions, type PoolStats } from './pool.js'
+import { Host, type HostRole, type HostStats } from './host.js'
+import { parseLsn } from './lsn.js'
+import type { PoolOptions } from './pool.js'
+import type { Session } from './session.js'
 
 /** Per-call options. */
 export interface CallOptions {
   /** Aborts the wait for a session or the statement itself (the session is then closed). */
-  signal?: AbortSignal
+  signal?: AbortSignal | undefined
+  /**
+   * Read-your-writes: reads go only where this session's writes are visible; writes and
+   * transactions record their position in it.
+   */
+  session?: Session | undefined
 }
 
-/** The statements of one transaction, all on one session. */
+/** The statements of one transaction, all on one primary session. */
 export interface Transaction {
   query<Row = Record<string, unknown>>(
     sql: string,
     params?: readonly unknown[],
-    options?: CallOptions,
+    options?: Pick<CallOptions, 'signal'>,
   ): Promise<QueryResult<Row>>
 }
 
-/** Options of `createCluster`. */
-export interface ClusterOptions {
-  /** The primary's driver: `pgDriver(...)` or `pgliteDriver(...)`. */
-  driver: Driver
-  pool?: PoolOptions
+/** Where reads go and how replicas are watched. */
+export interface RoutingOptions {
+  /** A replica further behind than this leaves rotation until it catches up. @default 1000 */
+  maxLagMs?: number
+  /** With no fit replica: read from the primary, or fail with `E_NO_REPLICA`. @default 'primary' */
+  whenNoReplica?: 'primary' | 'error'
+  /** How often every host is asked its role and WAL position. @default 250 */
+  probeIntervalMs?: number
+  /** How long a read with a session token may wait for a replica to replay that far before it goes to the primary. @default 50 */
+  tokenWaitMs?: number
 }
 
-/** A snapshot of every host's pool. */
-export interface ClusterStats {
-  primary: PoolStats & { host: string }
+/** Options of `createCluster`. Give `driver` (one primary), `primary` + `replicas`, or `hosts` (roles discovered). */
+export interface ClusterOptions {
+  /** One server, trusted as the primary without probing (a single PostgreSQL, or PGlite). */
+  driver?: Driver
+  /** The primary, as configured; the probe still checks it. */
+  primary?: Driver
+  /** Streaming replicas. */
+  replicas?: readonly Driver[]
+  /** Servers whose roles the probe discovers (`pg_is_in_recovery()`); the read-write one is the primary. */
+  hosts?: readonly Driver[]
+  /** Pool options, applied to each host. */
+  pool?: PoolOptions
+  routing?: RoutingOptions
 }
+
+/** A snapshot of every host. */
+export interface ClusterStats {
+  /** The current primary, if one is known. */
+  primary: HostStats | undefined
+  hosts: HostStats[]
+}
+
+export const routingDefaults = Object.freeze({
+  maxLagMs: 1000,
+  whenNoReplica: 'primary' as const,
+  probeIntervalMs: 250,
+  tokenWaitMs: 50,
+})
+
+const acquireChannel = channel('hundredfold:pg:acquire')
+const roleChannel = channel('hundredfold:pg:role-change')
+
+/** SQLSTATEs that mean the session or server went away, not that the statement was wrong. */
+const connectionStates = /^(08|57P0[1-3])/
 
 /**
- * A PostgreSQL cluster: where a statement runs is chosen by what it is. `write` and
- * `transaction` go to the primary; `read` may go to a replica (with one primary today,
- * it goes to the primary); `query` is the safe default and goes to the primary.
+ * A PostgreSQL cluster: where a statement runs is chosen by what it is. `write`, `query`, `exec` and
+ * `transaction` go to the primary; `read` goes to a replica whose lag is under `maxLagMs` (picked by
+ * fewest statements in flight, of two at random), and — with a `session` — only to one that has
+ * replayed the session's writes. A read that fails because its host went away is retried elsewhere.
  *
  * @example
- * const db = createCluster({ driver: pgDriver({ connectionString }) })
- * const { rows } = await db.read('select name from users where id = $1', [id], { signal })
- * await db.transaction(async (tx) => { await tx.query('insert ...'); await tx.query('update ...') })
+ * const db = createCluster({ primary: pgDriver({ connectionString: a }), replicas: [pgDriver({ connectionString: b })] })
+ * const session = new Session()
+ * await db.write('INSERT INTO posts …', params, { session })
+ * const { rows } = await db.read('SELECT … FROM posts …', params, { session, signal })
  */
 export class Cluster {
-  readonly #driver: Driver
-  readonly #primary: Pool
+  readonly #hosts: Host[]
+  readonly #drivers: Driver[]
+  readonly #routing: Required<RoutingOptions>
+  readonly #probing: boolean
+  #primary: Host | undefined
+  #firstProbe: Promise<void>
+  #probeTimer: NodeJS.Timeout | undefined
+  #probeRunning: Promise<void> | undefined
   #ended = false
 
   constructor(options: ClusterOptions) {
-    if (!options || typeof options.driver?.connect !== 'function') {
-      throw new PgError(
-        'E_INVALID_OPTION',
-        'options.driver must be a driver such as pgDriver() or pgliteDriver()',
+    const given = [options?.driver, options?.primary, ...(options?.replicas ?? []), ...(options?.hosts ?? [])]
+    if (!options || given.every((d) => d === undefined)) {
+      throw invalid('options.driver, options.primary or options.hosts must name a driver such as pgDriver()')
+    }
+    for (const driver of given) {
+      if (driver !== undefined && typeof driver.connect !== 'function') {
+        throw invalid('every driver must be a driver such as pgDriver() or pgliteDriver()')
+      }
+    }
+    if (options.driver && (options.primary || options.replicas?.length || options.hosts?.length)) {
+      throw invalid(
+        'options.driver is for one server; use options.primary with options.replicas, or options.hosts',
       )
     }
-    this.#driver = options.driver
-    this.#primary = new Pool(options.driver, options.pool)
+    this.#routing = routingOptions(options.routing)
+    const onAcquire = (host: Host, waitMs: number) => {
+      if (acquireChannel.hasSubscribers) acquireChannel.publish({ cluster: this, host: host.name, waitMs })
+    }
+    const make = (driver: Driver, role: HostRole) => new Host(driver, role, options.pool, onAcquire)
+    if (options.driver) {
+      this.#hosts = [make(options.driver, 'primary')]
+    } else {
+      this.#hosts = [
+        ...(options.primary ? [make(options.primary, 'unknown')] : []),
+        ...(options.replicas ?? []).map((d) => make(d, 'unknown')),
+        ...(options.hosts ?? []).map((d) => make(d, 'unknown')),
+      ]
+    }
+    this.#drivers = given.filter((d): d is Driver => d !== undefined)
+    this.#probing = !options.driver
+    if (this.#probing) {
+      this.#firstProbe = this.#probeAll()
+      this.#probeTimer = setInterval(() => void this.#probeAll(), this.#routing.probeIntervalMs)
+      this.#probeTimer.unref()
+    } else {
+      this.#primary = this.#hosts[0]
+      this.#firstProbe = Promise.resolve()
+    }
+  }
+
+  /** Resolves once every host has been probed once (immediately for a single `driver`). */
+  ready(): Promise<void> {
+    return this.#firstProbe
   }
 
   /** Runs a statement on the primary. */
@@ -61,84 +149,291 @@ export class Cluster {
     params: readonly unknown[] = [],
     options: CallOptions = {},
   ): Promise<QueryResult<Row>> {
-    return this.#run(this.#primary, (conn) => conn.query<Row>(sql, params, options.signal), options.signal)
+    return this.#onPrimary((conn) => conn.query<Row>(sql, params, options.signal), options)
   }
 
-  /** Runs a read-only statement where reads are routed. */
-  read<Row = Record<string, unknown>>(
-    sql: string,
-    params: readonly unknown[] = [],
-    options: CallOptions = {},
-  ): Promise<QueryResult<Row>> {
-    return this.#run(this.#primary, (conn) => conn.query<Row>(sql, params, options.signal), options.signal)
-  }
-
-  /** Runs a statement that changes data, on the primary. */
+  /** Runs a statement that changes data, on the primary; with a `session`, records its position. */
   write<Row = Record<string, unknown>>(
     sql: string,
     params: readonly unknown[] = [],
     options: CallOptions = {},
   ): Promise<QueryResult<Row>> {
-    return this.#run(this.#primary, (conn) => conn.query<Row>(sql, params, options.signal), options.signal)
+    return this.#onPrimary((conn) => conn.query<Row>(sql, params, options.signal), options)
   }
 
   /** Runs a multi-statement script without parameters on the primary (schema migrations). */
   exec(sql: string, options: CallOptions = {}): Promise<void> {
-    return this.#run(this.#primary, (conn) => conn.exec(sql, options.signal), options.signal)
+    return this.#onPrimary((conn) => conn.exec(sql, options.signal), options)
+  }
+
+  /** Runs a read-only statement on a fit replica, else as `routing.whenNoReplica` says. */
+  async read<Row = Record<string, unknown>>(
+    sql: string,
+    params: readonly unknown[] = [],
+    options: CallOptions = {},
+  ): Promise<QueryResult<Row>> {
+    await this.#firstProbe
+    const tried = new Set<Host>()
+    for (;;) {
+      const { host, conn } = await this.#reader(options, tried)
+      host.outstanding++
+      host.reads++
+      let broken = false
+      try {
+        return await conn.query<Row>(sql, params, options.signal)
+      } catch (err) {
+        broken = conn.broken
+        if (!isConnectionFailure(err) || options.signal?.aborted) throw err
+        // The host went away under this read: it is idempotent, so try it elsewhere.
+        host.markDown()
+        if (host === this.#primary) this.#primary = undefined
+        tried.add(host)
+        this.#probeSoon()
+      } finally {
+        host.outstanding--
+        host.pool.release(conn, broken)
+      }
+    }
   }
 
   /**
-   * Runs `fn` inside BEGIN … COMMIT on one primary session. Any error (or abort) rolls back and
-   * is rethrown; nothing of a failed transaction stays behind.
+   * Runs `fn` inside BEGIN … COMMIT on one primary session. Any error (or abort) rolls back and is
+   * rethrown; nothing of a failed transaction stays behind.
    */
   async transaction<T>(fn: (tx: Transaction) => Promise<T>, options: CallOptions = {}): Promise<T> {
-    const conn = await this.#primary.acquire(options.signal)
-    let destroy = false
-    try {
+    return this.#onPrimary(async (conn) => {
       await conn.query('BEGIN', [], options.signal)
-      const tx: Transaction = {
-        query: (sql, params = [], callOptions = {}) =>
-          conn.query(sql, params, callOptions.signal ?? options.signal),
+      try {
+        const tx: Transaction = {
+          query: (sql, params = [], callOptions = {}) =>
+            conn.query(sql, params, callOptions.signal ?? options.signal),
+        }
+        const result = await fn(tx)
+        await conn.query('COMMIT', [], options.signal)
+        return result
+      } catch (err) {
+        if (!conn.broken) await conn.query('ROLLBACK', []).catch(() => conn.close())
+        throw err
       }
-      const result = await fn(tx)
-      await conn.query('COMMIT', [], options.signal)
-      return result
-    } catch (err) {
-      if (conn.broken) destroy = true
-      else await conn.query('ROLLBACK', []).catch(() => (destroy = true))
-      throw err
-    } finally {
-      this.#primary.release(conn, destroy)
-    }
+    }, options)
   }
 
   stats(): ClusterStats {
-    return { primary: { host: this.#driver.name, ...this.#primary.stats } }
+    return { primary: this.#primary?.stats(), hosts: this.#hosts.map((host) => host.stats()) }
   }
 
-  /** Closes every pool and the driver. Safe to call twice. */
+  /** Stops probing and closes every pool and driver. Safe to call twice. */
   async end(): Promise<void> {
     if (this.#ended) return
     this.#ended = true
-    await this.#primary.close()
-    await this.#driver.close()
+    clearInterval(this.#probeTimer)
+    await this.#probeRunning?.catch(() => {})
+    await Promise.all(this.#hosts.map((host) => host.close()))
+    await Promise.all(this.#drivers.map((driver) => driver.close()))
   }
 
-  async #run<T>(pool: Pool, fn: (conn: DriverConnection) => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const conn = await pool.acquire(signal)
-    let failed = false
+  async #onPrimary<T>(fn: (conn: DriverConnection) => Promise<T>, options: CallOptions): Promise<T> {
+    await this.#firstProbe
+    const host = this.#primary
+    if (!host) throw this.#noPrimary()
+    const conn = await host.pool.acquire(options.signal)
+    let broken = false
+    host.outstanding++
+    host.writes++
     try {
-      return await fn(conn)
+      if (host.isReadOnly(conn)) {
+        // Opened on a server that was read-only: never write through it.
+        broken = true
+        host.role = 'replica'
+        if (this.#primary === host) this.#primary = undefined
+        this.#probeSoon()
+        throw this.#noPrimary()
+      }
+      const result = await fn(conn)
+      if (options.session) await this.#observePosition(conn, options)
+      return result
     } catch (err) {
-      failed = conn.broken
+      broken ||= conn.broken
+      if (err instanceof PgError && err.sqlState === '25006') {
+        // read_only_sql_transaction: the server was demoted under us; the statement did not apply.
+        broken = true
+        if (this.#primary === host) this.#primary = undefined
+        this.#probeSoon()
+        throw this.#noPrimary(err)
+      }
+      if (isConnectionFailure(err) && !options.signal?.aborted) {
+        host.markDown()
+        if (this.#primary === host) this.#primary = undefined
+        this.#probeSoon()
+        if (err instanceof PgError && err.code === 'E_QUERY') {
+          // The server ended the session (shutdown, crash): the statement's outcome is unknown.
+          throw new PgError('E_CONNECTION_LOST', `${host.name} ended the session: ${err.message}`, {
+            cause: err,
+            ...(err.sqlState ? { sqlState: err.sqlState } : {}),
+            context: { host: host.name },
+          })
+        }
+      }
       throw err
     } finally {
-      pool.release(conn, failed)
+      host.outstanding--
+      host.pool.release(conn, broken)
     }
+  }
+
+  async #observePosition(conn: DriverConnection, options: CallOptions): Promise<void> {
+    const { rows } = await conn.query<{ lsn: string }>(
+      'SELECT pg_current_wal_insert_lsn()::text AS lsn',
+      [],
+      options.signal,
+    )
+    if (rows[0]) options.session!.observe(rows[0].lsn)
+  }
+
+  /** Picks where a read runs and takes a session there. */
+  async #reader(options: CallOptions, tried: Set<Host>): Promise<{ host: Host; conn: DriverConnection }> {
+    const { maxLagMs, tokenWaitMs } = this.#routing
+    const fit = this.#hosts.filter(
+      (h) => h.role === 'replica' && h.healthy && h.lagMs !== null && h.lagMs <= maxLagMs && !tried.has(h),
+    )
+    const need = options.session?.lsn
+    if (fit.length > 0) {
+      const caughtUp = need === undefined ? fit : fit.filter((h) => h.lsn !== undefined && h.lsn >= need)
+      if (caughtUp.length > 0) {
+        const host = pickLeastLoaded(caughtUp)
+        return { host, conn: await host.pool.acquire(options.signal) }
+      }
+      if (need !== undefined && tokenWaitMs > 0) {
+        const host = pickLeastLoaded(fit)
+        const conn = await host.pool.acquire(options.signal)
+        if (await this.#waitForReplay(host, conn, need, options.signal)) return { host, conn }
+        host.pool.release(conn)
+      }
+    }
+    const primary = this.#primary
+    if (this.#routing.whenNoReplica === 'error' && this.#hosts.length > 1) {
+      throw new PgError(
+        'E_NO_REPLICA',
+        'no replica is fit to read (lag, health, or the session is ahead of all)',
+        {
+          context: { maxLagMs, retryable: true },
+        },
+      )
+    }
+    if (!primary || tried.has(primary)) throw this.#noPrimary()
+    return { host: primary, conn: await primary.pool.acquire(options.signal) }
+  }
+
+  /** Polls a replica's replay position until it reaches `need`, for at most `tokenWaitMs`. */
+  async #waitForReplay(
+    host: Host,
+    conn: DriverConnection,
+    need: bigint,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
+    const deadline = performance.now() + this.#routing.tokenWaitMs
+    for (;;) {
+      const { rows } = await conn.query<{ lsn: string | null }>(
+        'SELECT pg_last_wal_replay_lsn()::text AS lsn',
+        [],
+        signal,
+      )
+      const lsn = rows[0]?.lsn ? parseLsn(rows[0].lsn) : undefined
+      if (lsn !== undefined && (host.lsn === undefined || lsn > host.lsn)) host.lsn = lsn
+      if (lsn !== undefined && lsn >= need) return true
+      if (performance.now() >= deadline) return false
+      await sleep(1, undefined, signal ? { signal } : undefined)
+    }
+  }
+
+  #noPrimary(cause?: unknown): PgError {
+    return new PgError('E_NO_PRIMARY', 'no read-write primary is known right now; retry shortly', {
+      cause,
+      context: { retryable: true, hosts: this.#hosts.map((h) => `${h.name}:${h.role}`) },
+    })
+  }
+
+  #probeSoon(): void {
+    if (this.#probing && !this.#ended) setImmediate(() => void this.#probeAll())
+  }
+
+  /** One probe round: every host's role and position, then the primary and each replica's lag. */
+  #probeAll(): Promise<void> {
+    this.#probeRunning ??= (async () => {
+      const timeout = Math.max(500, Math.min(2000, this.#routing.probeIntervalMs * 2))
+      await Promise.all(
+        this.#hosts.map(async (host) => {
+          try {
+            await host.probe(AbortSignal.timeout(timeout))
+            host.healthy = true
+            host.probeFailures = 0
+          } catch (err) {
+            // A refused or lost connection is down at once; a slow answer (a busy machine) twice in a row.
+            host.probeFailures++
+            if (host.probeFailures >= 2 || !(err instanceof PgError && err.code === 'E_ABORTED'))
+              host.markDown()
+          }
+        }),
+      )
+      const primaries = this.#hosts.filter((h) => h.healthy && h.role === 'primary')
+      // Several claim read-write (an old primary came back after a promotion): the newest promotion wins.
+      const primary = primaries.sort((a, b) => b.promotedAt - a.promotedAt)[0]
+      if (primary !== this.#primary && roleChannel.hasSubscribers) {
+        roleChannel.publish({ cluster: this, previous: this.#primary?.name, primary: primary?.name })
+      }
+      this.#primary = primary
+      for (const host of this.#hosts) {
+        if (host.role !== 'replica' || !host.healthy) continue
+        if (primary?.lsn !== undefined && host.lsn !== undefined) {
+          const behind = primary.lsn - host.lsn
+          host.lagBytes = behind > 0n ? Number(behind) : 0
+          host.lagMs = behind > 0n ? host.replayAgeMs : 0
+        } else {
+          host.lagBytes = null
+          host.lagMs = host.replayAgeMs
+        }
+        // Unknown lag is not fit to read from.
+        if (host.lagMs === null) host.healthy = false
+      }
+    })().finally(() => {
+      this.#probeRunning = undefined
+    })
+    return this.#probeRunning
   }
 }
 
 /** Creates a `Cluster`. */
 export function createCluster(options: ClusterOptions): Cluster {
   return new Cluster(options)
+}
+
+/** Of two hosts at random, the one with fewer statements in flight (P2C). */
+function pickLeastLoaded(hosts: readonly Host[]): Host {
+  if (hosts.length === 1) return hosts[0]!
+  const a = hosts[Math.floor(Math.random() * hosts.length)]!
+  let b = hosts[Math.floor(Math.random() * (hosts.length - 1))]!
+  if (b === a) b = hosts[hosts.length - 1]!
+  return b.outstanding < a.outstanding ? b : a
+}
+
+function isConnectionFailure(err: unknown): boolean {
+  if (!(err instanceof PgError)) return false
+  if (err.code === 'E_CONNECT' || err.code === 'E_CONNECTION_LOST') return true
+  return err.code === 'E_QUERY' && err.sqlState !== undefined && connectionStates.test(err.sqlState)
+}
+
+function routingOptions(options: RoutingOptions = {}): Required<RoutingOptions> {
+  const merged = { ...routingDefaults, ...options }
+  if (!(merged.maxLagMs >= 0)) throw invalid('options.routing.maxLagMs must be a non-negative number')
+  if (!(merged.probeIntervalMs > 0))
+    throw invalid('options.routing.probeIntervalMs must be a positive number')
+  if (!(merged.tokenWaitMs >= 0)) throw invalid('options.routing.tokenWaitMs must be a non-negative number')
+  if (merged.whenNoReplica !== 'primary' && merged.whenNoReplica !== 'error') {
+    throw invalid("options.routing.whenNoReplica must be 'primary' or 'error'")
+  }
+  return Object.freeze(merged)
+}
+
+function invalid(message: string): PgError {
+  return new PgError('E_INVALID_OPTION', message)
 }

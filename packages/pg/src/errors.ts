@@ -7,6 +7,9 @@ export type PgErrorCode =
   | 'E_QUERY'
   | 'E_CONNECTION_LOST'
   | 'E_INVALID_OPTION'
+  | 'E_INVALID_TOKEN'
+  | 'E_NO_PRIMARY'
+  | 'E_NO_REPLICA'
 
 /**
  * Every error this package throws. `code` is stable; the remaining fields are context.

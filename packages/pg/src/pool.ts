@@ -11,6 +11,24 @@ export interface PoolOptions {
   acquireTimeoutMs?: number
   /** Most callers waiting at once; beyond it `acquire` fails at once with `E_POOL_TIMEOUT`. @default 10000 */
   maxWaiting?: number
+  /** Sessions kept open even when idle, opened in the background. @default 0 */
+  min?: number
+  /** An idle session above `min` is closed after this long. @default 60000 */
+  idleTimeoutMs?: number
+  /** A session idle longer than this is checked with `SELECT 1` before it is handed out. @default 30000 */
+  validateAfterIdleMs?: number
+  /** A session is closed on release once this old, so connections spread over new servers and DNS answers. @default 1800000 */
+  maxLifetimeMs?: number
+  /** Each session's lifetime is `maxLifetimeMs` ± this fraction, so a pool does not reconnect all at once. @default 0.2 */
+  lifetimeJitter?: number
+}
+
+/** Hooks a cluster gives its pools. */
+export interface PoolHooks {
+  /** Runs on each new session before first use (e.g. to learn whether the server is read-only). */
+  initialize?(conn: DriverConnection, signal: AbortSignal): Promise<void>
+  /** Told how long each successful acquire waited, in milliseconds. */
+  onAcquire?(waitMs: number): void
 }
 
 /** A snapshot of a pool. */
@@ -21,7 +39,21 @@ export interface PoolStats {
   waiting: number
 }
 
-export const poolDefaults = Object.freeze({ max: 10, acquireTimeoutMs: 5000, maxWaiting: 10_000 })
+export const poolDefaults = Object.freeze({
+  max: 10,
+  acquireTimeoutMs: 5000,
+  maxWaiting: 10_000,
+  min: 0,
+  idleTimeoutMs: 60_000,
+  validateAfterIdleMs: 30_000,
+  maxLifetimeMs: 30 * 60_000,
+  lifetimeJitter: 0.2,
+})
+
+interface SessionInfo {
+  expiresAt: number
+  idleSince: number
+}
 
 const poolErrorChannel = channel('hundredfold:pg:pool-error')
 
@@ -42,13 +74,21 @@ export class Pool {
   readonly #max: number
   readonly #acquireTimeoutMs: number
   readonly #maxWaiting: number
+  readonly #min: number
+  readonly #idleTimeoutMs: number
+  readonly #validateAfterIdleMs: number
+  readonly #maxLifetimeMs: number
+  readonly #lifetimeJitter: number
+  readonly #hooks: PoolHooks
+  readonly #info = new Map<DriverConnection, SessionInfo>()
+  #sweeper: NodeJS.Timeout | undefined
   readonly #idle: DriverConnection[] = []
   readonly #all = new Set<DriverConnection>()
   readonly #waiters = new WaiterQueue<Waiter>()
   #opening = 0
   #closed = false
 
-  constructor(driver: Driver, options: PoolOptions = {}, label = driver.name) {
+  constructor(driver: Driver, options: PoolOptions = {}, label = driver.name, hooks: PoolHooks = {}) {
     this.#driver = driver
     this.#label = label
     const max = options.max ?? Math.min(poolDefaults.max, driver.maxConnections)
@@ -63,9 +103,32 @@ export class Pool {
     if (!Number.isInteger(maxWaiting) || maxWaiting < 0) {
       throw invalid('options.maxWaiting must be a non-negative integer')
     }
+    const min = options.min ?? poolDefaults.min
+    if (!Number.isInteger(min) || min < 0 || min > max)
+      throw invalid('options.min must be an integer in 0..max')
+    const idleTimeoutMs = positive(options.idleTimeoutMs, poolDefaults.idleTimeoutMs, 'options.idleTimeoutMs')
+    const validateAfterIdleMs = positive(
+      options.validateAfterIdleMs,
+      poolDefaults.validateAfterIdleMs,
+      'options.validateAfterIdleMs',
+    )
+    const maxLifetimeMs = positive(options.maxLifetimeMs, poolDefaults.maxLifetimeMs, 'options.maxLifetimeMs')
+    const jitter = options.lifetimeJitter ?? poolDefaults.lifetimeJitter
+    if (!(jitter >= 0 && jitter < 1)) throw invalid('options.lifetimeJitter must be a number in [0, 1)')
     this.#max = max
     this.#acquireTimeoutMs = timeout
     this.#maxWaiting = maxWaiting
+    this.#min = min
+    this.#idleTimeoutMs = idleTimeoutMs
+    this.#validateAfterIdleMs = validateAfterIdleMs
+    this.#maxLifetimeMs = maxLifetimeMs
+    this.#lifetimeJitter = jitter
+    this.#hooks = hooks
+    if (min > 0 || Number.isFinite(idleTimeoutMs)) {
+      this.#sweeper = setInterval(() => this.#sweep(), Math.min(1000, idleTimeoutMs / 2))
+      this.#sweeper.unref()
+    }
+    this.#fill()
   }
 
   get stats(): PoolStats {
@@ -94,18 +157,27 @@ export class Pool {
       this.#refill()
       return
     }
+    const info = this.#info.get(conn)
+    if (info && info.expiresAt <= Date.now()) {
+      // Past its lifetime: replace it rather than reuse it.
+      this.#discard(conn)
+      this.#refill()
+      return
+    }
     for (let waiter = this.#waiters.shift(); waiter; waiter = this.#waiters.shift()) {
       if (waiter.settled) continue
       waiter.settled = true
       waiter.resolve(conn)
       return
     }
+    if (info) info.idleSince = Date.now()
     this.#idle.push(conn)
   }
 
   /** Closes idle sessions now and the rest as they are released; pending waiters fail with `E_POOL_CLOSED`. */
   async close(): Promise<void> {
     this.#closed = true
+    clearInterval(this.#sweeper)
     for (let waiter = this.#waiters.shift(); waiter; waiter = this.#waiters.shift()) {
       if (waiter.settled) continue
       waiter.settled = true
@@ -121,10 +193,20 @@ export class Pool {
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout
     try {
       const conn = await this.#driver.connect(combined)
+      if (this.#hooks.initialize) {
+        try {
+          await this.#hooks.initialize(conn, combined)
+        } catch (err) {
+          void conn.close().catch(() => {})
+          throw err
+        }
+      }
       if (this.#closed) {
         void conn.close().catch(() => {})
         throw new PgError('E_POOL_CLOSED', 'the pool is closed', { context: { host: this.#label } })
       }
+      const jitter = 1 + (Math.random() * 2 - 1) * this.#lifetimeJitter
+      this.#info.set(conn, { expiresAt: Date.now() + this.#maxLifetimeMs * jitter, idleSince: Date.now() })
       this.#all.add(conn)
       conn.onBroken((err) => this.#onIdleBroken(conn, err))
       return conn
@@ -195,8 +277,46 @@ export class Pool {
     if (poolErrorChannel.hasSubscribers) poolErrorChannel.publish({ host: this.#label, error: err })
   }
 
+  /** An idle session that sat longer than `validateAfterIdleMs` must answer `SELECT 1` first. */
+  async #stillGood(conn: DriverConnection, signal?: AbortSignal): Promise<boolean> {
+    const info = this.#info.get(conn)
+    if (!info || Date.now() - info.idleSince < this.#validateAfterIdleMs) return true
+    try {
+      await conn.query('SELECT 1', [], signal)
+      return true
+    } catch {
+      if (signal?.aborted) throw abortError(signal, { host: this.#label })
+      return false
+    }
+  }
+
+  /** Keeps `min` sessions open and closes idle ones above it after `idleTimeoutMs`. */
+  #sweep(): void {
+    if (this.#closed) return
+    const now = Date.now()
+    for (let i = this.#idle.length - 1; i >= 0 && this.#all.size > this.#min; i--) {
+      const conn = this.#idle[i]!
+      const info = this.#info.get(conn)
+      if (info && (now - info.idleSince >= this.#idleTimeoutMs || info.expiresAt <= now)) {
+        this.#idle.splice(i, 1)
+        this.#discard(conn)
+      }
+    }
+    this.#fill()
+  }
+
+  #fill(): void {
+    while (!this.#closed && this.#all.size + this.#opening < this.#min) {
+      this.#open().then(
+        (conn) => this.release(conn),
+        () => {}, // retried at the next sweep
+      )
+    }
+  }
+
   #discard(conn: DriverConnection): Promise<void> {
     this.#all.delete(conn)
+    this.#info.delete(conn)
     return conn.close().catch(() => {})
   }
 
@@ -206,6 +326,12 @@ export class Pool {
       context: { host: this.#label, acquireTimeoutMs: this.#acquireTimeoutMs, ...this.stats },
     })
   }
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  const result = value ?? fallback
+  if (!(result > 0)) throw invalid(`${name} must be a positive number`)
+  return result
 }
 
 function invalid(message: string): PgError {

@@ -151,7 +151,7 @@ export function registerDriverContract(
         Array.from({ length: 40 }, (_, i) => db.read<{ n: number }>('SELECT $1::int AS n', [i])),
       )
       expect(results.map((r) => r.rows[0]!.n)).toEqual(Array.from({ length: 40 }, (_, i) => i))
-      expect(db.stats().primary.waiting).toBe(0)
+      expect(db.stats().primary!.waiting).toBe(0)
     })
 
     it('fails with E_POOL_TIMEOUT when no session frees up in time, and removes the waiter', async () => {
@@ -160,7 +160,7 @@ export function registerDriverContract(
         const { held, release } = await holdSession(small)
         const err = await expectCode(small.read('SELECT 1'), 'E_POOL_TIMEOUT')
         expect(err.context['acquireTimeoutMs']).toBe(100)
-        expect(small.stats().primary.waiting).toBe(0)
+        expect(small.stats().primary!.waiting).toBe(0)
         release()
         await held
         expect((await small.read('SELECT 2 AS two')).rows).toEqual([{ two: 2 }])
@@ -177,10 +177,10 @@ export function registerDriverContract(
         const controller = new AbortController()
         const waiting = small.read('SELECT 1', [], { signal: controller.signal })
         await sleep(10)
-        expect(small.stats().primary.waiting).toBe(1)
+        expect(small.stats().primary!.waiting).toBe(1)
         controller.abort(new Error('client went away'))
         await expectCode(waiting, 'E_ABORTED')
-        expect(small.stats().primary.waiting).toBe(0)
+        expect(small.stats().primary!.waiting).toBe(0)
         release()
         await held
       } finally {

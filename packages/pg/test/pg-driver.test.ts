@@ -31,7 +31,7 @@ describe('node-postgres driver against a real server', () => {
     const db = createCluster({ driver: pgDriver({ connectionString: database.url }), pool: { max: 4 } })
     try {
       await Promise.all([1, 2, 3, 4].map((n) => db.read('SELECT pg_sleep(0.01), $1::int', [n])))
-      expect(db.stats().primary.idle).toBe(4)
+      expect(db.stats().primary!.idle).toBe(4)
       const admin = createCluster({ driver: pgDriver({ connectionString: database.url }), pool: { max: 1 } })
       await admin.query(
         'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
@@ -39,7 +39,7 @@ describe('node-postgres driver against a real server', () => {
       )
       await admin.end()
       await sleep(100)
-      expect(db.stats().primary.total).toBe(0)
+      expect(db.stats().primary!.total).toBe(0)
       expect((await db.read('SELECT 1 AS one')).rows).toEqual([{ one: 1 }])
     } finally {
       await db.end()

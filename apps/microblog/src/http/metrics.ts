@@ -22,13 +22,14 @@ export function registerMetrics(app: FastifyInstance, db: Cluster): Registry {
   })
   registry.gauge({
     name: 'db_pool_sessions',
-    help: 'Database sessions of the primary pool, by state.',
-    labelNames: ['state'],
+    help: 'Database sessions by host and state.',
+    labelNames: ['host', 'state'],
     collect: (gauge) => {
-      const { idle, inUse, waiting } = db.stats().primary
-      gauge.labels({ state: 'idle' }).set(idle)
-      gauge.labels({ state: 'in_use' }).set(inUse)
-      gauge.labels({ state: 'waiting' }).set(waiting)
+      for (const { host, idle, inUse, waiting } of db.stats().hosts) {
+        gauge.labels({ host, state: 'idle' }).set(idle)
+        gauge.labels({ host, state: 'in_use' }).set(inUse)
+        gauge.labels({ host, state: 'waiting' }).set(waiting)
+      }
     },
   })
 

@@ -31,7 +31,7 @@ export async function openDatabase(config: MicroblogConfig, signal?: AbortSignal
       driver: pgDriver({ connectionString: config.databaseUrl }),
       pool: { max: config.dbPoolMax },
     })
-    const description = cluster.stats().primary.host
+    const description = cluster.stats().hosts[0]!.host
     try {
       await migrate(cluster, 'postgis', signal)
     } catch (err) {

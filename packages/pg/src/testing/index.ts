@@ -1,1 +1,2 @@
+export { type ReplicaSet, type ReplicaSetOptions, type ServerHandle, startReplicaSet } from './replica-set.js'
 export { type TemporaryDatabase, temporaryDatabase, testServerUrl } from './temporary-database.js'

@@ -74,7 +74,8 @@ class PgConnection implements DriverConnection {
       return await Promise.race([run(), aborted])
     } catch (err) {
       if (err instanceof PgError) throw err
-      if (this.#broken) {
+      if (this.#broken || isSocketFailure(err)) {
+        this.#broken = true
         throw new PgError('E_CONNECTION_LOST', `connection to ${this.#label} was lost`, {
           cause: err,
           context: { host: this.#label },
@@ -131,6 +132,17 @@ export function pgDriver(options: PgDriverOptions): Driver {
     },
     async close() {},
   }
+}
+
+/** An error with no SQLSTATE that says the socket went away (node-postgres reports these as plain Errors). */
+function isSocketFailure(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false
+  const { code, message } = err as { code?: unknown; message?: unknown }
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return false
+  return (
+    (typeof code === 'string' && /^E(CONNRESET|PIPE|CONNREFUSED|TIMEDOUT)$/.test(code)) ||
+    (typeof message === 'string' && /terminated|connection.*(closed|ended)|not queryable/i.test(message))
+  )
 }
 
 function describe(config: pg.ClientConfig): string {

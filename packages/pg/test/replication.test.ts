@@ -1,0 +1,272 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { pgDriver } from '../src/drivers/pg/index.js'
+import { type Cluster, createCluster, PgError, Session } from '../src/index.js'
+import { type ReplicaSet, startReplicaSet } from '../src/testing/index.js'
+
+/** Waits until `check` holds, polling; fails after `ms`. */
+async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<number> {
+  const started = Date.now()
+  while (!(await check())) {
+    if (Date.now() - started > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+    await sleep(10)
+  }
+  return Date.now() - started
+}
+
+describe('a primary and two streaming replicas', () => {
+  let set: ReplicaSet
+  let db: Cluster
+
+  beforeAll(async () => {
+    set = await startReplicaSet({ replicas: 2 })
+    await set.sql(set.primary, 'CREATE TABLE kv (k int PRIMARY KEY, v int NOT NULL)')
+    db = createCluster({
+      primary: pgDriver({ connectionString: set.primary.url, label: 'primary' }),
+      replicas: set.replicas.map((r) => pgDriver({ connectionString: r.url, label: r.name })),
+      pool: { max: 16 },
+      routing: { maxLagMs: 200, probeIntervalMs: 100, tokenWaitMs: 30 },
+    })
+    await db.ready()
+  }, 120_000)
+
+  afterAll(async () => {
+    await db?.end()
+    await set?.destroy()
+  })
+
+  it('discovers roles, sends writes to the primary and reads to replicas', async () => {
+    const stats = db.stats()
+    expect(stats.primary?.host).toBe('primary')
+    expect(
+      stats.hosts
+        .filter((h) => h.role === 'replica')
+        .map((h) => h.host)
+        .sort(),
+    ).toEqual(['replica1', 'replica2'])
+    const write = await db.write('SELECT pg_is_in_recovery() AS recovery')
+    expect(write.rows[0]).toEqual({ recovery: false })
+    const reads = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        db.read<{ recovery: boolean }>('SELECT pg_is_in_recovery() AS recovery'),
+      ),
+    )
+    expect(reads.every((r) => r.rows[0]!.recovery)).toBe(true)
+  })
+
+  it('read-your-writes: 10^4 random sessions see their own writes with tokens, mostly from replicas', async () => {
+    // Lag under 50 ms (streaming on loopback, no apply delay).
+    const sessions = fc.sample(
+      fc.record({ k: fc.integer({ min: 1, max: 500 }), reads: fc.integer({ min: 1, max: 3 }) }),
+      10_000,
+    )
+    let version = 0
+    let stale = 0
+    let onReplica = 0
+    let reads = 0
+    let next = 0
+    const worker = async () => {
+      for (let i = next++; i < sessions.length; i = next++) {
+        const { k, reads: count } = sessions[i]!
+        const session = new Session()
+        const v = ++version
+        await db.write(
+          'INSERT INTO kv (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = GREATEST(kv.v, $2)',
+          [k, v],
+          {
+            session,
+          },
+        )
+        for (let r = 0; r < count; r++) {
+          // A token travels as a string: rebuild the session from it, as another process would.
+          const carried = new Session(session.token)
+          const { rows } = await db.read<{ v: number; recovery: boolean }>(
+            'SELECT v, pg_is_in_recovery() AS recovery FROM kv WHERE k = $1',
+            [k],
+            { session: carried },
+          )
+          reads++
+          if (!rows[0] || rows[0].v < v) stale++
+          if (rows[0]?.recovery) onReplica++
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: 16 }, worker))
+    expect(stale).toBe(0)
+    expect(onReplica / reads).toBeGreaterThanOrEqual(0.9)
+  }, 120_000)
+
+  it('read-your-writes holds with 0–2 s of replay lag, where reads without tokens go stale', async () => {
+    await set.setApplyDelay(set.replicas[0]!, 300)
+    await set.setApplyDelay(set.replicas[1]!, 2000)
+    const lagged = createCluster({
+      primary: pgDriver({ connectionString: set.primary.url, label: 'primary' }),
+      replicas: set.replicas.map((r) => pgDriver({ connectionString: r.url, label: r.name })),
+      routing: { maxLagMs: 5000, probeIntervalMs: 100, tokenWaitMs: 20 },
+    })
+    try {
+      await lagged.ready()
+      let version = 1_000_000
+      let staleWithToken = 0
+      let staleWithout = 0
+      let next = 0
+      const keys = fc.sample(fc.integer({ min: 1000, max: 1200 }), 1500)
+      const worker = async () => {
+        for (let i = next++; i < keys.length; i = next++) {
+          const k = keys[i]!
+          const session = new Session()
+          const v = ++version
+          await lagged.write(
+            'INSERT INTO kv (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = GREATEST(kv.v, $2)',
+            [k, v],
+            {
+              session,
+            },
+          )
+          const withToken = await lagged.read<{ v: number }>('SELECT v FROM kv WHERE k = $1', [k], {
+            session,
+          })
+          if (!withToken.rows[0] || withToken.rows[0].v < v) staleWithToken++
+          const without = await lagged.read<{ v: number }>('SELECT v FROM kv WHERE k = $1', [k])
+          if (!without.rows[0] || without.rows[0].v < v) staleWithout++
+        }
+      }
+      await Promise.all(Array.from({ length: 16 }, worker))
+      expect(staleWithToken).toBe(0)
+      expect(staleWithout).toBeGreaterThan(0)
+    } finally {
+      await lagged.end()
+      await set.setApplyDelay(set.replicas[0]!, 0)
+      await set.setApplyDelay(set.replicas[1]!, 0)
+    }
+  }, 120_000)
+
+  it('takes a replica out of rotation within a second once its lag passes maxLagMs', async () => {
+    let writing = true
+    const writer = (async () => {
+      for (let i = 0; writing; i++) {
+        await db.write('INSERT INTO kv (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = $2', [
+          5000,
+          i,
+        ])
+        await sleep(20)
+      }
+    })()
+    try {
+      await until(
+        () => db.stats().hosts.every((h) => h.healthy && (h.lagMs ?? 0) <= 200),
+        5000,
+        'replicas caught up',
+      )
+      await set.setApplyDelay(set.replicas[1]!, 1500)
+      // The delay takes effect on WAL that arrives from now on; lag exceeds 200 ms about 200 ms later.
+      const delayStarted = Date.now()
+      const isOut = () => {
+        const r2 = db.stats().hosts.find((h) => h.host === 'replica2')!
+        return r2.lagMs === null || r2.lagMs > 200
+      }
+      await until(isOut, 5000, 'replica2 to show lag')
+      expect(Date.now() - delayStarted).toBeLessThan(1200)
+      const reads = await Promise.all(
+        Array.from({ length: 30 }, () =>
+          db.read<{ port: number }>("SELECT current_setting('port')::int AS port"),
+        ),
+      )
+      expect(new Set(reads.map((r) => r.rows[0]!.port))).toEqual(new Set([set.replicas[0]!.port]))
+    } finally {
+      writing = false
+      await writer
+      await set.setApplyDelay(set.replicas[1]!, 0)
+    }
+    await until(
+      () => db.stats().hosts.every((h) => h.healthy && (h.lagMs ?? 0) <= 200),
+      10_000,
+      'replica2 back',
+    )
+  }, 60_000)
+
+  it('loses no idempotent read when a replica crashes (pg_ctl stop -m immediate)', async () => {
+    let failures = 0
+    let done = 0
+    let running = true
+    const reader = async () => {
+      while (running) {
+        try {
+          await db.read('SELECT count(*) FROM kv')
+          done++
+        } catch (err) {
+          failures++
+          console.error('read failed', err)
+        }
+      }
+    }
+    const readers = Array.from({ length: 8 }, reader)
+    await sleep(300)
+    await set.stop(set.replicas[0]!, 'immediate')
+    await sleep(700)
+    running = false
+    await Promise.all(readers)
+    expect(failures).toBe(0)
+    expect(done).toBeGreaterThan(100)
+    await set.start(set.replicas[0]!)
+    await until(() => db.stats().hosts.filter((h) => h.healthy).length === 3, 10_000, 'replica1 back')
+  }, 60_000)
+
+  it('fails over: after the primary stops and a replica is promoted, writes resume there; none reach a read-only host', async () => {
+    const discovered = createCluster({
+      hosts: set.servers.map((s) => pgDriver({ connectionString: s.url, label: s.name })),
+      routing: { probeIntervalMs: 100 },
+      pool: { acquireTimeoutMs: 1000 },
+    })
+    try {
+      await discovered.ready()
+      expect(discovered.stats().primary?.host).toBe('primary')
+      const outcomes: Array<{ ok: boolean; code?: string }> = []
+      let running = true
+      let n = 10_000
+      const writer = (async () => {
+        while (running) {
+          const k = n++
+          try {
+            await discovered.write('INSERT INTO kv (k, v) VALUES ($1, 1)', [k])
+            outcomes.push({ ok: true })
+          } catch (err) {
+            outcomes.push({ ok: false, code: err instanceof PgError ? err.code : String(err) })
+            await sleep(5)
+          }
+        }
+      })()
+      await sleep(200)
+      await set.stop(set.primary, 'fast')
+      await sleep(300)
+      await set.promote(set.replicas[0]!)
+      const promotedAt = Date.now()
+      await until(() => discovered.stats().primary?.host === 'replica1', 10_000, 'replica1 to be primary')
+      const switchMs = Date.now() - promotedAt
+      await until(
+        () => outcomes.slice(-5).length === 5 && outcomes.slice(-5).every((o) => o.ok),
+        10_000,
+        'writes to resume',
+      )
+      running = false
+      await writer
+      expect(switchMs).toBeLessThan(1000)
+      // Every failed write failed fast as retryable, never with a read-only error from a replica.
+      const codes = new Set(outcomes.filter((o) => !o.ok).map((o) => o.code))
+      for (const code of codes) expect(['E_NO_PRIMARY', 'E_CONNECTION_LOST', 'E_CONNECT']).toContain(code)
+      // Every acknowledged write is on the new primary.
+      // (A write whose session died mid-statement is unacknowledged: it may or may not have committed.)
+      const acknowledged = outcomes.filter((o) => o.ok).length
+      const unknown = outcomes.filter((o) => o.code === 'E_CONNECTION_LOST').length
+      const rows = await set.sql<{ n: string }>(
+        set.replicas[0]!,
+        'SELECT count(*) AS n FROM kv WHERE k >= 10000',
+      )
+      expect(Number(rows[0]!.n)).toBeGreaterThanOrEqual(acknowledged)
+      expect(Number(rows[0]!.n)).toBeLessThanOrEqual(acknowledged + unknown)
+    } finally {
+      await discovered.end()
+    }
+  }, 60_000)
+})

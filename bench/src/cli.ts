@@ -19,7 +19,9 @@ targets:
   --server-cpus <list>    pin the spawned server with taskset -c, e.g. 1
 dataset:
   --dataset <dir>         socfb-Reed98 folder                          [../shared/datasets/socfb-Reed98]
-  --generate              generate a graph of the same size instead
+  --generate              generate a graph of the same size instead (also when the folder is absent)
+  --users <n> --edges <n> size of a generated graph (implies --generate; for smoke runs)  [962, 18812]
+  --posts-per-user <n>    each user composes a uniform 0..n posts     [20]
   --load / --no-load      load the dataset (default: when the kit started the server)
 load shape:
   --smoke                 short windows, coarse search (CI)
@@ -74,6 +76,9 @@ export function parseOptions(args: string[]): Partial<BenchOptions> {
       'server-cpus': { type: 'string' },
       dataset: { type: 'string' },
       generate: { type: 'boolean' },
+      users: { type: 'string' },
+      edges: { type: 'string' },
+      'posts-per-user': { type: 'string' },
       load: { type: 'boolean' },
       'no-load': { type: 'boolean' },
       smoke: { type: 'boolean' },
@@ -107,7 +112,10 @@ export function parseOptions(args: string[]): Partial<BenchOptions> {
     database: values.database,
     serverCpus: values['server-cpus'],
     dataset: values.dataset,
-    generate: values.generate,
+    generate: values.generate || values.users !== undefined || values.edges !== undefined ? true : undefined,
+    graphUsers: number('users', values.users),
+    graphEdges: number('edges', values.edges),
+    maxPostsPerUser: number('posts-per-user', values['posts-per-user']),
     load: values['no-load'] ? false : values.load,
     smoke: values.smoke,
     warmupMs: seconds('warmup', values.warmup),

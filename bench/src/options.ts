@@ -15,8 +15,14 @@ export interface BenchOptions {
   serverCpus: string | undefined
   /** socfb-Reed98 folder. @default '../shared/datasets/socfb-Reed98' */
   dataset: string
-  /** Generate a graph of socfb-Reed98's size instead of reading the folder. @default false */
+  /** Generate a graph instead of reading the folder (also done when the folder is absent). @default false */
   generate: boolean
+  /** Users of a generated graph (smaller only for smoke runs). @default 962 (socfb-Reed98) */
+  graphUsers: number
+  /** Undirected edges of a generated graph. @default 18812 (socfb-Reed98) */
+  graphEdges: number
+  /** Each user composes a uniform 0…this many posts while loading (mean half of it). @default 20 */
+  maxPostsPerUser: number
   /** Load the dataset; undefined = load when the kit started the server empty. @default undefined */
   load: boolean | undefined
   /** Short windows and a coarse search, for CI. @default false */
@@ -78,6 +84,9 @@ export const DEFAULT_OPTIONS: Readonly<BenchOptions> = Object.freeze({
   serverCpus: undefined,
   dataset: DEFAULT_DATASET_DIR,
   generate: false,
+  graphUsers: 962,
+  graphEdges: 18_812,
+  maxPostsPerUser: 20,
   load: undefined,
   smoke: false,
   ...FULL,
@@ -134,6 +143,9 @@ export function resolveOptions(input: Partial<BenchOptions> = {}): Readonly<Benc
     'loadConcurrency',
   ] as const) {
     if (!(options[key] >= 1)) throw new BenchError('E_BENCH_OPTION', `options.${key} must be at least 1`)
+  }
+  if (!(Number.isInteger(options.graphUsers) && options.graphUsers >= 2)) {
+    throw new BenchError('E_BENCH_OPTION', 'options.graphUsers must be an integer of at least 2')
   }
   if (!(options.precision > 0 && options.precision < 1)) {
     throw new BenchError('E_BENCH_OPTION', 'options.precision must be between 0 and 1')

@@ -8,7 +8,7 @@ import type { BenchOptions } from './options.js'
 import { writeReport } from './report/write-report.js'
 import { type MetricValue, type StepRecord, writeResults } from './results.js'
 import type { Suite, SuiteOutcome } from './suite.js'
-import { openTarget } from './target/target.js'
+import { openTarget, type Target } from './target/target.js'
 import { apiSource } from './workloads/api.js'
 import { ceilingSource } from './workloads/ceiling.js'
 import { dsbSource, type Mix } from './workloads/dsb.js'
@@ -45,17 +45,49 @@ async function runWorkload(
   const started = performance.now()
   const log = (line: string): void => options.log(`[${definition.name}] ${line}`)
   await using target = await openTarget(options, signal, log)
-  const pid = target.pid === undefined ? {} : { serverPid: target.pid }
   log(`target ${target.kind} at ${target.baseUrl}`)
+  try {
+    return await measureWorkload(definition, options, signal, target, started, log)
+  } catch (error) {
+    const tail = target
+      .tail()
+      .split('\n')
+      .slice(-6)
+      .map((line) => (line.length > 600 ? `${line.slice(0, 600)}…` : line))
+      .join('\n')
+    if (tail) log(`server output before the failure (last lines):\n${tail}`)
+    throw error
+  }
+}
 
-  const graph = await resolveGraph(options.dataset, { generate: options.generate, seed: options.seed })
+async function measureWorkload(
+  definition: WorkloadDefinition,
+  options: Readonly<BenchOptions>,
+  signal: AbortSignal,
+  target: Target,
+  started: number,
+  log: (line: string) => void,
+): Promise<SuiteOutcome> {
+  const pid = target.pid === undefined ? {} : { serverPid: target.pid }
+
+  const graph = await resolveGraph(options.dataset, {
+    generate: options.generate,
+    seed: options.seed,
+    users: options.graphUsers,
+    edges: options.graphEdges,
+  })
   log(`dataset ${graph.name} (${graph.source}): ${graph.users} users, ${graph.edges.length} edges`)
   let loaded: LoadStats | undefined
   if (options.load ?? target.fresh) {
     loaded = await loadDsbDataset(
       target.baseUrl,
       graph,
-      { concurrency: options.loadConcurrency, seed: options.seed, maxPostsPerUser: 20, log },
+      {
+        concurrency: options.loadConcurrency,
+        seed: options.seed,
+        maxPostsPerUser: options.maxPostsPerUser,
+        log,
+      },
       signal,
     )
     log(

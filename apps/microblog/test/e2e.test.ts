@@ -189,6 +189,15 @@ describe.each(targets)('end to end on %s', (target) => {
     expect(middle.map((p: { text: string }) => p.text)).toEqual(['n3', 'n2'])
   })
 
+  it('takes mutual follows made at the same moment without deadlocking', async () => {
+    const users = await Promise.all(Array.from({ length: 6 }, (_, i) => signUp(api, `mutual_${i}`)))
+    const pairs = users.flatMap((a, i) => users.filter((_, j) => j !== i).map((b) => [a, b] as const))
+    const results = await Promise.all(pairs.map(([a, b]) => api.post(`/api/v1/users/${b.id}/follow`, undefined, a.token)))
+    expect(results.map((r) => r.status)).toEqual(pairs.map(() => 200))
+    const profile = await api.get(`/api/v1/users/${users[0]!.id}`)
+    expect(profile.body).toMatchObject({ followers: 5, following: 5 })
+  })
+
   it('answers health, readiness and metrics', async () => {
     expect((await api.get('/healthz')).body).toEqual({ status: 'ok' })
     expect((await api.get('/readyz')).body).toEqual({ status: 'ready' })

@@ -16,21 +16,18 @@ export async function openApiSessions(
   concurrency: number,
   signal: AbortSignal,
 ): Promise<ApiSession[]> {
-  await using client = openSetupClient(baseUrl, concurrency)
+  await using client = openSetupClient(baseUrl, concurrency, signal)
   const sessions: ApiSession[] = new Array(users)
   await mapLimit(
     Array.from({ length: users }, (_, index) => index),
     concurrency,
     async (index) => {
-      const { body } = await client.send(
-        {
-          method: 'POST',
-          path: '/api/v1/sessions',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ username: dsbUsername(index), password: dsbPassword(index) }),
-        },
-        signal,
-      )
+      const { body } = await client.send({
+        method: 'POST',
+        path: '/api/v1/sessions',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: dsbUsername(index), password: dsbPassword(index) }),
+      })
       const parsed = JSON.parse(body) as { token?: unknown; user_id?: unknown }
       if (
         typeof parsed.token !== 'string' ||

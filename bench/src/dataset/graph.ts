@@ -83,10 +83,10 @@ export function generateGraph(users: number, edgeCount: number, seed: number): S
   return { name: `generated-${users}-${edgeCount}`, users, edges, source: 'generated' }
 }
 
-/** Reads the dataset folder, or generates a graph of socfb-Reed98's size when the folder is absent. */
+/** Reads the dataset folder, or generates a graph (socfb-Reed98 size by default) when told to or when it is absent. */
 export async function resolveGraph(
   dir: string,
-  options: { generate: boolean; seed: number },
+  options: { generate: boolean; seed: number; users?: number; edges?: number },
 ): Promise<SocialGraph> {
   if (!options.generate) {
     try {
@@ -96,5 +96,5 @@ export async function resolveGraph(
       if ((error.cause as { code?: string }).code !== 'ENOENT') throw error
     }
   }
-  return generateGraph(REED98.users, REED98.edges, options.seed)
+  return generateGraph(options.users ?? REED98.users, options.edges ?? REED98.edges, options.seed)
 }

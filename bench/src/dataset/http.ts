@@ -3,25 +3,31 @@ import { BenchError } from '../errors.js'
 
 /** A small client for the setup requests of a bench (loading, logging in), not for measurement. */
 export interface SetupClient extends AsyncDisposable {
-  /** Sends a request and returns the parsed status and body; throws `E_BENCH_LOAD` on an unexpected status. */
+  /** Sends a request and returns the status and body; throws `E_BENCH_LOAD` on an unexpected status. */
   send(
     request: { method: 'GET' | 'POST'; path: string; headers?: Record<string, string>; body?: string },
-    signal: AbortSignal,
     accept?: readonly number[],
   ): Promise<{ status: number; body: string }>
 }
 
-/** Opens a keep-alive pool of `connections` to `baseUrl` for setup requests. */
-export function openSetupClient(baseUrl: string, connections: number): SetupClient {
+/**
+ * Opens a keep-alive pool of `connections` to `baseUrl` for setup requests. An abort of `signal` destroys the
+ * pool, failing whatever is in flight (one listener, not one per request).
+ */
+export function openSetupClient(baseUrl: string, connections: number, signal: AbortSignal): SetupClient {
+  signal.throwIfAborted()
   const pool = new Pool(baseUrl, { connections, pipelining: 1, headersTimeout: 60_000, bodyTimeout: 60_000 })
+  const onAbort = (): void => {
+    pool.destroy(null).catch(() => {})
+  }
+  signal.addEventListener('abort', onAbort, { once: true })
   return {
-    async send(request, signal, accept = []) {
+    async send(request, accept = []) {
       const response = await pool.request({
         method: request.method,
         path: request.path,
         headers: request.headers ?? null,
         body: request.body ?? null,
-        signal,
       })
       const body = await response.body.text()
       const status = response.statusCode
@@ -37,7 +43,8 @@ export function openSetupClient(baseUrl: string, connections: number): SetupClie
       return { status, body }
     },
     async [Symbol.asyncDispose]() {
-      await pool.close()
+      signal.removeEventListener('abort', onAbort)
+      if (!pool.destroyed) await pool.close()
     },
   }
 }

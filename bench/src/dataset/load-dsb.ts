@@ -40,10 +40,10 @@ export async function loadDsbDataset(
   signal: AbortSignal,
 ): Promise<LoadStats> {
   const started = performance.now()
-  await using client = openSetupClient(baseUrl, options.concurrency)
+  await using client = openSetupClient(baseUrl, options.concurrency, signal)
   const users = Array.from({ length: graph.users }, (_, id) => id)
   const post = (path: string, form: URLSearchParams, accept: number[] = []) =>
-    client.send({ method: 'POST', path, headers: FORM, body: form.toString() }, signal, accept)
+    client.send({ method: 'POST', path, headers: FORM, body: form.toString() }, accept)
 
   options.log(`registering ${graph.users} users`)
   await mapLimit(

@@ -27,7 +27,7 @@ export interface SearchTargetInput {
 
 /**
  * Runs the MST search (or one fixed-rate step with `options.rate`) with the open-loop sender. Without
- * `startRate` it first measures a 3-second closed-loop estimate and starts the ramp at half of it.
+ * `startRate` it first measures a short closed-loop estimate and starts the ramp at half of it.
  *
  * @example
  * const { mst } = await searchTarget({ phase: 'ceiling', baseUrl, source: ceilingSource, slosMs: [50] }, options, signal)
@@ -81,7 +81,7 @@ export async function searchTarget(
     const closed = await runClosedLoop(
       {
         baseUrl: input.baseUrl,
-        connections: 16,
+        connections: options.closedConnections,
         warmupMs: Math.min(1000, options.warmupMs),
         durationMs: options.smoke ? 1000 : 2000,
         timeoutMs: options.timeoutMs,

@@ -64,7 +64,7 @@ export interface MstStep<T extends ProbeOutcome> {
 export interface MstSearchResult<T extends ProbeOutcome> {
   /** Keyed by SLO in ms, e.g. `{ '50': 1200, '10': 800 }`. */
   mst: Record<string, number>
-  /** True per SLO when `maxRate` itself passed, so the real MST may be higher. */
+  /** True per SLO when no step above the MST failed (`maxRate` or `maxSteps` reached): the MST may be higher. */
   capped: Record<string, boolean>
   steps: MstStep<T>[]
 }
@@ -119,6 +119,9 @@ export async function searchMst<T extends ProbeOutcome>(
     return lo
   }
 
+  const failsAbove = (slo: number, rate: number): boolean =>
+    steps.some((s) => s.rate > rate && !s.sustains[String(slo)])
+
   const mst: Record<string, number> = {}
   const capped: Record<string, boolean> = {}
   const loosest = slos[0]
@@ -140,7 +143,7 @@ export async function searchMst<T extends ProbeOutcome>(
     rate = clamp(Math.round(rate * options.growth), options.minRate, options.maxRate)
   }
   mst[String(loosest)] = await bisect(loosest, lo, hi)
-  capped[String(loosest)] = mst[String(loosest)] === options.maxRate
+  capped[String(loosest)] = !failsAbove(loosest, mst[String(loosest)] ?? 0)
 
   // Tighter SLOs: start from what the steps so far already show.
   for (const slo of slos.slice(1)) {
@@ -150,7 +153,7 @@ export async function searchMst<T extends ProbeOutcome>(
     const failing = steps.filter((s) => !s.sustains[key] && s.rate > low).map((s) => s.rate)
     const high = failing.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...failing)
     mst[key] = await bisect(slo, low, high)
-    capped[key] = mst[key] === options.maxRate
+    capped[key] = !failsAbove(slo, mst[key] ?? 0)
   }
   return { mst, capped, steps }
 }

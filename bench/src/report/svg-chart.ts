@@ -101,11 +101,11 @@ export function lineChart(spec: ChartSpec): string {
       `<text x="${margin.left + 6}" y="${f(y - 5)}" font-size="11" fill="#555">${esc(rule.label)}</text>`,
     )
   }
-  for (const rule of spec.xRules ?? []) {
+  for (const [index, rule] of (spec.xRules ?? []).entries()) {
     const x = sx(rule.at)
     parts.push(
       `<line x1="${f(x)}" y1="${margin.top}" x2="${f(x)}" y2="${margin.top + plotH}" stroke="#2ca02c" stroke-dasharray="6 4"/>`,
-      `<text x="${f(x + 5)}" y="${margin.top + 14}" font-size="11" fill="#2ca02c">${esc(rule.label)}</text>`,
+      `<text x="${f(x + 5)}" y="${margin.top + 14 + index * 14}" font-size="11" fill="#2ca02c">${esc(rule.label)}</text>`,
     )
   }
   spec.series.forEach((series, index) => {
@@ -132,7 +132,8 @@ export function lineChart(spec: ChartSpec): string {
 
 function niceCeil(value: number): number {
   const magnitude = 10 ** Math.floor(Math.log10(value))
-  for (const step of [1, 2, 2.5, 5, 10]) if (step * magnitude >= value) return step * magnitude
+  for (const step of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10])
+    if (step * magnitude >= value) return step * magnitude
   return 10 * magnitude
 }
 

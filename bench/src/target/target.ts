@@ -16,6 +16,8 @@ export interface Target extends AsyncDisposable {
   pid?: number
   /** True when the kit started it empty, so the dataset must be loaded. */
   fresh: boolean
+  /** The server's last output lines when the kit started it, for diagnosing failures. */
+  tail(): string
 }
 
 /** Options that choose and start a target. */
@@ -30,8 +32,17 @@ export interface TargetOptions {
   serverCpus?: string
 }
 
-/** The environment the app needs to serve the bench (DeathStarBench surface and ceiling route on). */
-const APP_ENV = { HF_PORT: '0', HF_HOST: '127.0.0.1', HF_WRK2_API: 'on', HF_CEILING_ROUTE: 'on' }
+/**
+ * The environment the app needs to serve the bench: DeathStarBench surface and ceiling route on, and request
+ * logging down to warnings (as in production) unless HF_LOG_LEVEL says otherwise.
+ */
+const APP_ENV = {
+  HF_PORT: '0',
+  HF_HOST: '127.0.0.1',
+  HF_WRK2_API: 'on',
+  HF_CEILING_ROUTE: 'on',
+  HF_LOG_LEVEL: process.env['HF_LOG_LEVEL'] ?? 'warn',
+}
 
 /**
  * Resolves `--target`: starts the app (or the synthetic server) as a child process, or points at a URL.
@@ -95,7 +106,7 @@ export async function openTarget(
       context: { target: kind },
     })
   }
-  return { kind: 'url', baseUrl: url.origin, fresh: false, async [Symbol.asyncDispose]() {} }
+  return { kind: 'url', baseUrl: url.origin, fresh: false, tail: () => '', async [Symbol.asyncDispose]() {} }
 }
 
 function spawned(kind: Target['kind'], server: SpawnedServer, after?: () => Promise<void>): Target {
@@ -104,6 +115,7 @@ function spawned(kind: Target['kind'], server: SpawnedServer, after?: () => Prom
     baseUrl: server.baseUrl,
     pid: server.pid,
     fresh: true,
+    tail: server.tail,
     async [Symbol.asyncDispose]() {
       await server[Symbol.asyncDispose]()
       await after?.()

@@ -1,4 +1,4 @@
-import type { Cluster } from '@hundredfold/pg'
+import type { Cluster, Transaction } from '@hundredfold/pg'
 import { AppError } from '../domain/app-error.js'
 import type { CallOptions } from './types.js'
 
@@ -27,8 +27,7 @@ export class GraphService {
         'INSERT INTO followers (followee_id, follower_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
         [followeeId, followerId],
       )
-      await tx.query('UPDATE user_counters SET following = following + 1 WHERE user_id = $1', [followerId])
-      await tx.query('UPDATE user_counters SET followers = followers + 1 WHERE user_id = $1', [followeeId])
+      await adjustCounters(tx, followerId, followeeId, 1)
       return true
     }, options)
   }
@@ -45,8 +44,7 @@ export class GraphService {
         followeeId,
         followerId,
       ])
-      await tx.query('UPDATE user_counters SET following = following - 1 WHERE user_id = $1', [followerId])
-      await tx.query('UPDATE user_counters SET followers = followers - 1 WHERE user_id = $1', [followeeId])
+      await adjustCounters(tx, followerId, followeeId, -1)
       return true
     }, options)
   }
@@ -69,5 +67,20 @@ export class GraphService {
       options,
     )
     return rows.map((r) => r.follower_id)
+  }
+}
+
+/**
+ * Moves both users' counters, locking their rows in ascending id order: a→b and b→a followed at the
+ * same moment would otherwise each hold one row and wait for the other (a deadlock).
+ */
+async function adjustCounters(tx: Transaction, followerId: string, followeeId: string, delta: 1 | -1) {
+  const updates: Array<[string, string]> = [
+    [followerId, 'following'],
+    [followeeId, 'followers'],
+  ]
+  updates.sort(([a], [b]) => (BigInt(a) < BigInt(b) ? -1 : 1))
+  for (const [userId, column] of updates) {
+    await tx.query(`UPDATE user_counters SET ${column} = ${column} + $2 WHERE user_id = $1`, [userId, delta])
   }
 }

@@ -8,6 +8,10 @@ export interface MicroblogConfig {
   port: number
   /** `HF_DATABASE_URL`: a PostgreSQL server. When unset, PGlite runs in-process under `dataDir`. */
   databaseUrl: string | undefined
+  /** `HF_DATABASE_REPLICA_URLS`: comma-separated streaming replicas of `HF_DATABASE_URL`; reads go there. */
+  replicaUrls: string[]
+  /** `HF_DB_MAX_LAG_MS`: a replica further behind leaves read rotation. @default 1000 */
+  maxLagMs: number
   /** `HF_DATA_DIR`: where the embedded database lives. @default './data' */
   dataDir: string
   /** `HF_DB_POOL_MAX`: sessions per database server. @default 20 */
@@ -41,6 +45,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MicroblogConfi
     host: env['HF_HOST'] || '127.0.0.1',
     port: integer(env, 'HF_PORT', 8080, 0, 65535),
     databaseUrl: env['HF_DATABASE_URL'] || undefined,
+    replicaUrls: (env['HF_DATABASE_REPLICA_URLS'] ?? '')
+      .split(',')
+      .map((url) => url.trim())
+      .filter((url) => url.length > 0),
+    maxLagMs: integer(env, 'HF_DB_MAX_LAG_MS', 1000, 0, 3_600_000),
     dataDir: resolve(env['HF_DATA_DIR'] || 'data'),
     dbPoolMax: integer(env, 'HF_DB_POOL_MAX', 20, 1, 1000),
     workerId: integer(env, 'HF_WORKER_ID', 1, 0, 1023),
@@ -52,6 +61,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MicroblogConfi
   }
   if (config.databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(config.databaseUrl)) {
     throw new ConfigError('HF_DATABASE_URL must be a postgres:// or postgresql:// URL')
+  }
+  for (const url of config.replicaUrls) {
+    if (!/^postgres(ql)?:\/\//.test(url))
+      throw new ConfigError('HF_DATABASE_REPLICA_URLS must list postgres:// URLs')
+  }
+  if (config.replicaUrls.length > 0 && config.databaseUrl === undefined) {
+    throw new ConfigError('HF_DATABASE_REPLICA_URLS needs HF_DATABASE_URL (the primary)')
   }
   if (!logLevels.has(config.logLevel)) {
     throw new ConfigError(`HF_LOG_LEVEL must be one of ${[...logLevels].join(', ')}`)

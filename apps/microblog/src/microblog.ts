@@ -45,6 +45,7 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
         closing = true
         closed ??= (async () => {
           await app!.close()
+          database.maintain?.stop()
           await database.cluster.end()
         })()
         return closed

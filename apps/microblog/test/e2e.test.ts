@@ -192,7 +192,9 @@ describe.each(targets)('end to end on %s', (target) => {
   it('takes mutual follows made at the same moment without deadlocking', async () => {
     const users = await Promise.all(Array.from({ length: 6 }, (_, i) => signUp(api, `mutual_${i}`)))
     const pairs = users.flatMap((a, i) => users.filter((_, j) => j !== i).map((b) => [a, b] as const))
-    const results = await Promise.all(pairs.map(([a, b]) => api.post(`/api/v1/users/${b.id}/follow`, undefined, a.token)))
+    const results = await Promise.all(
+      pairs.map(([a, b]) => api.post(`/api/v1/users/${b.id}/follow`, undefined, a.token)),
+    )
     expect(results.map((r) => r.status)).toEqual(pairs.map(() => 200))
     const profile = await api.get(`/api/v1/users/${users[0]!.id}`)
     expect(profile.body).toMatchObject({ followers: 5, following: 5 })

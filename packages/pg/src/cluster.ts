@@ -1,6 +1,6 @@
 import { channel } from 'node:diagnostics_channel'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Driver, DriverConnection, QueryResult } from './driver.js'
+import type { Driver, DriverConnection, QueryResult, RowMode } from './driver.js'
 import { PgError } from './errors.js'
 import { Host, type HostRole, type HostStats } from './host.js'
 import { parseLsn } from './lsn.js'
@@ -16,6 +16,8 @@ export interface CallOptions {
    * transactions record their position in it.
    */
   session?: Session | undefined
+  /** Rows as objects (default) or as arrays in column order. */
+  rowMode?: RowMode | undefined
 }
 
 /** The statements of one transaction, all on one primary session. */
@@ -25,6 +27,17 @@ export interface Transaction {
     params?: readonly unknown[],
     options?: Pick<CallOptions, 'signal'>,
   ): Promise<QueryResult<Row>>
+}
+
+/** A primary session held by `reserve()`. */
+export interface ReservedSession {
+  query<Row = Record<string, unknown>>(
+    sql: string,
+    params?: readonly unknown[],
+    rowMode?: RowMode,
+  ): Promise<QueryResult<Row>>
+  /** Gives the session back; `destroy` closes it (after an error that may have left it dirty). */
+  release(destroy?: boolean): void
 }
 
 /** Where reads go and how replicas are watched. */
@@ -149,7 +162,7 @@ export class Cluster {
     params: readonly unknown[] = [],
     options: CallOptions = {},
   ): Promise<QueryResult<Row>> {
-    return this.#onPrimary((conn) => conn.query<Row>(sql, params, options.signal), options)
+    return this.#onPrimary((conn) => conn.query<Row>(sql, params, options.signal, options.rowMode), options)
   }
 
   /** Runs a statement that changes data, on the primary; with a `session`, records its position. */
@@ -158,7 +171,7 @@ export class Cluster {
     params: readonly unknown[] = [],
     options: CallOptions = {},
   ): Promise<QueryResult<Row>> {
-    return this.#onPrimary((conn) => conn.query<Row>(sql, params, options.signal), options)
+    return this.#onPrimary((conn) => conn.query<Row>(sql, params, options.signal, options.rowMode), options)
   }
 
   /** Runs a multi-statement script without parameters on the primary (schema migrations). */
@@ -180,7 +193,7 @@ export class Cluster {
       host.reads++
       let broken = false
       try {
-        return await conn.query<Row>(sql, params, options.signal)
+        return await conn.query<Row>(sql, params, options.signal, options.rowMode)
       } catch (err) {
         broken = conn.broken
         if (!isConnectionFailure(err) || options.signal?.aborted) throw err
@@ -216,6 +229,36 @@ export class Cluster {
         throw err
       }
     }, options)
+  }
+
+  /**
+   * Holds one primary session until `release()`: for adapters that send BEGIN … COMMIT themselves
+   * (`asPool`). Prefer `transaction`, which cannot leak a session.
+   */
+  async reserve(options: CallOptions = {}): Promise<ReservedSession> {
+    await this.#firstProbe
+    const host = this.#primary
+    if (!host) throw this.#noPrimary()
+    const conn = await host.pool.acquire(options.signal)
+    if (host.isReadOnly(conn)) {
+      host.pool.release(conn, true)
+      this.#probeSoon()
+      throw this.#noPrimary()
+    }
+    host.outstanding++
+    let released = false
+    return {
+      query: (sql, params = [], rowMode) => {
+        host.writes++
+        return conn.query(sql, params, options.signal, rowMode)
+      },
+      release: (destroy = false) => {
+        if (released) return
+        released = true
+        host.outstanding--
+        host.pool.release(conn, destroy || conn.broken)
+      },
+    }
   }
 
   stats(): ClusterStats {

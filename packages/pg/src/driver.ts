@@ -3,7 +3,12 @@ export interface QueryResult<Row = Record<string, unknown>> {
   rows: Row[]
   /** Rows returned or affected. */
   rowCount: number
+  /** The result's columns, in order. */
+  fields?: Array<{ name: string; dataTypeID: number }>
 }
+
+/** How a statement's rows come back: objects keyed by column name (the default) or arrays in column order. */
+export type RowMode = 'object' | 'array'
 
 /**
  * One session with a PostgreSQL server. Type mapping is the same for every driver:
@@ -16,6 +21,7 @@ export interface DriverConnection {
     sql: string,
     params: readonly unknown[],
     signal?: AbortSignal,
+    rowMode?: RowMode,
   ): Promise<QueryResult<Row>>
   /** Runs a script of several statements without parameters (migrations). */
   exec(sql: string, signal?: AbortSignal): Promise<void>

@@ -8,6 +8,7 @@ export const errorCatalogue = {
   E_INCOMPLETE_ARGUMENTS: { status: 400, title: 'Incomplete arguments' },
   E_INVALID_ID: { status: 400, title: 'An id is not a 64-bit decimal number' },
   E_INVALID_RANGE: { status: 400, title: 'The requested range is not valid' },
+  E_INVALID_TOKEN: { status: 400, title: 'The consistency token is not valid' },
   E_UNAUTHENTICATED: { status: 401, title: 'A valid bearer token is required' },
   E_BAD_CREDENTIALS: { status: 401, title: 'Unknown username or wrong password' },
   E_FORBIDDEN: { status: 403, title: 'Not allowed' },

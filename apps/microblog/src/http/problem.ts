@@ -70,7 +70,13 @@ export function errorHandler(error: FastifyError | Error, request: FastifyReques
       if (reason instanceof AppError) return sendProblem(request, reply, reason.code, reason.message)
       return sendProblem(request, reply, 'E_TIMEOUT')
     }
-    if (error.code === 'E_POOL_TIMEOUT' || error.code === 'E_CONNECT' || error.code === 'E_CONNECTION_LOST') {
+    if (
+      error.code === 'E_POOL_TIMEOUT' ||
+      error.code === 'E_CONNECT' ||
+      error.code === 'E_CONNECTION_LOST' ||
+      error.code === 'E_NO_PRIMARY' ||
+      error.code === 'E_NO_REPLICA'
+    ) {
       request.log.warn({ err: error }, 'database unavailable')
       return sendProblem(request, reply, 'E_UNAVAILABLE', 'the database is unavailable; retry shortly')
     }

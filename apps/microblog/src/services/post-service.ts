@@ -84,20 +84,30 @@ export class PostService {
     }, options)
   }
 
-  /** An author's posts, newest first. */
+  /** An author's posts, newest first (one shard, one index range: the offset is skipped in the server). */
   async byAuthor(authorId: string, page: PageRequest, options: CallOptions = {}): Promise<Post[]> {
-    return this.byAuthors([authorId], page, options)
+    const { rows } = await this.#db.read<Post>(
+      `SELECT ${postColumns} FROM posts
+       WHERE author_id = $1 AND ($2::bigint IS NULL OR post_id < $2::bigint)
+       ORDER BY post_id DESC LIMIT $3 OFFSET $4`,
+      [authorId, page.before?.toString() ?? null, page.limit, page.offset ?? 0],
+      options,
+    )
+    return rows
   }
 
-  /** The newest posts of several authors, merged (one query per author shard once sharded). */
-  async byAuthors(
+  /**
+   * Keys of the newest posts of several authors, merged. Timelines merge and page over keys and fetch
+   * bodies only for the page: a page deep in a timeline then costs ten rows, not `offset + 10`.
+   */
+  async keysByAuthors(
     authorIds: readonly string[],
     page: PageRequest,
     options: CallOptions = {},
-  ): Promise<Post[]> {
+  ): Promise<PostKey[]> {
     if (authorIds.length === 0) return []
-    const { rows } = await this.#db.read<Post>(
-      `SELECT ${postColumns} FROM posts
+    const { rows } = await this.#db.read<PostKey>(
+      `SELECT author_id, post_id FROM posts
        WHERE author_id = ANY($1::bigint[]) AND ($2::bigint IS NULL OR post_id < $2::bigint)
        ORDER BY post_id DESC LIMIT $3 OFFSET $4`,
       [authorIds, page.before?.toString() ?? null, page.limit, page.offset ?? 0],

@@ -28,15 +28,11 @@ export class TimelineService {
       this.#posts.mentioning(userId, depth, options),
     ])
     const followed = new Set(followees)
-    const [fromFollowees, mentioned] = await Promise.all([
-      this.#posts.byAuthors(followees, depth, options),
-      this.#posts.getMany(
-        mentionKeys.filter((key) => !followed.has(key.author_id)),
-        options,
-      ),
-    ])
-    const merged = [...fromFollowees, ...mentioned].sort((a, b) => compareIdsDesc(a.post_id, b.post_id))
-    return merged.slice(offset, offset + page.limit)
+    const fromFollowees = await this.#posts.keysByAuthors(followees, depth, options)
+    const merged = [...fromFollowees, ...mentionKeys.filter((key) => !followed.has(key.author_id))].sort(
+      (a, b) => compareIdsDesc(a.post_id, b.post_id),
+    )
+    return this.#posts.getMany(merged.slice(offset, offset + page.limit), options)
   }
 }
 

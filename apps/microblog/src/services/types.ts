@@ -1,3 +1,5 @@
+import type { Session } from '@hundredfold/pg'
+
 /** A user as services see it. Ids are decimal strings (64-bit). */
 export interface User {
   user_id: string
@@ -52,7 +54,8 @@ export interface PageRequest {
   limit: number
 }
 
-/** Common per-call options. */
+/** Common per-call options: the request's deadline, and its read-your-writes session. */
 export interface CallOptions {
   signal?: AbortSignal | undefined
+  session?: Session | undefined
 }

@@ -9,6 +9,20 @@ export interface Database {
   geo: GeoDialect
   /** 'pglite' or the server's host:port/database. */
   description: string
+  /** Background upkeep the server would do itself (PGlite has no autovacuum); stop it before closing. */
+  maintain?: { stop(): void }
+}
+
+/**
+ * PGlite runs no autovacuum, so its planner never learns table sizes and picks sequential scans as
+ * tables grow. Re-run ANALYZE every minute (it holds the one session for a few milliseconds).
+ */
+function analyzer(cluster: Cluster): { stop(): void } {
+  const timer = setInterval(() => {
+    cluster.exec('ANALYZE').catch(() => {})
+  }, 60_000)
+  timer.unref()
+  return { stop: () => clearInterval(timer) }
 }
 
 export class StartupError extends Error {
@@ -27,11 +41,19 @@ export class StartupError extends Error {
 export async function openDatabase(config: MicroblogConfig, signal?: AbortSignal): Promise<Database> {
   if (config.databaseUrl) {
     const { pgDriver } = await import('@hundredfold/pg/node-postgres')
-    const cluster = createCluster({
-      driver: pgDriver({ connectionString: config.databaseUrl }),
-      pool: { max: config.dbPoolMax },
-    })
-    const description = cluster.stats().hosts[0]!.host
+    const pool = { max: config.dbPoolMax }
+    const cluster =
+      config.replicaUrls.length === 0
+        ? createCluster({ driver: pgDriver({ connectionString: config.databaseUrl }), pool })
+        : createCluster({
+            primary: pgDriver({ connectionString: config.databaseUrl }),
+            replicas: config.replicaUrls.map((url) => pgDriver({ connectionString: url })),
+            pool,
+            routing: { maxLagMs: config.maxLagMs },
+          })
+    await cluster.ready()
+    const hosts = cluster.stats().hosts.map((h) => h.host)
+    const description = hosts.length === 1 ? hosts[0]! : `${hosts[0]} + replicas ${hosts.slice(1).join(', ')}`
     try {
       await migrate(cluster, 'postgis', signal)
     } catch (err) {
@@ -58,11 +80,17 @@ export async function openDatabase(config: MicroblogConfig, signal?: AbortSignal
   })
   try {
     await migrate(cluster, 'earthdistance', signal)
+    await cluster.exec('ANALYZE', signal ? { signal } : {})
   } catch (err) {
     await cluster.end()
     throw err
   }
-  return { cluster, geo: 'earthdistance', description: `pglite:${config.dataDir}` }
+  return {
+    cluster,
+    geo: 'earthdistance',
+    description: `pglite:${config.dataDir}`,
+    maintain: analyzer(cluster),
+  }
 }
 
 async function migrate(cluster: Cluster, geo: GeoDialect, signal?: AbortSignal): Promise<void> {

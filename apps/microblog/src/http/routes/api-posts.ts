@@ -44,11 +44,8 @@ export function apiPostRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request, reply) => {
-      const author = await users.require(request.userId!, { signal: request.callSignal })
-      const post = await posts.compose(
-        { authorId: author.user_id, ...request.body },
-        { signal: request.callSignal },
-      )
+      const author = await users.require(request.userId!, request.ctx)
+      const post = await posts.compose({ authorId: author.user_id, ...request.body }, request.ctx)
       return reply.code(201).header('location', `/api/v1/posts/${post.post_id}`).send(postJson(post, author))
     },
   )
@@ -58,9 +55,9 @@ export function apiPostRoutes(app: FastifyInstance, services: Services): void {
     { schema: { params: userIdParams, querystring: pageQuery, response: { 200: postPage } } },
     async (request) => {
       const userId = parseId(request.params.user_id).toString()
-      await users.require(userId, { signal: request.callSignal })
+      await users.require(userId, request.ctx)
       const request_ = pageRequest(request.query)
-      const list = await timelines.user(userId, request_, { signal: request.callSignal })
+      const list = await timelines.user(userId, request_, request.ctx)
       return page(list, request_.limit, request.callSignal)
     },
   )
@@ -70,7 +67,7 @@ export function apiPostRoutes(app: FastifyInstance, services: Services): void {
     { preHandler: authenticated, schema: { querystring: pageQuery, response: { 200: postPage } } },
     async (request) => {
       const request_ = pageRequest(request.query)
-      const list = await timelines.home(request.userId!, request_, { signal: request.callSignal })
+      const list = await timelines.home(request.userId!, request_, request.ctx)
       return page(list, request_.limit, request.callSignal)
     },
   )
@@ -102,13 +99,10 @@ export function apiPostRoutes(app: FastifyInstance, services: Services): void {
         throw new AppError('E_VALIDATION', 'lon must be within -180..180')
       if (radiusM <= 0 || radiusM > 100_000)
         throw new AppError('E_VALIDATION', 'radius_m must be within (0, 100000]')
-      const hits = await nearby.search(
-        { latitude, longitude, radiusM, limit },
-        { signal: request.callSignal },
-      )
+      const hits = await nearby.search({ latitude, longitude, radiusM, limit }, request.ctx)
       const authors = await users.getMany(
         hits.map((h) => h.post.author_id),
-        { signal: request.callSignal },
+        request.ctx,
       )
       return { posts: hits.map((hit) => postJson(hit.post, authors.get(hit.post.author_id), hit.distance_m)) }
     },

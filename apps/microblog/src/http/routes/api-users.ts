@@ -35,7 +35,7 @@ export function apiUserRoutes(app: FastifyInstance, services: Services): void {
       const { username, password, display_name } = request.body
       const user = await users.register(
         { username, password, displayName: display_name ?? username },
-        { signal: request.callSignal },
+        request.ctx,
       )
       return reply.code(201).header('location', `/api/v1/users/${user.user_id}`).send(userJson(user))
     },
@@ -69,7 +69,7 @@ export function apiUserRoutes(app: FastifyInstance, services: Services): void {
     { schema: { params: userIdParams } },
     async (request) => {
       const userId = parseId(request.params.user_id).toString()
-      const options = { signal: request.callSignal }
+      const options = request.ctx
       const [user, counts] = await Promise.all([
         users.require(userId, options),
         users.counters(userId, options),
@@ -87,9 +87,9 @@ export function apiUserRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request) => {
-      const userId = await users.idByUsername(request.params.username, { signal: request.callSignal })
+      const userId = await users.idByUsername(request.params.username, request.ctx)
       if (!userId) throw new AppError('E_USER_NOT_FOUND', `no user named '${request.params.username}'`)
-      return userJson(await users.require(userId, { signal: request.callSignal }))
+      return userJson(await users.require(userId, request.ctx))
     },
   )
 
@@ -98,8 +98,8 @@ export function apiUserRoutes(app: FastifyInstance, services: Services): void {
     { schema: { params: userIdParams }, preHandler: authenticated },
     async (request) => {
       const followeeId = parseId(request.params.user_id).toString()
-      await users.require(followeeId, { signal: request.callSignal })
-      const changed = await graph.follow(request.userId!, followeeId, { signal: request.callSignal })
+      await users.require(followeeId, request.ctx)
+      const changed = await graph.follow(request.userId!, followeeId, request.ctx)
       return { follower_id: request.userId, followee_id: followeeId, following: true, changed }
     },
   )
@@ -109,8 +109,8 @@ export function apiUserRoutes(app: FastifyInstance, services: Services): void {
     { schema: { params: userIdParams }, preHandler: authenticated },
     async (request) => {
       const followeeId = parseId(request.params.user_id).toString()
-      await users.require(followeeId, { signal: request.callSignal })
-      const changed = await graph.unfollow(request.userId!, followeeId, { signal: request.callSignal })
+      await users.require(followeeId, request.ctx)
+      const changed = await graph.unfollow(request.userId!, followeeId, request.ctx)
       return { follower_id: request.userId, followee_id: followeeId, following: false, changed }
     },
   )

@@ -56,7 +56,7 @@ export function wrk2ApiRoutes(app: FastifyInstance, services: Services): void {
     }
     await users.register(
       { username: f.username, password: f.password, displayName, externalId: parseId(f.user_id) },
-      { signal: request.callSignal },
+      request.ctx,
     )
     return reply.type('text/plain; charset=utf-8').send('Success!')
   })
@@ -79,13 +79,13 @@ export function wrk2ApiRoutes(app: FastifyInstance, services: Services): void {
 
   app.post('/wrk2-api/user/follow', async (request, reply) => {
     const [follower, followee] = await followEdge(request)
-    await graph.follow(follower, followee, { signal: request.callSignal })
+    await graph.follow(follower, followee, request.ctx)
     return reply.type('text/plain; charset=utf-8').send('Success!')
   })
 
   app.post('/wrk2-api/user/unfollow', async (request, reply) => {
     const [follower, followee] = await followEdge(request)
-    await graph.unfollow(follower, followee, { signal: request.callSignal })
+    await graph.unfollow(follower, followee, request.ctx)
     return reply.type('text/plain; charset=utf-8').send('Success!')
   })
 
@@ -97,31 +97,22 @@ export function wrk2ApiRoutes(app: FastifyInstance, services: Services): void {
     if (!/^[0-3]$/.test(f.post_type)) throw new AppError('E_VALIDATION', 'post_type must be 0, 1, 2 or 3')
     const media = parseMedia(request.body as Fields)
     const authorId = await userByExternalId(f.user_id, request.callSignal)
-    const author = await users.require(authorId, { signal: request.callSignal })
+    const author = await users.require(authorId, request.ctx)
     if (author.username !== f.username) {
       throw new AppError('E_VALIDATION', `username '${f.username}' does not belong to user_id ${f.user_id}`)
     }
-    await posts.compose(
-      { authorId, text: f.text, media, postType: Number(f.post_type) },
-      { signal: request.callSignal },
-    )
+    await posts.compose({ authorId, text: f.text, media, postType: Number(f.post_type) }, request.ctx)
     return reply.type('text/plain; charset=utf-8').send('Successfully upload post')
   })
 
   app.get('/wrk2-api/home-timeline/read', async (request) => {
     const { userId, offset, limit } = await readRange(request, userByExternalId)
-    return render(
-      await timelines.home(userId, { offset, limit }, { signal: request.callSignal }),
-      request.callSignal,
-    )
+    return render(await timelines.home(userId, { offset, limit }, request.ctx), request.callSignal)
   })
 
   app.get('/wrk2-api/user-timeline/read', async (request) => {
     const { userId, offset, limit } = await readRange(request, userByExternalId)
-    return render(
-      await timelines.user(userId, { offset, limit }, { signal: request.callSignal }),
-      request.callSignal,
-    )
+    return render(await timelines.user(userId, { offset, limit }, request.ctx), request.callSignal)
   })
 }
 

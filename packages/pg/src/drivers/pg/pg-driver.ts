@@ -1,5 +1,5 @@
 import pg from 'pg'
-import type { Driver, DriverConnection, QueryResult } from '../../driver.js'
+import type { Driver, DriverConnection, QueryResult, RowMode } from '../../driver.js'
 import { abortError, PgError, queryError } from '../../errors.js'
 
 /** Options of `pgDriver`: a connection string or node-postgres client settings. */
@@ -37,9 +37,25 @@ class PgConnection implements DriverConnection {
     this.#brokenListener = listener
   }
 
-  async query<Row>(sql: string, params: readonly unknown[], signal?: AbortSignal): Promise<QueryResult<Row>> {
-    const result = await this.#run(() => this.#client.query(sql, params as unknown[]), signal, sql)
-    return { rows: result.rows as Row[], rowCount: result.rowCount ?? result.rows.length }
+  async query<Row>(
+    sql: string,
+    params: readonly unknown[],
+    signal?: AbortSignal,
+    rowMode: RowMode = 'object',
+  ): Promise<QueryResult<Row>> {
+    const result = await this.#run(
+      () =>
+        rowMode === 'array'
+          ? this.#client.query({ text: sql, values: params as unknown[], rowMode: 'array' })
+          : this.#client.query(sql, params as unknown[]),
+      signal,
+      sql,
+    )
+    return {
+      rows: result.rows as Row[],
+      rowCount: result.rowCount ?? result.rows.length,
+      fields: result.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })),
+    }
   }
 
   async exec(sql: string, signal?: AbortSignal): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Extensions, PGlite, PGliteOptions } from '@electric-sql/pglite'
-import type { Driver, DriverConnection, QueryResult } from '../../driver.js'
+import type { Driver, DriverConnection, QueryResult, RowMode } from '../../driver.js'
 import { abortError, PgError, queryError } from '../../errors.js'
 
 /** Options of `pgliteDriver`: a data directory to open, or an instance you already have. */
@@ -39,13 +39,22 @@ class PgliteConnection implements DriverConnection {
 
   onBroken(): void {}
 
-  async query<Row>(sql: string, params: readonly unknown[], signal?: AbortSignal): Promise<QueryResult<Row>> {
+  async query<Row>(
+    sql: string,
+    params: readonly unknown[],
+    signal?: AbortSignal,
+    rowMode: RowMode = 'object',
+  ): Promise<QueryResult<Row>> {
     const result = await this.#run(
-      () => this.#db.query<Row>(sql, params as unknown[], { parsers }),
+      () => this.#db.query<Row>(sql, params as unknown[], { parsers, rowMode }),
       signal,
       sql,
     )
-    return { rows: result.rows, rowCount: result.affectedRows || result.rows.length }
+    return {
+      rows: result.rows,
+      rowCount: result.affectedRows || result.rows.length,
+      fields: result.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })),
+    }
   }
 
   async exec(sql: string, signal?: AbortSignal): Promise<void> {

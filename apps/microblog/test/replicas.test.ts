@@ -1,0 +1,65 @@
+import { type ReplicaSet, startReplicaSet } from '@hundredfold/pg/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadConfig, type Microblog, startMicroblog } from '../src/index.js'
+import { client, signUp } from './support.js'
+
+describe('the microblog on a primary and two lagging replicas', () => {
+  let set: ReplicaSet
+  let blog: Microblog
+  let api: ReturnType<typeof client>
+
+  beforeAll(async () => {
+    set = await startReplicaSet({ replicas: 2 })
+    blog = await startMicroblog(
+      loadConfig({
+        HF_PORT: '0',
+        HF_LOG_LEVEL: 'silent',
+        HF_DATABASE_URL: set.primary.url,
+        HF_DATABASE_REPLICA_URLS: set.replicas.map((r) => r.url).join(','),
+        HF_DB_MAX_LAG_MS: '5000',
+      }),
+    )
+    api = client(blog.url)
+  }, 120_000)
+
+  afterAll(async () => {
+    await blog?.close()
+    await set?.destroy()
+  })
+
+  it('reads from replicas, and an author carrying the token always sees their own new post', async () => {
+    const alice = await signUp(api, 'alice')
+    // From here on, replicas replay 1.5 s late.
+    for (const replica of set.replicas) await set.setApplyDelay(replica, 1500)
+    const composed = await api.post('/api/v1/posts', { text: 'fresh' }, alice.token)
+    expect(composed.status).toBe(201)
+    const token = composed.headers.get('x-consistency-token')
+    expect(token).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/)
+    expect(composed.headers.get('set-cookie')).toContain(`hf_ct=${token}`)
+
+    const withToken = await fetch(new URL(`/api/v1/users/${alice.id}/posts`, blog.url), {
+      headers: { 'x-consistency-token': token! },
+    })
+    expect(((await withToken.json()) as { posts: Array<{ text: string }> }).posts.map((p) => p.text)).toEqual(
+      ['fresh'],
+    )
+
+    // Without the token a lagging replica answers: the post is not there yet.
+    const without = await api.get(`/api/v1/users/${alice.id}/posts`)
+    expect(without.body.posts).toEqual([])
+    const replicaReads = blog.database.cluster
+      .stats()
+      .hosts.filter((h) => h.role === 'replica')
+      .reduce((n, h) => n + h.reads, 0)
+    expect(replicaReads).toBeGreaterThan(0)
+    for (const replica of set.replicas) await set.setApplyDelay(replica, 0)
+  })
+
+  it('answers 400 E_INVALID_TOKEN for a malformed token', async () => {
+    const res = await fetch(new URL('/api/v1/posts/nearby?lat=1&lon=1&radius_m=10', blog.url), {
+      headers: { 'x-consistency-token': 'not-an-lsn' },
+    })
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as { code: string }).code).toBe('E_INVALID_TOKEN')
+  })
+})

@@ -5,6 +5,8 @@ import { dsbCompose } from './suites/dsb-compose.js'
 import { dsbHome } from './suites/dsb-home.js'
 import { dsbMixed } from './suites/dsb-mixed.js'
 import { dsbUser } from './suites/dsb-user.js'
+import { idSuite } from './suites/id.js'
+import { pgSuite } from './suites/pg.js'
 
 /** Every suite `npm run bench -- <name>` can run. Add a suite here to make it runnable and listed. */
 export const SUITES: readonly Suite[] = Object.freeze([
@@ -14,6 +16,8 @@ export const SUITES: readonly Suite[] = Object.freeze([
   dsbCompose,
   apiMixed,
   ceiling,
+  pgSuite,
+  idSuite,
 ])
 
 /** The suite of that name, or undefined. */

@@ -61,7 +61,7 @@ describe('suites (smoke)', () => {
     const names = SUITES.map((s) => s.name)
     expect(new Set(names).size).toBe(names.length)
     expect(names).toEqual(
-      expect.arrayContaining(['dsb-mixed', 'dsb-home', 'dsb-user', 'dsb-compose', 'api-mixed', 'ceiling']),
+      expect.arrayContaining(['dsb-mixed', 'dsb-home', 'dsb-user', 'dsb-compose', 'api-mixed', 'ceiling', 'pg']),
     )
   })
 
@@ -103,6 +103,15 @@ describe('suites (smoke)', () => {
     expect(doc.metrics['error_rate']).toBe(0)
     expect(Object.keys(doc.steps[0]!.endpoints).sort()).toEqual(['compose', 'home', 'user'])
     expect(doc.metrics['ceiling_rps']).toBeNull()
+  })
+
+  it('pg runs routed reads beside a plain pg.Pool on a real replica', async () => {
+    await findSuite('pg')!.run(tiny('postgres'), signal)
+    const doc = await readDoc('pg')
+    for (const key of ['routed_qps', 'raw_qps', 'overhead_ratio', 'routed_p50_us', 'raw_p50_us']) {
+      expect(typeof doc.metrics[key]).toBe('number')
+    }
+    expect(doc.metrics['routed_reads_on_replica']).toBeGreaterThan(0)
   })
 
   it('ceiling compares our closed loop with wrk on the same route', async () => {

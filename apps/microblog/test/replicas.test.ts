@@ -53,6 +53,12 @@ describe('the microblog on a primary and two lagging replicas', () => {
       .reduce((n, h) => n + h.reads, 0)
     expect(replicaReads).toBeGreaterThan(0)
     for (const replica of set.replicas) await set.setApplyDelay(replica, 0)
+
+    const metrics = await api.get('/metrics')
+    expect(metrics.text).toMatch(/db_host_up\{host="[^"]+",role="replica"\} 1/)
+    expect(metrics.text).toMatch(/db_replica_lag_seconds\{host="[^"]+"\} [0-9.e-]+/)
+    expect(metrics.text).toMatch(/db_queries_total\{host="[^"]+",route="read"\} [1-9]/)
+    expect(metrics.text).toMatch(/db_pool_acquire_wait_seconds\{host="[^"]+",quantile="0\.99"\}/)
   })
 
   it('answers 400 E_INVALID_TOKEN for a malformed token', async () => {

@@ -141,12 +141,19 @@ export class Pool {
     if (this.#closed)
       throw new PgError('E_POOL_CLOSED', 'the pool is closed', { context: { host: this.#label } })
     if (signal?.aborted) throw abortError(signal, { host: this.#label })
+    const started = this.#hooks.onAcquire ? performance.now() : 0
     for (let conn = this.#idle.pop(); conn; conn = this.#idle.pop()) {
-      if (!conn.broken) return conn
-      this.#discard(conn)
+      if (conn.broken || (this.#needsCheck(conn) && !(await this.#stillGood(conn, signal)))) {
+        this.#discard(conn)
+        continue
+      }
+      this.#hooks.onAcquire?.(performance.now() - started)
+      return conn
     }
-    if (this.#all.size + this.#opening < this.#max) return this.#open(signal)
-    return this.#wait(signal)
+    const conn =
+      this.#all.size + this.#opening < this.#max ? await this.#open(signal) : await this.#wait(signal)
+    this.#hooks.onAcquire?.(performance.now() - started)
+    return conn
   }
 
   /** Gives a session back. `destroy` closes it instead (after an error that may have left it dirty). */
@@ -277,10 +284,13 @@ export class Pool {
     if (poolErrorChannel.hasSubscribers) poolErrorChannel.publish({ host: this.#label, error: err })
   }
 
-  /** An idle session that sat longer than `validateAfterIdleMs` must answer `SELECT 1` first. */
-  async #stillGood(conn: DriverConnection, signal?: AbortSignal): Promise<boolean> {
+  /** Whether a session sat idle longer than `validateAfterIdleMs`, so it must answer `SELECT 1` first. */
+  #needsCheck(conn: DriverConnection): boolean {
     const info = this.#info.get(conn)
-    if (!info || Date.now() - info.idleSince < this.#validateAfterIdleMs) return true
+    return info !== undefined && Date.now() - info.idleSince >= this.#validateAfterIdleMs
+  }
+
+  async #stillGood(conn: DriverConnection, signal?: AbortSignal): Promise<boolean> {
     try {
       await conn.query('SELECT 1', [], signal)
       return true

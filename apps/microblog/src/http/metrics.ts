@@ -1,10 +1,12 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { collectDefaultMetrics, contentType, Registry } from '@hundredfold/metrics'
 import type { Cluster } from '@hundredfold/pg'
 import type { FastifyInstance } from 'fastify'
 
 /**
- * `/metrics`: per-route latency (HDR, exposed as a summary in seconds), requests by status, database
- * pool gauges read at scrape time, and the process's own figures (CPU, memory, event-loop delay).
+ * `/metrics`: per-route latency (HDR, exposed as a summary in seconds), requests by status; per database
+ * host its role, replica lag, pool sessions, acquire wait and statements by route; and the process's own
+ * figures (CPU, memory, event-loop delay).
  * Routes are labelled by their template (`/api/v1/users/:user_id`), never by the raw URL.
  */
 export function registerMetrics(app: FastifyInstance, db: Cluster): Registry {
@@ -33,6 +35,51 @@ export function registerMetrics(app: FastifyInstance, db: Cluster): Registry {
     },
   })
 
+  registry.gauge({
+    name: 'db_host_up',
+    help: 'Whether the last probe of a database host succeeded (and, for a replica, its lag is known), by role.',
+    labelNames: ['host', 'role'],
+    collect: (gauge) => {
+      for (const { host, role, healthy } of db.stats().hosts) {
+        for (const r of ['primary', 'replica', 'unknown']) gauge.labels({ host, role: r }).set(0)
+        gauge.labels({ host, role }).set(healthy ? 1 : 0)
+      }
+    },
+  })
+  registry.gauge({
+    name: 'db_replica_lag_seconds',
+    help: 'Replay lag of each replica as last probed (NaN when unknown).',
+    labelNames: ['host'],
+    collect: (gauge) => {
+      for (const { host, role, lagMs } of db.stats().hosts) {
+        if (role === 'replica') gauge.labels({ host }).set(lagMs === null ? Number.NaN : lagMs / 1000)
+      }
+    },
+  })
+  registry.counter({
+    name: 'db_queries_total',
+    help: 'Statements sent, by host and route (read: replica-eligible; write: primary).',
+    labelNames: ['host', 'route'],
+    collect: (counter) => {
+      for (const { host, reads, writes } of db.stats().hosts) {
+        const read = counter.labels({ host, route: 'read' })
+        read.inc(reads - read.value)
+        const write = counter.labels({ host, route: 'write' })
+        write.inc(writes - write.value)
+      }
+    },
+  })
+  const acquireWait = registry.histogram({
+    name: 'db_pool_acquire_wait_seconds',
+    help: 'Time a statement waited for a database session, by host.',
+    labelNames: ['host'],
+  })
+  const onAcquire = (message: unknown) => {
+    const { cluster, host, waitMs } = message as { cluster: unknown; host: string; waitMs: number }
+    if (cluster === db) acquireWait.labels({ host }).recordMs(waitMs)
+  }
+  subscribe('hundredfold:pg:acquire', onAcquire)
+
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched'
     duration.labels({ method: request.method, route }).recordMs(reply.elapsedTime)
@@ -41,6 +88,7 @@ export function registerMetrics(app: FastifyInstance, db: Cluster): Registry {
   })
   app.addHook('onClose', (_app, done) => {
     defaults.stop()
+    unsubscribe('hundredfold:pg:acquire', onAcquire)
     done()
   })
   app.get('/metrics', (_request, reply) => {

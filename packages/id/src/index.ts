@@ -1,3 +1,4 @@
+export { type ClockBackwardsEvent, ID_CHANNELS, type LeaseEvent } from './channels.js'
 export { type DecodedId, type DecodeOptions, decode, parseId } from './decode.js'
 export { IdError, type IdErrorCode, type IdErrorContext } from './errors.js'
 export {
@@ -12,4 +13,20 @@ export {
   WORKER_ID_BITS,
   WORKER_ID_SHIFT,
 } from './layout.js'
-export { Snowflake, type SnowflakeOptions } from './snowflake.js'
+export type { AcquireRequest, LeaseGrant, LeaseKey, LeaseStore } from './lease/lease-store.js'
+export { MemoryLeaseStore, type MemoryLeaseStoreOptions } from './lease/memory-lease-store.js'
+export {
+  acquireWorkerLease,
+  statefulSetOrdinal,
+  WorkerLease,
+  type WorkerLeaseOptions,
+} from './lease/worker-lease.js'
+export {
+  type IssueGuard,
+  MAX_BATCH,
+  MAX_TOLERATED_BACKWARDS_MS,
+  SEQUENCE_OFFSET_RANGE,
+  Snowflake,
+  type SnowflakeOptions,
+  type SnowflakeStats,
+} from './snowflake.js'

@@ -64,7 +64,7 @@ describe('Snowflake', () => {
 
   it('encodes the clock, worker id and sequence', () => {
     const clock = manualClock()
-    const ids = new Snowflake({ workerId: 1023, clock: clock.read })
+    const ids = new Snowflake({ workerId: 1023, clock: clock.read, random: () => 0 })
     expect(decode(ids.next())).toMatchObject({ timestamp: T0, workerId: 1023, sequence: 0 })
     expect(decode(ids.next())).toMatchObject({ timestamp: T0, workerId: 1023, sequence: 1 })
     clock.set(T0 + 1)
@@ -74,15 +74,15 @@ describe('Snowflake', () => {
 
   it('nextString returns the decimal form', () => {
     const clock = manualClock()
-    const a = new Snowflake({ workerId: 5, clock: clock.read })
-    const b = new Snowflake({ workerId: 5, clock: clock.read })
+    const a = new Snowflake({ workerId: 5, clock: clock.read, random: () => 0.5 })
+    const b = new Snowflake({ workerId: 5, clock: clock.read, random: () => 0.5 })
     expect(a.nextString()).toBe(b.next().toString())
     expect(a.nextString()).toMatch(/^[1-9][0-9]*$/)
   })
 
   it('spins on the clock after 4096 ids in one millisecond and continues in the next', () => {
     const clock = manualClock()
-    const ids = new Snowflake({ workerId: 3, clock: clock.read })
+    const ids = new Snowflake({ workerId: 3, clock: clock.read, random: () => 0 })
     let last = 0n
     for (let i = 0; i <= MAX_SEQUENCE; i++) last = ids.next()
     expect(decode(last)).toMatchObject({ timestamp: T0, sequence: MAX_SEQUENCE })
@@ -97,38 +97,42 @@ describe('Snowflake', () => {
   })
 
   it.each([
-    ['1 ms', 1],
-    ['1 h', 3_600_000],
-  ])('refuses when the clock goes back by %s, then resumes unique and greater', (_, backwardsMs) => {
-    const clock = manualClock()
-    const ids = new Snowflake({ workerId: 9, clock: clock.read })
-    const before = [ids.next(), ids.next()]
+    ['1 ms (nothing tolerated)', 1, 0],
+    ['6 ms', 6, 5],
+    ['1 h', 3_600_000, 5],
+  ])(
+    'refuses when the clock goes back by %s, then resumes unique and greater',
+    (_, backwardsMs, maxBackwardsMs) => {
+      const clock = manualClock()
+      const ids = new Snowflake({ workerId: 9, clock: clock.read, random: () => 0, maxBackwardsMs })
+      const before = [ids.next(), ids.next()]
 
-    clock.set(T0 - backwardsMs)
-    const err = catchError(() => ids.next())
-    expect(err).toMatchObject({
-      code: 'E_CLOCK_BACKWARDS',
-      lastTimestamp: T0,
-      now: T0 - backwardsMs,
-      backwardsMs,
-    })
-    expect(err.message).toContain(`${backwardsMs} ms`)
-    // Still refusing while the clock is behind; the refusal changes no state.
-    clock.set(T0 - 1)
-    expect(catchError(() => ids.next()).code).toBe('E_CLOCK_BACKWARDS')
+      clock.set(T0 - backwardsMs)
+      const err = catchError(() => ids.next())
+      expect(err).toMatchObject({
+        code: 'E_CLOCK_BACKWARDS',
+        lastTimestamp: T0,
+        now: T0 - backwardsMs,
+        backwardsMs,
+      })
+      expect(err.message).toContain(`${backwardsMs} ms`)
+      // Still refusing while the clock is behind; the refusal changes no state.
+      clock.set(T0 - 1 - maxBackwardsMs)
+      expect(catchError(() => ids.next()).code).toBe('E_CLOCK_BACKWARDS')
 
-    clock.set(T0) // caught up to the same millisecond: the sequence continues
-    const resumed = ids.next()
-    expect(decode(resumed)).toMatchObject({ timestamp: T0, sequence: 2 })
-    clock.set(T0 + 1)
-    const after = [resumed, ids.next()]
-    expect(after[0]! > before[1]!).toBe(true)
-    expect(after[1]! > after[0]!).toBe(true)
-  })
+      clock.set(T0) // caught up to the same millisecond: the sequence continues
+      const resumed = ids.next()
+      expect(decode(resumed)).toMatchObject({ timestamp: T0, sequence: 2 })
+      clock.set(T0 + 1)
+      const after = [resumed, ids.next()]
+      expect(after[0]! > before[1]!).toBe(true)
+      expect(after[1]! > after[0]!).toBe(true)
+    },
+  )
 
   it('refuses when the clock goes back while spinning for the next millisecond', () => {
     const clock = manualClock()
-    const ids = new Snowflake({ workerId: 0, clock: clock.read })
+    const ids = new Snowflake({ workerId: 0, clock: clock.read, random: () => 0, maxBackwardsMs: 1 })
     for (let i = 0; i <= MAX_SEQUENCE; i++) ids.next()
     clock.moveAfter(2, T0 - 2)
     expect(catchError(() => ids.next())).toMatchObject({ code: 'E_CLOCK_BACKWARDS', backwardsMs: 2 })
@@ -138,7 +142,7 @@ describe('Snowflake', () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: -3, max: 3 }), { maxLength: 300 }), (steps) => {
         let now = T0
-        const ids = new Snowflake({ workerId: 42, clock: () => now })
+        const ids = new Snowflake({ workerId: 42, clock: () => now, maxBackwardsMs: 0 })
         let previous = -1n
         let lastIssuedAt = -1
         for (const step of steps) {
@@ -159,7 +163,7 @@ describe('Snowflake', () => {
 
   it('refuses timestamps before the epoch or past 41 bits', () => {
     let now = DEFAULT_EPOCH - 1
-    const ids = new Snowflake({ workerId: 1, clock: () => now })
+    const ids = new Snowflake({ workerId: 1, clock: () => now, random: () => 0 })
     expect(catchError(() => ids.next())).toMatchObject({ code: 'E_TIMESTAMP_OUT_OF_RANGE', now })
     now = DEFAULT_EPOCH + MAX_TIMESTAMP
     expect(decode(ids.next())).toMatchObject({ timestamp: now, sequence: 0 })
@@ -175,7 +179,7 @@ describe('Snowflake', () => {
 
   it('honours a custom epoch', () => {
     const epoch = Date.UTC(2020, 0, 1)
-    const ids = new Snowflake({ workerId: 2, epoch, clock: () => epoch + 5 })
+    const ids = new Snowflake({ workerId: 2, epoch, clock: () => epoch + 5, random: () => 0 })
     expect(ids.next()).toBe((5n << 22n) | (2n << 12n))
   })
 })
@@ -191,6 +195,11 @@ describe('Snowflake options', () => {
     [{ workerId: 1, epoch: 1.5 }, 'options.epoch must be a non-negative integer of unix milliseconds'],
     [{ workerId: 1, epoch: '2024' }, 'options.epoch must be a non-negative integer of unix milliseconds'],
     [{ workerId: 1, clock: 5 }, 'options.clock must be a function returning unix milliseconds'],
+    [{ workerId: 1, random: 5 }, 'options.random must be a function returning numbers in [0, 1)'],
+    [{ workerId: 1, maxBackwardsMs: -1 }, 'options.maxBackwardsMs must be an integer in 0..1000'],
+    [{ workerId: 1, maxBackwardsMs: 1001 }, 'options.maxBackwardsMs must be an integer in 0..1000'],
+    [{ workerId: 1, startAfter: 1.5 }, 'options.startAfter must be an integer ≥ 0'],
+    [{ workerId: 1, guard: {} }, 'options.guard must have an assertValid() method'],
   ])('rejects %o', (options, message) => {
     const err = catchError(() => new Snowflake(options as never))
     expect(err.code).toBe('E_INVALID_OPTION')

@@ -1,0 +1,1 @@
+export { IdClient, type IdClientOptions } from './id-client.js'

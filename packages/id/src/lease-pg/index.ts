@@ -1,0 +1,1 @@
+export { PgLeaseStore, type PgLeaseStoreOptions, type PgQueryable, pgLeaseStore } from './pg-lease-store.js'

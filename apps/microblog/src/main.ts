@@ -7,7 +7,9 @@ async function main(): Promise<void> {
   const config = loadConfig()
   const blog = await startMicroblog(config)
   const where = config.databaseUrl ? blog.database.description : `PGlite in ${config.dataDir}`
-  process.stdout.write(`microblog listening on ${blog.url} (database: ${where})\n`)
+  process.stdout.write(
+    `microblog listening on ${blog.url} (database: ${where}, worker id ${blog.workerId})\n`,
+  )
   let stopping = false
   const stop = (signal: string) => {
     if (stopping) return
@@ -21,7 +23,7 @@ async function main(): Promise<void> {
     blog.close().then(
       () => {
         process.stdout.write('stopped\n')
-        process.exit(0)
+        process.exit(process.exitCode ?? 0)
       },
       (err: unknown) => {
         process.stderr.write(`error while shutting down: ${String(err)}\n`)
@@ -29,6 +31,17 @@ async function main(): Promise<void> {
       },
     )
   }
+  blog.fatal.addEventListener(
+    'abort',
+    () => {
+      process.stderr.write(
+        `worker-id lease lost (${String(blog.fatal.reason)}): stopping so no id can repeat\n`,
+      )
+      process.exitCode = 1
+      stop('lease loss')
+    },
+    { once: true },
+  )
   process.once('SIGINT', () => stop('SIGINT'))
   process.once('SIGTERM', () => stop('SIGTERM'))
 }

@@ -1,3 +1,5 @@
+import { acquireWorkerLease, Snowflake, statefulSetOrdinal, type WorkerLease } from '@hundredfold/id'
+import { pgLeaseStore } from '@hundredfold/id/lease-pg'
 import type { FastifyInstance } from 'fastify'
 import type { MicroblogConfig } from './config.js'
 import { buildApp } from './http/app.js'
@@ -10,6 +12,10 @@ export interface Microblog {
   readonly app: FastifyInstance
   readonly database: Database
   readonly services: Services
+  /** This process's Snowflake worker id: leased on PostgreSQL, `HF_WORKER_ID` on the embedded default. */
+  readonly workerId: number
+  /** Aborts when the process can no longer work safely (its worker-id lease was lost): stop it. */
+  readonly fatal: AbortSignal
   /** Stops accepting, finishes requests in flight, then closes the database. Safe to call twice. */
   close(): Promise<void>
 }
@@ -26,10 +32,27 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
   const database = await openDatabase(config, signal)
   let closing = false
   let app: FastifyInstance | undefined
+  let lease: WorkerLease | undefined
+  const fatal = new AbortController()
   try {
+    // On a server, several processes share the id space: each leases its worker id (with fencing)
+    // from the database; HF_WORKER_ID or a StatefulSet ordinal is only a hint. Embedded: one process.
+    let ids: Snowflake
+    if (config.databaseUrl) {
+      const hint = statefulSetOrdinal() ?? (process.env['HF_WORKER_ID'] ? config.workerId : undefined)
+      lease = await acquireWorkerLease({
+        store: pgLeaseStore({ cluster: database.cluster }),
+        ...(hint === undefined ? {} : { hint }),
+        ...(signal ? { signal } : {}),
+      })
+      lease.lost.addEventListener('abort', () => fatal.abort(lease!.lost.reason), { once: true })
+      ids = lease.generator()
+    } else {
+      ids = new Snowflake({ workerId: config.workerId })
+    }
     const services = await createServices(database.cluster, {
       geo: database.geo,
-      workerId: config.workerId,
+      ids,
       tokenTtlSeconds: config.tokenTtlSeconds,
       ...(signal ? { signal } : {}),
     })
@@ -41,11 +64,14 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
       app,
       database,
       services,
+      workerId: ids.workerId,
+      fatal: fatal.signal,
       close() {
         closing = true
         closed ??= (async () => {
           await app!.close()
           database.maintain?.stop()
+          await lease?.release().catch(() => {})
           await database.cluster.end()
         })()
         return closed
@@ -53,6 +79,7 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
     }
   } catch (err) {
     await app?.close().catch(() => {})
+    await lease?.release().catch(() => {})
     await database.cluster.end()
     throw err
   }

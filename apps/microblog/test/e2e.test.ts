@@ -200,6 +200,18 @@ describe.each(targets)('end to end on %s', (target) => {
     expect(profile.body).toMatchObject({ followers: 5, following: 5 })
   })
 
+  it('takes its worker id from a lease on PostgreSQL, and a fixed one embedded', async () => {
+    const { blog } = running
+    if (target === 'pglite') {
+      expect(blog.workerId).toBe(1)
+      return
+    }
+    const { rows } = await blog.database.cluster.read<{ worker_id: number; holder: string | null }>(
+      'SELECT worker_id, holder FROM hundredfold_id_worker_leases WHERE holder IS NOT NULL',
+    )
+    expect(rows.map((r) => r.worker_id)).toEqual([blog.workerId])
+  })
+
   it('answers health, readiness and metrics', async () => {
     expect((await api.get('/healthz')).body).toEqual({ status: 'ok' })
     expect((await api.get('/readyz')).body).toEqual({ status: 'ready' })

@@ -40,7 +40,12 @@ export function sendProblem(
 /** Translates whatever was thrown into a problem document; unknown errors are logged and become E_INTERNAL. */
 export function errorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
   if (error instanceof AppError) return sendProblem(request, reply, error.code, error.message)
-  if (error instanceof IdError) return sendProblem(request, reply, 'E_INVALID_ID', error.message)
+  if (error instanceof IdError) {
+    if (error.code === 'E_INVALID_ID') return sendProblem(request, reply, 'E_INVALID_ID', error.message)
+    // The id generator refused (clock stepped back, lease lost): retry, likely on another process.
+    request.log.warn({ err: error }, 'id generator refused')
+    return sendProblem(request, reply, 'E_UNAVAILABLE', 'ids cannot be issued right now; retry shortly')
+  }
   const fastifyError = error as FastifyError
   if (fastifyError.validation) {
     const errors = fastifyError.validation.map((v) => ({

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { Snowflake } from '@hundredfold/id'
+import type { Snowflake } from '@hundredfold/id'
 import type { Cluster } from '@hundredfold/pg'
 import { TokenSigner } from '../domain/token.js'
 import type { GeoDialect } from '../storage/schema.js'
@@ -22,9 +22,9 @@ export interface Services {
 
 export async function createServices(
   db: Cluster,
-  options: { geo: GeoDialect; workerId: number; tokenTtlSeconds: number; signal?: AbortSignal },
+  options: { geo: GeoDialect; ids: Snowflake; tokenTtlSeconds: number; signal?: AbortSignal },
 ): Promise<Services> {
-  const ids = new Snowflake({ workerId: options.workerId })
+  const { ids } = options
   const geo = createGeoStore(db, options.geo)
   const users = new UserService(db, ids)
   const graph = new GraphService(db)

@@ -61,7 +61,15 @@ describe('suites (smoke)', () => {
     const names = SUITES.map((s) => s.name)
     expect(new Set(names).size).toBe(names.length)
     expect(names).toEqual(
-      expect.arrayContaining(['dsb-mixed', 'dsb-home', 'dsb-user', 'dsb-compose', 'api-mixed', 'ceiling', 'pg']),
+      expect.arrayContaining([
+        'dsb-mixed',
+        'dsb-home',
+        'dsb-user',
+        'dsb-compose',
+        'api-mixed',
+        'ceiling',
+        'pg',
+      ]),
     )
   })
 

@@ -1,4 +1,5 @@
 import pg from 'pg'
+import { abortable } from '../../abortable.js'
 import type { Driver, DriverConnection, QueryResult, RowMode } from '../../driver.js'
 import { abortError, PgError, queryError } from '../../errors.js'
 
@@ -73,21 +74,13 @@ class PgConnection implements DriverConnection {
         context: { host: this.#label },
       })
     }
-    if (signal?.aborted) throw abortError(signal, { host: this.#label })
     this.#busy = true
-    let onAbort: (() => void) | undefined
     try {
-      if (!signal) return await run()
-      const aborted = new Promise<never>((_, reject) => {
-        onAbort = () => {
-          // The statement may still be running on the server: this session cannot be reused.
-          this.#broken = true
-          void this.#client.end().catch(() => {})
-          reject(abortError(signal, { host: this.#label }))
-        }
-        signal.addEventListener('abort', onAbort, { once: true })
+      return await abortable(run, signal, { host: this.#label }, () => {
+        // The statement may still be running on the server: this session cannot be reused.
+        this.#broken = true
+        void this.#client.end().catch(() => {})
       })
-      return await Promise.race([run(), aborted])
     } catch (err) {
       if (err instanceof PgError) throw err
       if (this.#broken || isSocketFailure(err)) {
@@ -100,7 +93,6 @@ class PgConnection implements DriverConnection {
       throw queryError(err, { host: this.#label, statement: sql.slice(0, 200) })
     } finally {
       this.#busy = false
-      if (onAbort) signal?.removeEventListener('abort', onAbort)
     }
   }
 

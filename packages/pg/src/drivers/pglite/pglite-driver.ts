@@ -1,4 +1,5 @@
 import type { Extensions, PGlite, PGliteOptions } from '@electric-sql/pglite'
+import { abortable } from '../../abortable.js'
 import type { Driver, DriverConnection, QueryResult, RowMode } from '../../driver.js'
 import { abortError, PgError, queryError } from '../../errors.js'
 
@@ -73,22 +74,12 @@ class PgliteConnection implements DriverConnection {
     if (this.#broken) {
       throw new PgError('E_CONNECTION_LOST', 'connection is closed', { context: { host: this.#label } })
     }
-    if (signal?.aborted) throw abortError(signal, { host: this.#label })
-    let onAbort: (() => void) | undefined
     try {
-      if (!signal) return await run()
-      const aborted = new Promise<never>((_, reject) => {
-        onAbort = () => {
-          this.#broken = true
-          reject(abortError(signal, { host: this.#label }))
-        }
-        signal.addEventListener('abort', onAbort, { once: true })
+      return await abortable(run, signal, { host: this.#label }, () => {
+        this.#broken = true
       })
-      return await Promise.race([run(), aborted])
     } catch (err) {
       throw queryError(err, { host: this.#label, statement: sql.slice(0, 200) })
-    } finally {
-      if (onAbort) signal?.removeEventListener('abort', onAbort)
     }
   }
 }

@@ -1,5 +1,6 @@
 import type { Suite } from './suite.js'
 import { apiMixed } from './suites/api-mixed.js'
+import { cacheSuite } from './suites/cache.js'
 import { ceiling } from './suites/ceiling.js'
 import { dsbCompose } from './suites/dsb-compose.js'
 import { dsbHome } from './suites/dsb-home.js'
@@ -7,6 +8,7 @@ import { dsbMixed } from './suites/dsb-mixed.js'
 import { dsbUser } from './suites/dsb-user.js'
 import { idSuite } from './suites/id.js'
 import { pgSuite } from './suites/pg.js'
+import { queueSuite } from './suites/queue.js'
 
 /** Every suite `npm run bench -- <name>` can run. Add a suite here to make it runnable and listed. */
 export const SUITES: readonly Suite[] = Object.freeze([
@@ -18,6 +20,8 @@ export const SUITES: readonly Suite[] = Object.freeze([
   ceiling,
   pgSuite,
   idSuite,
+  cacheSuite,
+  queueSuite,
 ])
 
 /** The suite of that name, or undefined. */

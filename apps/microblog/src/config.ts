@@ -28,6 +28,10 @@ export interface MicroblogConfig {
   tokenTtlSeconds: number
   /** `HF_LOG_LEVEL` (pino levels, or 'silent'). @default 'info' */
   logLevel: string
+  /** `HF_CACHE=off` reads straight from the database (post bodies, profiles, user timelines). @default on */
+  cache: boolean
+  /** `HF_REDIS_URL`: the cache's shared tier and invalidation bus. When unset, both run in-process. */
+  redisUrl: string | undefined
 }
 
 export class ConfigError extends Error {
@@ -58,6 +62,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MicroblogConfi
     bodyLimit: integer(env, 'HF_BODY_LIMIT', 64 * 1024, 1024, 16 * 1024 * 1024),
     tokenTtlSeconds: integer(env, 'HF_TOKEN_TTL_S', 86_400, 60, 30 * 86_400),
     logLevel: env['HF_LOG_LEVEL'] || 'info',
+    cache: env['HF_CACHE'] === undefined || env['HF_CACHE'] === '' ? true : flag(env, 'HF_CACHE'),
+    redisUrl: env['HF_REDIS_URL'] || undefined,
+  }
+  if (config.redisUrl !== undefined && !/^rediss?:\/\//.test(config.redisUrl)) {
+    throw new ConfigError('HF_REDIS_URL must be a redis:// or rediss:// URL')
   }
   if (config.databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(config.databaseUrl)) {
     throw new ConfigError('HF_DATABASE_URL must be a postgres:// or postgresql:// URL')

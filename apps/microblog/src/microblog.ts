@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import type { MicroblogConfig } from './config.js'
 import { buildApp } from './http/app.js'
 import { createServices, type Services } from './services/index.js'
+import { type AppCache, openCache } from './storage/cache.js'
 import { type Database, openDatabase } from './storage/database.js'
 
 /** A running microblog: its address, and how to stop it. */
@@ -33,6 +34,7 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
   let closing = false
   let app: FastifyInstance | undefined
   let lease: WorkerLease | undefined
+  let cache: AppCache | undefined
   const fatal = new AbortController()
   try {
     // On a server, several processes share the id space: each leases its worker id (with fencing)
@@ -50,10 +52,12 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
     } else {
       ids = new Snowflake({ workerId: config.workerId })
     }
+    cache = await openCache(config)
     const services = await createServices(database.cluster, {
       geo: database.geo,
       ids,
       tokenTtlSeconds: config.tokenTtlSeconds,
+      ...(cache ? { cache: cache.cache } : {}),
       ...(signal ? { signal } : {}),
     })
     app = buildApp({ config, database, services, isClosing: () => closing })
@@ -70,6 +74,7 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
         closing = true
         closed ??= (async () => {
           await app!.close()
+          await cache?.close()
           database.maintain?.stop()
           await lease?.release().catch(() => {})
           await database.cluster.end()
@@ -79,6 +84,7 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
     }
   } catch (err) {
     await app?.close().catch(() => {})
+    await cache?.close().catch(() => {})
     await lease?.release().catch(() => {})
     await database.cluster.end()
     throw err

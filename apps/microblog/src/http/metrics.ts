@@ -1,4 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import type { Cache } from '@hundredfold/cache'
 import { collectDefaultMetrics, contentType, Registry } from '@hundredfold/metrics'
 import type { Cluster } from '@hundredfold/pg'
 import type { FastifyInstance } from 'fastify'
@@ -7,10 +8,12 @@ import type { FastifyInstance } from 'fastify'
  * `/metrics`: per-route latency (HDR, exposed as a summary in seconds), requests by status; per database
  * host its role, replica lag, pool sessions, acquire wait and statements by route; and the process's own
  * figures (CPU, memory, event-loop delay).
+ * With the cache on: keys served by tier, loads, stale sets refused, hit ratio and the L2 breaker's state.
  * Routes are labelled by their template (`/api/v1/users/:user_id`), never by the raw URL.
  */
-export function registerMetrics(app: FastifyInstance, db: Cluster): Registry {
+export function registerMetrics(app: FastifyInstance, db: Cluster, cache?: Cache): Registry {
   const registry = new Registry()
+  if (cache) registerCacheMetrics(registry, cache)
   const defaults = collectDefaultMetrics(registry)
   const duration = registry.histogram({
     name: 'http_request_duration_seconds',
@@ -95,4 +98,73 @@ export function registerMetrics(app: FastifyInstance, db: Cluster): Registry {
     reply.type(contentType).send(registry.metrics())
   })
   return registry
+}
+
+/** The cache's counters as Prometheus series, read from `cache.stats()` at each scrape. */
+function registerCacheMetrics(registry: Registry, cache: Cache): void {
+  registry.counter({
+    name: 'cache_keys_total',
+    help: 'Keys asked of the cache, by where they were served from (miss: the loader).',
+    labelNames: ['result'],
+    collect: (counter) => {
+      const stats = cache.stats()
+      const by = {
+        l1_hit: stats.l1Hits,
+        l2_hit: stats.l2Hits,
+        stale_hit: stats.staleHits,
+        miss: stats.misses,
+      }
+      for (const [result, value] of Object.entries(by)) {
+        const child = counter.labels({ result })
+        child.inc(value - child.value)
+      }
+    },
+  })
+  registry.gauge({
+    name: 'cache_hit_ratio',
+    help: 'Share of keys served without the loader, since start.',
+    collect: (gauge) => {
+      const s = cache.stats()
+      const hits = s.l1Hits + s.l2Hits + s.staleHits
+      gauge.set(hits + s.misses === 0 ? 0 : hits / (hits + s.misses))
+    },
+  })
+  registry.counter({
+    name: 'cache_loads_total',
+    help: 'Loader calls, by kind (lease: under a lease; fallback: L2 cut off; error: the loader threw).',
+    labelNames: ['kind'],
+    collect: (counter) => {
+      const s = cache.stats()
+      const by = {
+        all: s.loads,
+        fallback: s.fallbackLoads,
+        lease_timeout: s.leaseTimeouts,
+        error: s.loadErrors,
+      }
+      for (const [kind, value] of Object.entries(by)) {
+        const child = counter.labels({ kind })
+        child.inc(value - child.value)
+      }
+    },
+  })
+  registry.counter({
+    name: 'cache_stale_sets_refused_total',
+    help: 'Fills refused because a delete voided their lease: stale values kept out of the cache.',
+    collect: (counter) => counter.inc(cache.stats().staleSetsRefused - counter.value),
+  })
+  registry.gauge({
+    name: 'cache_l2_breaker_state',
+    help: 'The L2 breaker: 1 for the current state (closed: L2 in use; open: cut off; half_open: probing).',
+    labelNames: ['state'],
+    collect: (gauge) => {
+      const current = cache.stats().breaker
+      for (const state of ['closed', 'open', 'half_open'])
+        gauge.labels({ state }).set(state === current ? 1 : 0)
+    },
+  })
+  registry.gauge({
+    name: 'cache_l2_pending_deletes',
+    help: 'Deletes L2 has not seen yet (it was cut off); replayed before it serves reads again.',
+    collect: (gauge) => gauge.set(cache.stats().pendingDeletes),
+  })
 }

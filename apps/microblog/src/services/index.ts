@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import type { Cache } from '@hundredfold/cache'
 import type { Snowflake } from '@hundredfold/id'
 import type { Cluster } from '@hundredfold/pg'
 import { TokenSigner } from '../domain/token.js'
@@ -18,17 +19,20 @@ export interface Services {
   timelines: TimelineService
   nearby: NearbyService
   tokens: TokenSigner
+  /** The read cache (post bodies, profiles, user timelines), when on. */
+  cache: Cache | undefined
 }
 
 export async function createServices(
   db: Cluster,
-  options: { geo: GeoDialect; ids: Snowflake; tokenTtlSeconds: number; signal?: AbortSignal },
+  options: { geo: GeoDialect; ids: Snowflake; tokenTtlSeconds: number; cache?: Cache; signal?: AbortSignal },
 ): Promise<Services> {
   const { ids } = options
   const geo = createGeoStore(db, options.geo)
-  const users = new UserService(db, ids)
+  const { cache } = options
+  const users = new UserService(db, ids, cache)
   const graph = new GraphService(db)
-  const posts = new PostService(db, ids, users, geo)
+  const posts = new PostService(db, ids, users, geo, cache)
   const secret = await tokenSecret(db, options.signal)
   return {
     users,
@@ -37,6 +41,7 @@ export async function createServices(
     timelines: new TimelineService(posts, graph),
     nearby: new NearbyService(geo, posts),
     tokens: new TokenSigner(secret, options.tokenTtlSeconds),
+    cache,
   }
 }
 

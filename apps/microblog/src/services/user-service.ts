@@ -1,3 +1,4 @@
+import type { Cache } from '@hundredfold/cache'
 import type { Snowflake } from '@hundredfold/id'
 import { type Cluster, PgError } from '@hundredfold/pg'
 import { AppError } from '../domain/app-error.js'
@@ -14,17 +15,24 @@ export interface RegisterInput {
 
 const userColumns = 'user_id, username, display_name, external_id, created_at'
 
+/** The cache key of a user's profile. */
+export const userKey = (userId: string) => `user:${userId}`
+
 /**
  * Users, their credentials and counters. Every query is keyed by its shard key: the user id for
  * `users`, the username for `usernames`, the external id for `user_external_ids`.
+ * Profiles are read through the cache when one is given; its loaders read the primary, so what they
+ * store is never behind a write (a lagging replica would be, for the whole TTL).
  */
 export class UserService {
   readonly #db: Cluster
   readonly #ids: Snowflake
+  readonly #cache: Cache | undefined
 
-  constructor(db: Cluster, ids: Snowflake) {
+  constructor(db: Cluster, ids: Snowflake, cache?: Cache) {
     this.#db = db
     this.#ids = ids
+    this.#cache = cache
   }
 
   async register(input: RegisterInput, options: CallOptions = {}): Promise<User> {
@@ -32,7 +40,7 @@ export class UserService {
     const userId = this.#ids.nextString()
     const externalId = input.externalId === undefined ? null : input.externalId.toString()
     try {
-      return await this.#db.transaction(async (tx) => {
+      const user = await this.#db.transaction(async (tx) => {
         await tx.query('INSERT INTO usernames (username, user_id) VALUES ($1, $2)', [input.username, userId])
         if (externalId !== null) {
           await tx.query('INSERT INTO user_external_ids (external_id, user_id) VALUES ($1, $2)', [
@@ -48,6 +56,8 @@ export class UserService {
         await tx.query('INSERT INTO user_counters (user_id) VALUES ($1)', [userId])
         return rows[0]!
       }, options)
+      await this.#cache?.delete(userKey(userId), options)
+      return user
     } catch (err) {
       if (err instanceof PgError && err.sqlState === '23505') {
         if (err.constraint === 'usernames_pkey') {
@@ -90,6 +100,22 @@ export class UserService {
   }
 
   async get(userId: string, options: CallOptions = {}): Promise<User | undefined> {
+    if (this.#cache) {
+      return this.#cache.getOrLoad(
+        userKey(userId),
+        async (_key, signal) => {
+          const { rows } = await this.#db.query<User>(
+            `SELECT ${userColumns} FROM users WHERE user_id = $1`,
+            [userId],
+            {
+              signal,
+            },
+          )
+          return rows[0]
+        },
+        { signal: options.signal, bypassL1: options.session?.token !== undefined },
+      )
+    }
     const { rows } = await this.#db.read<User>(
       `SELECT ${userColumns} FROM users WHERE user_id = $1`,
       [userId],
@@ -109,6 +135,22 @@ export class UserService {
   async getMany(userIds: readonly string[], options: CallOptions = {}): Promise<Map<string, User>> {
     const unique = [...new Set(userIds)]
     if (unique.length === 0) return new Map()
+    if (this.#cache) {
+      const found = await this.#cache.getManyOrLoad<User>(
+        unique.map(userKey),
+        async (keys, signal) => {
+          const ids = keys.map((key) => key.slice('user:'.length))
+          const { rows } = await this.#db.query<User>(
+            `SELECT ${userColumns} FROM users WHERE user_id = ANY($1::bigint[])`,
+            [ids],
+            { signal },
+          )
+          return new Map(rows.map((user) => [userKey(user.user_id), user]))
+        },
+        options,
+      )
+      return new Map([...found.values()].map((user) => [user.user_id, user]))
+    }
     const { rows } = await this.#db.read<User>(
       `SELECT ${userColumns} FROM users WHERE user_id = ANY($1::bigint[])`,
       [unique],

@@ -1,0 +1,171 @@
+import { randomBytes } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { type TemporaryDatabase, temporaryDatabase } from '@hundredfold/pg/testing'
+import { Redis } from 'ioredis'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Cache, createCache } from '../src/index.js'
+import { redisBus, redisStore } from '../src/redis/index.js'
+
+/**
+ * Concurrent writers and readers on a few hot keys over real Redis and PostgreSQL, three ways:
+ * plain cache-aside, delayed double delete, and leases. After the run quiesces, a cached value that
+ * differs from the database is stale. Only leases must reach zero; the others are reported.
+ * `HF_RACE_OPS` sets the operations per strategy (the issue's 10⁵ by default).
+ */
+const REDIS_URL = process.env['HF_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
+const OPS = Number(process.env['HF_RACE_OPS'] ?? 100_000)
+const KEYS = 16
+const WORKERS = 48
+const WRITE_SHARE = 0.1
+
+interface Strategy {
+  read(key: number): Promise<number>
+  write(key: number): Promise<void>
+  /** What a reader would be served from the cache now without loading, or undefined. */
+  cached(key: number): Promise<number | undefined>
+}
+
+describe('stale sets under concurrent writes (Redis + PostgreSQL)', () => {
+  let db: TemporaryDatabase
+  let pool: pg.Pool
+  let redis: Redis
+  const prefix = `hf-race:${randomBytes(4).toString('hex')}:`
+  const results: Record<string, { stale: number; ops: number; seconds: number }> = {}
+
+  beforeAll(async () => {
+    db = await temporaryDatabase({ prefix: 'cache_race' })
+    pool = new pg.Pool({ connectionString: db.url, max: 24 })
+    pool.on('error', () => {})
+    await pool.query('CREATE TABLE kv (k int PRIMARY KEY, v bigint NOT NULL)')
+    await pool.query(`INSERT INTO kv SELECT g, 0 FROM generate_series(1, ${KEYS}) g`)
+    redis = new Redis(REDIS_URL)
+  })
+  afterAll(async () => {
+    console.log(`race: stale keys after quiescing (of ${KEYS}), ${OPS} ops each:`, JSON.stringify(results))
+    const keys = await redis.keys(`${prefix}*`)
+    if (keys.length > 0) await redis.del(...keys)
+    await redis.quit()
+    await pool.end()
+    await db.drop()
+  })
+
+  /** The database read a cache loads from, then a pause such as a GC or a slow network would make. */
+  const load = async (key: number): Promise<number> => {
+    const { rows } = await pool.query<{ v: string }>('SELECT v FROM kv WHERE k = $1', [key])
+    await sleep(Math.random() * 6)
+    return Number(rows[0]!.v)
+  }
+  const update = async (key: number) => {
+    await pool.query('UPDATE kv SET v = v + 1 WHERE k = $1', [key])
+  }
+
+  async function run(name: string, strategy: Strategy): Promise<number> {
+    let next = 0
+    const started = performance.now()
+    const worker = async () => {
+      while (next < OPS) {
+        next++
+        const key = 1 + Math.floor(Math.random() * KEYS)
+        if (Math.random() < WRITE_SHARE) await strategy.write(key)
+        else await strategy.read(key)
+      }
+    }
+    await Promise.all(Array.from({ length: WORKERS }, worker))
+    await sleep(300) // delayed deletes, bus messages and last fills settle
+    const { rows } = await pool.query<{ k: number; v: string }>('SELECT k, v FROM kv')
+    let stale = 0
+    for (const row of rows) {
+      const cached = await strategy.cached(row.k)
+      if (cached !== undefined && cached !== Number(row.v)) stale++
+    }
+    results[name] = { stale, ops: OPS, seconds: Math.round((performance.now() - started) / 100) / 10 }
+    return stale
+  }
+
+  it('plain cache-aside (reported, not asserted)', async () => {
+    const k = (key: number) => `${prefix}plain:${key}`
+    const stale = await run('cache_aside', {
+      async read(key) {
+        const hit = await redis.get(k(key))
+        if (hit !== null) return Number(hit)
+        const value = await load(key)
+        await redis.set(k(key), String(value), 'EX', 60)
+        return value
+      },
+      async write(key) {
+        await update(key)
+        await redis.del(k(key))
+      },
+      async cached(key) {
+        const hit = await redis.get(k(key))
+        return hit === null ? undefined : Number(hit)
+      },
+    })
+    expect(stale).toBeGreaterThanOrEqual(0)
+  })
+
+  it('delayed double delete (reported, not asserted)', async () => {
+    const k = (key: number) => `${prefix}double:${key}`
+    const stale = await run('double_delete', {
+      async read(key) {
+        const hit = await redis.get(k(key))
+        if (hit !== null) return Number(hit)
+        const value = await load(key)
+        await redis.set(k(key), String(value), 'EX', 60)
+        return value
+      },
+      async write(key) {
+        await update(key)
+        await redis.del(k(key))
+        setTimeout(() => void redis.del(k(key)), 3)
+      },
+      async cached(key) {
+        const hit = await redis.get(k(key))
+        return hit === null ? undefined : Number(hit)
+      },
+    })
+    expect(stale).toBeGreaterThanOrEqual(0)
+  })
+
+  it('leases leave zero stale values, in L2 and in both nodes’ L1', async () => {
+    const store = redisStore({ connection: REDIS_URL, prefix: `${prefix}lease:` })
+    const buses = [
+      redisBus({ connection: REDIS_URL, channel: `${prefix}bus` }),
+      redisBus({ connection: REDIS_URL, channel: `${prefix}bus` }),
+    ]
+    const nodes: Cache[] = buses.map((bus, i) =>
+      createCache({ l2: store, bus, nodeId: `n${i}`, leaseWaitMs: 2000 }),
+    )
+    await Promise.all(nodes.map((node) => node.ready()))
+    const node = () => nodes[Math.floor(Math.random() * nodes.length)]!
+    const peekOnly = async () => {
+      throw new Error('not cached')
+    }
+    const stale = await run('leases', {
+      async read(key) {
+        return (await node().getOrLoad(String(key), () => load(key)))!
+      },
+      async write(key) {
+        await update(key)
+        await node().delete(String(key))
+      },
+      async cached(key) {
+        // Every node must agree with the database, whether it answers from L1 or L2.
+        let seen: number | undefined
+        for (const n of nodes) {
+          const value = await n.getOrLoad<number>(String(key), peekOnly).catch(() => undefined)
+          if (value !== undefined && seen !== undefined && value !== seen) return -1
+          seen ??= value
+        }
+        return seen
+      },
+    })
+    const refused = nodes.reduce((n, node) => n + node.stats().staleSetsRefused, 0)
+    results['leases'] = { ...results['leases']!, ...{ stale_sets_refused: refused } }
+    await Promise.all(nodes.map((n) => n.close()))
+    await Promise.all([...buses.map((b) => b.close()), store.close()])
+    expect(stale).toBe(0)
+    expect(refused).toBeGreaterThan(0)
+  })
+})

@@ -1,0 +1,1 @@
+export { type JetStreamDriverOptions, jetstreamDriver } from './jetstream-driver.js'

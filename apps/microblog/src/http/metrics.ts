@@ -65,10 +65,8 @@ export function registerMetrics(app: FastifyInstance, db: Cluster, cache?: Cache
     labelNames: ['host', 'route'],
     collect: (counter) => {
       for (const { host, reads, writes } of db.stats().hosts) {
-        const read = counter.labels({ host, route: 'read' })
-        read.inc(reads - read.value)
-        const write = counter.labels({ host, route: 'write' })
-        write.inc(writes - write.value)
+        catchUp(counter.labels({ host, route: 'read' }), reads)
+        catchUp(counter.labels({ host, route: 'write' }), writes)
       }
     },
   })
@@ -114,10 +112,7 @@ function registerCacheMetrics(registry: Registry, cache: Cache): void {
         stale_hit: stats.staleHits,
         miss: stats.misses,
       }
-      for (const [result, value] of Object.entries(by)) {
-        const child = counter.labels({ result })
-        child.inc(value - child.value)
-      }
+      for (const [result, value] of Object.entries(by)) catchUp(counter.labels({ result }), value)
     },
   })
   registry.gauge({
@@ -141,16 +136,13 @@ function registerCacheMetrics(registry: Registry, cache: Cache): void {
         lease_timeout: s.leaseTimeouts,
         error: s.loadErrors,
       }
-      for (const [kind, value] of Object.entries(by)) {
-        const child = counter.labels({ kind })
-        child.inc(value - child.value)
-      }
+      for (const [kind, value] of Object.entries(by)) catchUp(counter.labels({ kind }), value)
     },
   })
   registry.counter({
     name: 'cache_stale_sets_refused_total',
     help: 'Fills refused because a delete voided their lease: stale values kept out of the cache.',
-    collect: (counter) => counter.inc(cache.stats().staleSetsRefused - counter.value),
+    collect: (counter) => catchUp(counter, cache.stats().staleSetsRefused),
   })
   registry.gauge({
     name: 'cache_l2_breaker_state',
@@ -167,4 +159,9 @@ function registerCacheMetrics(registry: Registry, cache: Cache): void {
     help: 'Deletes L2 has not seen yet (it was cut off); replayed before it serves reads again.',
     collect: (gauge) => gauge.set(cache.stats().pendingDeletes),
   })
+}
+
+/** Brings a counter up to a running total kept elsewhere (cluster or cache stats) at scrape time. */
+function catchUp(counter: { value: number; inc(amount: number): void }, total: number): void {
+  if (total > counter.value) counter.inc(total - counter.value)
 }

@@ -32,6 +32,30 @@ export interface MicroblogConfig {
   cache: boolean
   /** `HF_REDIS_URL`: the cache's shared tier and invalidation bus. When unset, both run in-process. */
   redisUrl: string | undefined
+  /**
+   * `HF_QUEUE=on`: compose and follow go through a queue and answer once it has stored them (compose:
+   * `202 Accepted`); consumers persist posts and fan them out to home timelines kept as sorted sets.
+   * @default on when `HF_NATS_URL` is set, else off
+   */
+  queue: boolean
+  /** `HF_NATS_URL`: the JetStream broker of the queue. When unset, the queue runs in-process. */
+  natsUrl: string | undefined
+  /** `HF_CONSUMERS=off`: this process only publishes; other processes consume. @default on */
+  consumers: boolean
+  /** `HF_QUEUE_MAX_BACKLOG`: above this many unconsumed posts, compose answers 503 with Retry-After. @default 20000 */
+  queueMaxBacklog: number
+  /** `HF_QUEUE_BACKOFF_MS`: waits before redelivering a failed message (the first is also its ack wait). @default [2000, 4000, 8000] */
+  queueBackoffMs: number[]
+  /** `HF_QUEUE_MAX_DELIVERIES`: deliveries before a message that keeps failing goes to the dead-letter stream. @default 4 */
+  queueMaxDeliveries: number
+  /**
+   * `HF_NAMESPACE`: names this deployment's streams (`<ns>_posts`, `<ns>_follows`) and home-timeline keys
+   * (`hf:<ns>:home:<user>`), so several deployments (or test runs) can share one broker and one Redis.
+   * @default 'mb'
+   */
+  namespace: string
+  /** `HF_HOME_TIMELINE_MAX`: entries kept per home timeline (older pages are read by query). @default 800 */
+  homeTimelineMax: number
 }
 
 export class ConfigError extends Error {
@@ -64,6 +88,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MicroblogConfi
     logLevel: env['HF_LOG_LEVEL'] || 'info',
     cache: env['HF_CACHE'] === undefined || env['HF_CACHE'] === '' ? true : flag(env, 'HF_CACHE'),
     redisUrl: env['HF_REDIS_URL'] || undefined,
+    queue:
+      env['HF_QUEUE'] === undefined || env['HF_QUEUE'] === '' ? !!env['HF_NATS_URL'] : flag(env, 'HF_QUEUE'),
+    natsUrl: env['HF_NATS_URL'] || undefined,
+    consumers:
+      env['HF_CONSUMERS'] === undefined || env['HF_CONSUMERS'] === '' ? true : flag(env, 'HF_CONSUMERS'),
+    queueMaxBacklog: integer(env, 'HF_QUEUE_MAX_BACKLOG', 20_000, 1, 100_000_000),
+    queueBackoffMs: durations(env, 'HF_QUEUE_BACKOFF_MS', [2000, 4000, 8000]),
+    queueMaxDeliveries: integer(env, 'HF_QUEUE_MAX_DELIVERIES', 4, 1, 100),
+    namespace: env['HF_NAMESPACE'] || 'mb',
+    homeTimelineMax: integer(env, 'HF_HOME_TIMELINE_MAX', 800, 10, 100_000),
+  }
+  if (!/^[a-z0-9_]{1,32}$/.test(config.namespace)) {
+    throw new ConfigError('HF_NAMESPACE must be 1-32 lowercase letters, digits or _')
+  }
+  if (config.natsUrl !== undefined && !/^(nats|tls):\/\/[^/]+$/.test(config.natsUrl)) {
+    throw new ConfigError('HF_NATS_URL must be a nats:// URL (host and port)')
   }
   if (config.redisUrl !== undefined && !/^rediss?:\/\//.test(config.redisUrl)) {
     throw new ConfigError('HF_REDIS_URL must be a redis:// or rediss:// URL')
@@ -92,6 +132,15 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
     throw new ConfigError(`${name} must be an integer in ${min}..${max}, got '${raw}'`)
   }
   return value
+}
+
+function durations(env: NodeJS.ProcessEnv, name: string, fallback: number[]): number[] {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!/^\d{1,7}(,\d{1,7}){0,9}$/.test(raw) || raw.split(',').some((ms) => Number(ms) < 10)) {
+    throw new ConfigError(`${name} must be 1-10 comma-separated milliseconds, each at least 10, got '${raw}'`)
+  }
+  return raw.split(',').map(Number)
 }
 
 function flag(env: NodeJS.ProcessEnv, name: string): boolean {

@@ -6,6 +6,11 @@ import { buildApp } from './http/app.js'
 import { createServices, type Services } from './services/index.js'
 import { type AppCache, openCache } from './storage/cache.js'
 import { type Database, openDatabase } from './storage/database.js'
+import type { HomeTimelines } from './storage/home-timelines.js'
+import { memoryHomeTimelines } from './storage/home-timelines-memory.js'
+import { redisHomeTimelines } from './storage/home-timelines-redis.js'
+import { openWriteQueue, type WriteQueue } from './storage/write-queue.js'
+import { type RunningConsumers, startConsumers } from './workers/consumers.js'
 
 /** A running microblog: its address, and how to stop it. */
 export interface Microblog {
@@ -13,6 +18,10 @@ export interface Microblog {
   readonly app: FastifyInstance
   readonly database: Database
   readonly services: Services
+  /** The write queue, when `HF_QUEUE` is on. */
+  readonly queue: WriteQueue | undefined
+  /** The write path's consumers in this process, when `HF_QUEUE` and `HF_CONSUMERS` are on. */
+  readonly consumers: RunningConsumers | undefined
   /** This process's Snowflake worker id: leased on PostgreSQL, `HF_WORKER_ID` on the embedded default. */
   readonly workerId: number
   /** Aborts when the process can no longer work safely (its worker-id lease was lost): stop it. */
@@ -35,6 +44,10 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
   let app: FastifyInstance | undefined
   let lease: WorkerLease | undefined
   let cache: AppCache | undefined
+  let queue: WriteQueue | undefined
+  let homes: HomeTimelines | undefined
+  let consumers: RunningConsumers | undefined
+  let services: Services | undefined
   const fatal = new AbortController()
   try {
     // On a server, several processes share the id space: each leases its worker id (with fencing)
@@ -53,27 +66,47 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
       ids = new Snowflake({ workerId: config.workerId })
     }
     cache = await openCache(config)
-    const services = await createServices(database.cluster, {
+    if (config.queue) {
+      queue = await openWriteQueue(config, signal)
+      homes = config.redisUrl
+        ? redisHomeTimelines({
+            connection: config.redisUrl,
+            max: config.homeTimelineMax,
+            prefix: `hf:${config.namespace}:home:`,
+          })
+        : memoryHomeTimelines({ max: config.homeTimelineMax })
+    }
+    services = await createServices(database.cluster, {
       geo: database.geo,
       ids,
       tokenTtlSeconds: config.tokenTtlSeconds,
       ...(cache ? { cache: cache.cache } : {}),
+      ...(queue && homes ? { queue, homes, maxBacklog: config.queueMaxBacklog } : {}),
       ...(signal ? { signal } : {}),
     })
     app = buildApp({ config, database, services, isClosing: () => closing })
+    if (queue && config.consumers) consumers = startConsumers(queue, services, app.log)
     const url = await app.listen({ host: config.host, port: config.port })
     let closed: Promise<void> | undefined
+    const started = services
     return {
       url,
       app,
       database,
       services,
+      queue,
+      consumers,
       workerId: ids.workerId,
       fatal: fatal.signal,
       close() {
         closing = true
         closed ??= (async () => {
           await app!.close()
+          // Consumers settle the batch in hand; the queue hands back what was fetched and not begun.
+          await consumers?.stop()
+          started.writes.close()
+          await queue?.close().catch(() => {})
+          await homes?.close()
           await cache?.close()
           database.maintain?.stop()
           await lease?.release().catch(() => {})
@@ -84,6 +117,10 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
     }
   } catch (err) {
     await app?.close().catch(() => {})
+    await consumers?.stop().catch(() => {})
+    services?.writes.close()
+    await queue?.close().catch(() => {})
+    await homes?.close().catch(() => {})
     await cache?.close().catch(() => {})
     await lease?.release().catch(() => {})
     await database.cluster.end()

@@ -22,6 +22,8 @@ export const errorCatalogue = {
   E_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
   E_UNAVAILABLE: { status: 503, title: 'The service is not ready' },
   E_TIMEOUT: { status: 503, title: 'The request took too long' },
+  E_BACKLOG: { status: 503, title: 'Too many writes are waiting to be stored; retry later' },
+  E_QUEUE_UNAVAILABLE: { status: 503, title: 'The write queue did not store the request; retry it' },
   E_INTERNAL: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>
 
@@ -33,11 +35,13 @@ export class AppError extends Error {
   readonly code: AppErrorCode
   readonly status: number
   readonly context: Readonly<Record<string, unknown>>
+  /** For a 503: when to retry, in seconds (the `Retry-After` header). */
+  readonly retryAfterS: number | undefined
 
   constructor(
     code: AppErrorCode,
     detail?: string,
-    options: { cause?: unknown; context?: Record<string, unknown> } = {},
+    options: { cause?: unknown; context?: Record<string, unknown>; retryAfterS?: number } = {},
   ) {
     super(
       detail ?? errorCatalogue[code].title,
@@ -46,5 +50,6 @@ export class AppError extends Error {
     this.code = code
     this.status = errorCatalogue[code].status
     this.context = Object.freeze({ ...options.context })
+    this.retryAfterS = options.retryAfterS
   }
 }

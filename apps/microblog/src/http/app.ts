@@ -36,7 +36,7 @@ export function buildApp({ config, database, services, isClosing }: BuildAppOpti
   // JSON and form bodies only: anything else is 415, not a string handed to validation.
   app.removeContentTypeParser('text/plain')
   app.register(formbody, { bodyLimit: config.bodyLimit })
-  registerMetrics(app, database.cluster, services.cache)
+  registerMetrics(app, database.cluster, services)
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((request, reply) =>
     sendProblem(request, reply, 'E_NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`),

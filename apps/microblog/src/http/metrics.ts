@@ -3,6 +3,8 @@ import type { Cache } from '@hundredfold/cache'
 import { collectDefaultMetrics, contentType, Registry } from '@hundredfold/metrics'
 import type { Cluster } from '@hundredfold/pg'
 import type { FastifyInstance } from 'fastify'
+import type { Services } from '../services/index.js'
+import { fanoutChannel } from '../workers/consumers.js'
 
 /**
  * `/metrics`: per-route latency (HDR, exposed as a summary in seconds), requests by status; per database
@@ -11,9 +13,10 @@ import type { FastifyInstance } from 'fastify'
  * With the cache on: keys served by tier, loads, stale sets refused, hit ratio and the L2 breaker's state.
  * Routes are labelled by their template (`/api/v1/users/:user_id`), never by the raw URL.
  */
-export function registerMetrics(app: FastifyInstance, db: Cluster, cache?: Cache): Registry {
+export function registerMetrics(app: FastifyInstance, db: Cluster, services: Services): Registry {
   const registry = new Registry()
-  if (cache) registerCacheMetrics(registry, cache)
+  if (services.cache) registerCacheMetrics(registry, services.cache)
+  const stopQueueMetrics = services.writes.queued ? registerQueueMetrics(registry, services) : () => {}
   const defaults = collectDefaultMetrics(registry)
   const duration = registry.histogram({
     name: 'http_request_duration_seconds',
@@ -89,6 +92,7 @@ export function registerMetrics(app: FastifyInstance, db: Cluster, cache?: Cache
   })
   app.addHook('onClose', (_app, done) => {
     defaults.stop()
+    stopQueueMetrics()
     unsubscribe('hundredfold:pg:acquire', onAcquire)
     done()
   })
@@ -96,6 +100,51 @@ export function registerMetrics(app: FastifyInstance, db: Cluster, cache?: Cache
     reply.type(contentType).send(registry.metrics())
   })
   return registry
+}
+
+/**
+ * The write path's figures: the timeline consumer's backlog (what back-pressure acts on), composes
+ * refused, messages handled by this process's consumers, fan-out lag (compose to visible in home
+ * timelines), and home-timeline reads by source. Returns an unsubscribe.
+ */
+function registerQueueMetrics(registry: Registry, services: Services): () => void {
+  const { writes, timelines, consumed } = services
+  registry.gauge({
+    name: 'queue_backlog',
+    help: "Posts published and not yet stored and fanned out (the timeline consumer's pending + unacknowledged).",
+    collect: (gauge) => gauge.set(writes.backlog),
+  })
+  registry.counter({
+    name: 'compose_rejected_total',
+    help: 'Composes answered 503 E_BACKLOG because the backlog passed HF_QUEUE_MAX_BACKLOG.',
+    collect: (counter) => catchUp(counter, writes.rejected),
+  })
+  registry.counter({
+    name: 'queue_messages_total',
+    help: 'Messages handled by this process, by consumer and outcome (failed: redelivered or dead-lettered).',
+    labelNames: ['consumer', 'outcome'],
+    collect: (counter) => {
+      for (const [consumer, counts] of Object.entries(consumed)) {
+        catchUp(counter.labels({ consumer, outcome: 'acked' }), counts.acked)
+        catchUp(counter.labels({ consumer, outcome: 'failed' }), counts.failed)
+      }
+    },
+  })
+  registry.counter({
+    name: 'home_timeline_reads_total',
+    help: 'Home-timeline pages by source (store: fan-out store; rebuild: cold, rebuilt; query: past the cap).',
+    labelNames: ['source'],
+    collect: (counter) => {
+      for (const [source, n] of Object.entries(timelines.homeReads)) catchUp(counter.labels({ source }), n)
+    },
+  })
+  const lag = registry.histogram({
+    name: 'fanout_lag_seconds',
+    help: "From compose to the post being in its followers' home timelines (this process's consumers).",
+  })
+  const onFanout = (message: unknown) => lag.recordMs((message as { lagMs: number }).lagMs)
+  fanoutChannel.subscribe(onFanout)
+  return () => fanoutChannel.unsubscribe(onFanout)
 }
 
 /** The cache's counters as Prometheus series, read from `cache.stats()` at each scrape. */

@@ -22,6 +22,7 @@ export function sendProblem(
   code: AppErrorCode,
   detail?: string,
   extra: Partial<Problem> = {},
+  retryAfterS = 1,
 ): FastifyReply {
   const entry = errorCatalogue[code]
   const problem: Problem = {
@@ -33,13 +34,15 @@ export function sendProblem(
     instance: request.url.split('?')[0] ?? request.url,
     ...extra,
   }
-  if (entry.status === 503) reply.header('retry-after', '1')
+  if (entry.status === 503) reply.header('retry-after', String(retryAfterS))
   return reply.code(entry.status).type(problemContentType).send(problem)
 }
 
 /** Translates whatever was thrown into a problem document; unknown errors are logged and become E_INTERNAL. */
 export function errorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
-  if (error instanceof AppError) return sendProblem(request, reply, error.code, error.message)
+  if (error instanceof AppError) {
+    return sendProblem(request, reply, error.code, error.message, {}, error.retryAfterS ?? 1)
+  }
   if (error instanceof IdError) {
     if (error.code === 'E_INVALID_ID') return sendProblem(request, reply, 'E_INVALID_ID', error.message)
     // The id generator refused (clock stepped back, lease lost): retry, likely on another process.

@@ -35,7 +35,7 @@ class PostgisStore implements GeoStore {
   async insert(tx: Transaction, postId: string, authorId: string, latitude: number, longitude: number) {
     await tx.query(
       `INSERT INTO post_locations (post_id, author_id, location)
-       VALUES ($1, $2, ST_SetSRID(ST_MakePoint($4, $3), 4326)::geography)`,
+       VALUES ($1, $2, ST_SetSRID(ST_MakePoint($4, $3), 4326)::geography) ON CONFLICT (post_id) DO NOTHING`,
       [postId, authorId, latitude, longitude],
     )
   }
@@ -66,7 +66,7 @@ class EarthdistanceStore implements GeoStore {
 
   async insert(tx: Transaction, postId: string, authorId: string, latitude: number, longitude: number) {
     await tx.query(
-      'INSERT INTO post_locations (post_id, author_id, latitude, longitude) VALUES ($1, $2, $3, $4)',
+      'INSERT INTO post_locations (post_id, author_id, latitude, longitude) VALUES ($1, $2, $3, $4) ON CONFLICT (post_id) DO NOTHING',
       [postId, authorId, latitude, longitude],
     )
   }

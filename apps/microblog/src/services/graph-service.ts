@@ -32,6 +32,71 @@ export class GraphService {
     }, options)
   }
 
+  /**
+   * The queued write path's half of a follow: the follower's side (`following`, their counter) now;
+   * the followee's side is written by `reconcile()` from the queue.
+   */
+  async followFirstHalf(followerId: string, followeeId: string, options: CallOptions = {}): Promise<boolean> {
+    if (followerId === followeeId) throw new AppError('E_SELF_FOLLOW')
+    return this.#db.transaction(async (tx) => {
+      const inserted = await tx.query(
+        'INSERT INTO following (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+        [followerId, followeeId],
+      )
+      if (inserted.rowCount === 0) return false
+      await tx.query('UPDATE user_counters SET following = following + 1 WHERE user_id = $1', [followerId])
+      return true
+    }, options)
+  }
+
+  /** The queued write path's half of an unfollow (see `followFirstHalf`). */
+  async unfollowFirstHalf(
+    followerId: string,
+    followeeId: string,
+    options: CallOptions = {},
+  ): Promise<boolean> {
+    return this.#db.transaction(async (tx) => {
+      const deleted = await tx.query('DELETE FROM following WHERE follower_id = $1 AND followee_id = $2', [
+        followerId,
+        followeeId,
+      ])
+      if (deleted.rowCount === 0) return false
+      await tx.query('UPDATE user_counters SET following = following - 1 WHERE user_id = $1', [followerId])
+      return true
+    }, options)
+  }
+
+  /**
+   * Makes the followee's side of one edge match the follower's side, which is the truth: idempotent and
+   * indifferent to order, so redelivered or reordered follow/unfollow messages settle on the same state.
+   * The followee's counter row is locked first, so two reconciles of one followee run one after the
+   * other and the later one reads the latest `following`. Returns whether anything changed.
+   */
+  async reconcile(followerId: string, followeeId: string, options: CallOptions = {}): Promise<boolean> {
+    return this.#db.transaction(async (tx) => {
+      await tx.query('SELECT 1 FROM user_counters WHERE user_id = $1 FOR UPDATE', [followeeId])
+      const { rowCount } = await tx.query(
+        'SELECT 1 FROM following WHERE follower_id = $1 AND followee_id = $2',
+        [followerId, followeeId],
+      )
+      const changed = rowCount
+        ? await tx.query(
+            'INSERT INTO followers (followee_id, follower_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+            [followeeId, followerId],
+          )
+        : await tx.query('DELETE FROM followers WHERE followee_id = $1 AND follower_id = $2', [
+            followeeId,
+            followerId,
+          ])
+      if (!changed.rowCount) return false
+      await tx.query('UPDATE user_counters SET followers = followers + $2 WHERE user_id = $1', [
+        followeeId,
+        rowCount ? 1 : -1,
+      ])
+      return true
+    }, options)
+  }
+
   /** Returns whether an edge was removed. */
   async unfollow(followerId: string, followeeId: string, options: CallOptions = {}): Promise<boolean> {
     return this.#db.transaction(async (tx) => {
@@ -51,12 +116,26 @@ export class GraphService {
 
   /** Whom a user follows. */
   async followees(userId: string, options: CallOptions = {}): Promise<string[]> {
-    const { rows } = await this.#db.read<{ followee_id: string }>(
+    const read = options.fresh ? this.#db.query.bind(this.#db) : this.#db.read.bind(this.#db)
+    const { rows } = await read<{ followee_id: string }>(
       'SELECT followee_id FROM following WHERE follower_id = $1',
       [userId],
       options,
     )
     return rows.map((r) => r.followee_id)
+  }
+
+  /** Followers of several users, from the primary (fan-out acts on it): followee → followers. */
+  async followersOf(userIds: readonly string[], options: CallOptions = {}): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>(userIds.map((id) => [id, []]))
+    if (userIds.length === 0) return out
+    const { rows } = await this.#db.query<{ followee_id: string; follower_id: string }>(
+      'SELECT followee_id, follower_id FROM followers WHERE followee_id = ANY($1::bigint[])',
+      [userIds],
+      options,
+    )
+    for (const row of rows) out.get(row.followee_id)?.push(row.follower_id)
+    return out
   }
 
   /** Who follows a user. */

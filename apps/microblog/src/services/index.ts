@@ -3,13 +3,16 @@ import type { Cache } from '@hundredfold/cache'
 import type { Snowflake } from '@hundredfold/id'
 import type { Cluster } from '@hundredfold/pg'
 import { TokenSigner } from '../domain/token.js'
+import type { HomeTimelines } from '../storage/home-timelines.js'
 import type { GeoDialect } from '../storage/schema.js'
+import type { WriteQueue } from '../storage/write-queue.js'
 import { createGeoStore } from './geo-store.js'
 import { GraphService } from './graph-service.js'
 import { NearbyService } from './nearby-service.js'
 import { PostService } from './post-service.js'
 import { TimelineService } from './timeline-service.js'
 import { UserService } from './user-service.js'
+import { WritePath } from './write-path.js'
 
 /** The services, wired in-process. Each is a module with an interface, so a deployment may split it out. */
 export interface Services {
@@ -17,15 +20,29 @@ export interface Services {
   graph: GraphService
   posts: PostService
   timelines: TimelineService
+  /** Compose, follow, unfollow: straight to the database, or through the queue. */
+  writes: WritePath
   nearby: NearbyService
   tokens: TokenSigner
+  /** Queue messages handled by this process's consumers, by consumer and outcome (for `/metrics`). */
+  consumed: Record<'timeline' | 'edges', { acked: number; failed: number }>
   /** The read cache (post bodies, profiles, user timelines), when on. */
   cache: Cache | undefined
 }
 
 export async function createServices(
   db: Cluster,
-  options: { geo: GeoDialect; ids: Snowflake; tokenTtlSeconds: number; cache?: Cache; signal?: AbortSignal },
+  options: {
+    geo: GeoDialect
+    ids: Snowflake
+    tokenTtlSeconds: number
+    cache?: Cache
+    /** With a queue: writes go through it, and home timelines are kept by fan-out in `homes`. */
+    queue?: WriteQueue
+    homes?: HomeTimelines
+    maxBacklog?: number
+    signal?: AbortSignal
+  },
 ): Promise<Services> {
   const { ids } = options
   const geo = createGeoStore(db, options.geo)
@@ -38,9 +55,15 @@ export async function createServices(
     users,
     graph,
     posts,
-    timelines: new TimelineService(posts, graph),
+    timelines: new TimelineService(posts, graph, options.queue ? options.homes : undefined),
+    writes: new WritePath(posts, graph, {
+      queue: options.queue,
+      homes: options.queue ? options.homes : undefined,
+      ...(options.maxBacklog === undefined ? {} : { maxBacklog: options.maxBacklog }),
+    }),
     nearby: new NearbyService(geo, posts),
     tokens: new TokenSigner(secret, options.tokenTtlSeconds),
+    consumed: { timeline: { acked: 0, failed: 0 }, edges: { acked: 0, failed: 0 } },
     cache,
   }
 }

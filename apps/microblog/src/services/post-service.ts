@@ -57,7 +57,21 @@ export class PostService {
     this.#cache = cache
   }
 
+  /**
+   * Composes and stores a post now (the synchronous write path): the post, its mention index rows, its
+   * location and the author's counter in one transaction; then the author's cached timeline is dropped.
+   */
   async compose(input: ComposeInput, options: CallOptions = {}): Promise<Post> {
+    const post = await this.prepare(input, options)
+    await this.persist([post], options)
+    return post
+  }
+
+  /**
+   * Everything a post needs before it is stored: mentions resolved, URLs shortened, a Snowflake id, its
+   * time. The queued write path publishes this whole object, so consumers never read it back.
+   */
+  async prepare(input: ComposeInput, options: CallOptions = {}): Promise<Post> {
     const names = extractMentions(input.text)
     const found = await this.#users.getManyByUsername(names, options)
     const mentions: Mention[] = names
@@ -65,39 +79,84 @@ export class PostService {
       .filter((user) => user !== undefined && user.user_id !== input.authorId)
       .map((user) => ({ user_id: user!.user_id, username: user!.username, external_id: user!.external_id }))
     const { text, urls } = shortenUrls(input.text)
-    const postId = this.#ids.nextString()
-    const reqId = input.reqId ?? (randomBytes(8).readBigUInt64BE() >> 1n).toString()
     const hasLocation = input.latitude !== undefined && input.longitude !== undefined
-    const post = await this.#db.transaction(async (tx) => {
-      const { rows } = await tx.query<Post>(
-        `INSERT INTO posts (author_id, post_id, req_id, post_type, text, mentions, urls, media, latitude, longitude)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${postColumns}`,
+    return {
+      post_id: this.#ids.nextString(),
+      author_id: input.authorId,
+      req_id: input.reqId ?? (randomBytes(8).readBigUInt64BE() >> 1n).toString(),
+      post_type: input.postType ?? 0,
+      text,
+      mentions,
+      urls,
+      media: input.media ?? [],
+      latitude: hasLocation ? input.latitude! : null,
+      longitude: hasLocation ? input.longitude! : null,
+      created_at: new Date(),
+    }
+  }
+
+  /**
+   * Stores posts idempotently in one transaction: a post already stored (a redelivery) is skipped with
+   * its mentions, location and counter, so each post counts once however often it arrives. Returns
+   * the posts stored by this call.
+   */
+  async persist(posts: readonly Post[], options: CallOptions = {}): Promise<Post[]> {
+    if (posts.length === 0) return []
+    const stored = await this.#db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ post_id: string }>(
+        `INSERT INTO posts (author_id, post_id, req_id, post_type, text, mentions, urls, media, latitude, longitude, created_at)
+         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::int[], $5::text[], $6::jsonb[],
+                              $7::jsonb[], $8::jsonb[], $9::float8[], $10::float8[], $11::timestamptz[])
+         ON CONFLICT DO NOTHING RETURNING post_id`,
         [
-          input.authorId,
-          postId,
-          reqId,
-          input.postType ?? 0,
-          text,
-          JSON.stringify(mentions),
-          JSON.stringify(urls),
-          JSON.stringify(input.media ?? []),
-          hasLocation ? input.latitude : null,
-          hasLocation ? input.longitude : null,
+          posts.map((p) => p.author_id),
+          posts.map((p) => p.post_id),
+          posts.map((p) => p.req_id),
+          posts.map((p) => p.post_type),
+          posts.map((p) => p.text),
+          posts.map((p) => JSON.stringify(p.mentions)),
+          posts.map((p) => JSON.stringify(p.urls)),
+          posts.map((p) => JSON.stringify(p.media)),
+          posts.map((p) => p.latitude),
+          posts.map((p) => p.longitude),
+          posts.map((p) => new Date(p.created_at).toISOString()),
         ],
       )
-      for (const mention of mentions) {
-        await tx.query('INSERT INTO mentions (user_id, post_id, author_id) VALUES ($1, $2, $3)', [
-          mention.user_id,
-          postId,
-          input.authorId,
-        ])
+      const inserted = new Set(rows.map((r) => r.post_id))
+      const fresh = posts.filter((p) => inserted.has(p.post_id))
+      if (fresh.length === 0) return fresh
+      const mentions = fresh.flatMap((p) =>
+        p.mentions.map((m) => [m.user_id, p.post_id, p.author_id] as const),
+      )
+      if (mentions.length > 0) {
+        await tx.query(
+          `INSERT INTO mentions (user_id, post_id, author_id)
+           SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) ON CONFLICT DO NOTHING`,
+          [mentions.map((m) => m[0]), mentions.map((m) => m[1]), mentions.map((m) => m[2])],
+        )
       }
-      if (hasLocation) await this.#geo.insert(tx, postId, input.authorId, input.latitude!, input.longitude!)
-      await tx.query('UPDATE user_counters SET posts = posts + 1 WHERE user_id = $1', [input.authorId])
-      return rows[0]!
+      for (const p of fresh) {
+        if (p.latitude !== null && p.longitude !== null)
+          await this.#geo.insert(tx, p.post_id, p.author_id, p.latitude, p.longitude)
+      }
+      const perAuthor = new Map<string, number>()
+      for (const p of fresh) perAuthor.set(p.author_id, (perAuthor.get(p.author_id) ?? 0) + 1)
+      const authors = [...perAuthor.keys()].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1))
+      // Lock the counter rows in id order first: two batches with shared authors cannot deadlock.
+      await tx.query(
+        'SELECT 1 FROM user_counters WHERE user_id = ANY($1::bigint[]) ORDER BY user_id FOR UPDATE',
+        [authors],
+      )
+      await tx.query(
+        `UPDATE user_counters SET posts = posts + c.n
+         FROM unnest($1::bigint[], $2::int[]) AS c(user_id, n) WHERE user_counters.user_id = c.user_id`,
+        [authors, authors.map((a) => perAuthor.get(a)!)],
+      )
+      return fresh
     }, options)
-    await this.#cache?.delete(recentKey(input.authorId), options)
-    return post
+    const authors = new Set(posts.map((p) => p.author_id))
+    if (this.#cache) await Promise.all([...authors].map((a) => this.#cache!.delete(recentKey(a), options)))
+    return stored
   }
 
   /** An author's posts, newest first (one shard, one index range: the offset is skipped in the server). */
@@ -149,7 +208,7 @@ export class PostService {
     options: CallOptions = {},
   ): Promise<PostKey[]> {
     if (authorIds.length === 0) return []
-    const { rows } = await this.#db.read<PostKey>(
+    const { rows } = await this.#reader(options)<PostKey>(
       `SELECT author_id, post_id FROM posts
        WHERE author_id = ANY($1::bigint[]) AND ($2::bigint IS NULL OR post_id < $2::bigint)
        ORDER BY post_id DESC LIMIT $3 OFFSET $4`,
@@ -192,7 +251,7 @@ export class PostService {
 
   /** Keys of the newest posts that mention a user. */
   async mentioning(userId: string, page: PageRequest, options: CallOptions = {}): Promise<PostKey[]> {
-    const { rows } = await this.#db.read<PostKey>(
+    const { rows } = await this.#reader(options)<PostKey>(
       `SELECT author_id, post_id FROM mentions
        WHERE user_id = $1 AND ($2::bigint IS NULL OR post_id < $2::bigint)
        ORDER BY post_id DESC LIMIT $3 OFFSET $4`,
@@ -200,5 +259,10 @@ export class PostService {
       options,
     )
     return rows
+  }
+
+  /** Replica reads, or the primary's when the caller needs what was just committed (`fresh`). */
+  #reader(options: CallOptions): Cluster['read'] {
+    return options.fresh ? this.#db.query.bind(this.#db) : this.#db.read.bind(this.#db)
   }
 }

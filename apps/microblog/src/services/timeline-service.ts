@@ -1,18 +1,36 @@
+import type { Delivery, HomeTimelines, TimelineEntry } from '../storage/home-timelines.js'
+import { pageOf } from '../storage/home-timelines.js'
 import type { GraphService } from './graph-service.js'
 import type { PostService } from './post-service.js'
 import type { CallOptions, PageRequest, Post } from './types.js'
 
+/** Where a home-timeline page came from: the fan-out store, a rebuild of it, or a query. */
+export type HomeSource = 'store' | 'rebuild' | 'query'
+
 /**
- * Timelines, computed by query for now: a user's own posts, and a home timeline made of the posts
- * of everyone they follow plus the posts that mention them (DeathStarBench's definition).
+ * Timelines: a user's own posts, and a home timeline made of the posts of everyone they follow plus
+ * the posts that mention them (DeathStarBench's definition).
+ *
+ * Without a store, a home timeline is a query over the followees' posts. With one (the queued write
+ * path), it is kept by fan-out on write: `deliver()` adds each new post to its author's followers'
+ * and its mentioned users' timelines; a cold timeline is rebuilt from the query on its first read;
+ * pages older than the store's cap are read by query.
  */
 export class TimelineService {
   readonly #posts: PostService
   readonly #graph: GraphService
+  readonly #store: HomeTimelines | undefined
+  /** Counts reads by source, for `/metrics`. */
+  readonly homeReads: Record<HomeSource, number> = { store: 0, rebuild: 0, query: 0 }
 
-  constructor(posts: PostService, graph: GraphService) {
+  constructor(posts: PostService, graph: GraphService, store?: HomeTimelines) {
     this.#posts = posts
     this.#graph = graph
+    this.#store = store
+  }
+
+  get store(): HomeTimelines | undefined {
+    return this.#store
   }
 
   user(userId: string, page: PageRequest, options: CallOptions = {}): Promise<Post[]> {
@@ -20,6 +38,71 @@ export class TimelineService {
   }
 
   async home(userId: string, page: PageRequest, options: CallOptions = {}): Promise<Post[]> {
+    const store = this.#store
+    if (store) {
+      const wanted = { before: page.before, offset: page.offset ?? 0, limit: page.limit }
+      let stored = await store.read(userId, wanted, options.signal)
+      if (!stored) {
+        const built = await this.#rebuild(store, userId, options)
+        if (built) {
+          this.homeReads.rebuild++
+          stored = { entries: pageOf(built, wanted), truncated: built.length >= store.max }
+        } else stored = await store.read(userId, wanted, options.signal)
+      } else this.homeReads.store++
+      if (stored && (stored.entries.length === page.limit || !stored.truncated)) {
+        return this.#posts.getMany(stored.entries, options)
+      }
+    }
+    this.homeReads.query++
+    const keys = await this.#sourceKeys(userId, page, options)
+    return this.#posts.getMany(keys, options)
+  }
+
+  /**
+   * Adds posts to the home timelines of their authors' followers and of the users they mention, in
+   * one round trip to the store. Cold timelines are skipped: their first read rebuilds them.
+   */
+  async deliver(posts: readonly Post[], options: CallOptions = {}): Promise<number> {
+    const store = this.#store
+    if (!store || posts.length === 0) return 0
+    const followers = await this.#graph.followersOf([...new Set(posts.map((p) => p.author_id))], options)
+    const inbox = new Map<string, TimelineEntry[]>()
+    const push = (userId: string, entry: TimelineEntry) => {
+      const list = inbox.get(userId)
+      if (list) list.push(entry)
+      else inbox.set(userId, [entry])
+    }
+    for (const post of posts) {
+      const entry = { post_id: post.post_id, author_id: post.author_id }
+      const to = new Set(followers.get(post.author_id))
+      for (const mention of post.mentions) to.add(mention.user_id)
+      to.delete(post.author_id)
+      for (const userId of to) push(userId, entry)
+    }
+    const deliveries: Delivery[] = [...inbox].map(([userId, entries]) => ({ userId, entries }))
+    await store.add(deliveries, options.signal)
+    return deliveries.length
+  }
+
+  /**
+   * Rebuilds a cold timeline from the primary (a replica could miss a post whose fan-out skipped this
+   * cold timeline). Returns its entries, or undefined when another reader warmed it meanwhile or the
+   * build was voided by an invalidation.
+   */
+  async #rebuild(
+    store: HomeTimelines,
+    userId: string,
+    options: CallOptions,
+  ): Promise<TimelineEntry[] | undefined> {
+    const token = await store.beginBuild(userId, options.signal)
+    if (token === undefined) return undefined
+    const entries = await this.#sourceKeys(userId, { limit: store.max }, { ...options, fresh: true })
+    const list = entries.map((k) => ({ post_id: k.post_id, author_id: k.author_id }))
+    return (await store.finishBuild(userId, token, list, options.signal)) ? list : undefined
+  }
+
+  /** The page's keys, merged from the followees' posts and the posts that mention the user. */
+  async #sourceKeys(userId: string, page: PageRequest, options: CallOptions): Promise<TimelineEntry[]> {
     const offset = page.offset ?? 0
     // Each source's first offset + limit entries hold the page of the merge.
     const depth: PageRequest = { before: page.before, limit: offset + page.limit, offset: 0 }
@@ -32,7 +115,7 @@ export class TimelineService {
     const merged = [...fromFollowees, ...mentionKeys.filter((key) => !followed.has(key.author_id))].sort(
       (a, b) => compareIdsDesc(a.post_id, b.post_id),
     )
-    return this.#posts.getMany(merged.slice(offset, offset + page.limit), options)
+    return merged.slice(offset, offset + page.limit)
   }
 }
 

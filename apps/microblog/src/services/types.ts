@@ -58,4 +58,6 @@ export interface PageRequest {
 export interface CallOptions {
   signal?: AbortSignal | undefined
   session?: Session | undefined
+  /** Read from the primary: the caller acts on what it reads and cannot take a lagging replica's view. */
+  fresh?: boolean | undefined
 }

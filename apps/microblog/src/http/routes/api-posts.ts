@@ -11,7 +11,7 @@ export const maxTextLength = 2000
 
 /** Composing, timelines and nearby search under `/api/v1`. */
 export function apiPostRoutes(app: FastifyInstance, services: Services): void {
-  const { users, posts, timelines, nearby, tokens } = services
+  const { users, writes, timelines, nearby, tokens } = services
   const authenticated = requireUser(tokens)
 
   const page = async (list: Post[], limit: number, signal: AbortSignal) => {
@@ -40,13 +40,20 @@ export function apiPostRoutes(app: FastifyInstance, services: Services): void {
           },
           dependencies: { latitude: ['longitude'], longitude: ['latitude'] },
         },
-        response: { 201: postView },
+        response: { 201: postView, 202: postView },
       },
     },
     async (request, reply) => {
       const author = await users.require(request.userId!, request.ctx)
-      const post = await posts.compose({ authorId: author.user_id, ...request.body }, request.ctx)
-      return reply.code(201).header('location', `/api/v1/posts/${post.post_id}`).send(postJson(post, author))
+      const { post, queued } = await writes.compose(
+        { authorId: author.user_id, ...request.body },
+        request.ctx,
+      )
+      // 202: the queue holds it; it is stored and in followers' timelines moments later.
+      return reply
+        .code(queued ? 202 : 201)
+        .header('location', `/api/v1/posts/${post.post_id}`)
+        .send(postJson(post, author))
     },
   )
 

@@ -13,7 +13,7 @@ const credentials = {
 
 /** Registration, sign-in, profiles and follows under `/api/v1`. */
 export function apiUserRoutes(app: FastifyInstance, services: Services): void {
-  const { users, graph, tokens } = services
+  const { users, writes, tokens } = services
   const authenticated = requireUser(tokens)
 
   app.post<{ Body: { username: string; password: string; display_name?: string } }>(
@@ -99,7 +99,7 @@ export function apiUserRoutes(app: FastifyInstance, services: Services): void {
     async (request) => {
       const followeeId = parseId(request.params.user_id).toString()
       await users.require(followeeId, request.ctx)
-      const changed = await graph.follow(request.userId!, followeeId, request.ctx)
+      const changed = await writes.follow(request.userId!, followeeId, request.ctx)
       return { follower_id: request.userId, followee_id: followeeId, following: true, changed }
     },
   )
@@ -110,7 +110,7 @@ export function apiUserRoutes(app: FastifyInstance, services: Services): void {
     async (request) => {
       const followeeId = parseId(request.params.user_id).toString()
       await users.require(followeeId, request.ctx)
-      const changed = await graph.unfollow(request.userId!, followeeId, request.ctx)
+      const changed = await writes.unfollow(request.userId!, followeeId, request.ctx)
       return { follower_id: request.userId, followee_id: followeeId, following: false, changed }
     },
   )

@@ -19,7 +19,7 @@ const maxStop = 10_000
  * Users are addressed by the client's numeric `user_id`, kept as the user's external id.
  */
 export function wrk2ApiRoutes(app: FastifyInstance, services: Services): void {
-  const { users, graph, posts, timelines } = services
+  const { users, writes, timelines } = services
 
   const userByExternalId = async (raw: string, signal: AbortSignal, field = 'user_id') => {
     const externalId = parseId(raw)
@@ -79,13 +79,13 @@ export function wrk2ApiRoutes(app: FastifyInstance, services: Services): void {
 
   app.post('/wrk2-api/user/follow', async (request, reply) => {
     const [follower, followee] = await followEdge(request)
-    await graph.follow(follower, followee, request.ctx)
+    await writes.follow(follower, followee, request.ctx)
     return reply.type('text/plain; charset=utf-8').send('Success!')
   })
 
   app.post('/wrk2-api/user/unfollow', async (request, reply) => {
     const [follower, followee] = await followEdge(request)
-    await graph.unfollow(follower, followee, request.ctx)
+    await writes.unfollow(follower, followee, request.ctx)
     return reply.type('text/plain; charset=utf-8').send('Success!')
   })
 
@@ -101,7 +101,7 @@ export function wrk2ApiRoutes(app: FastifyInstance, services: Services): void {
     if (author.username !== f.username) {
       throw new AppError('E_VALIDATION', `username '${f.username}' does not belong to user_id ${f.user_id}`)
     }
-    await posts.compose({ authorId, text: f.text, media, postType: Number(f.post_type) }, request.ctx)
+    await writes.compose({ authorId, text: f.text, media, postType: Number(f.post_type) }, request.ctx)
     return reply.type('text/plain; charset=utf-8').send('Successfully upload post')
   })
 

@@ -1,0 +1,176 @@
+import { Redis } from 'ioredis'
+import {
+  BUILD_TIMEOUT_MS,
+  type Delivery,
+  decodeEntry,
+  encodeEntry,
+  type HomeTimelines,
+  type StoredPage,
+  TIMELINE_TTL_MS,
+  type TimelineEntry,
+} from './home-timelines.js'
+
+/*
+ * One sorted set per user, every score 0, so members sort by bytes:
+ *   '!<expiry ms>:<token>'  a build in progress (sorts first: '!' < '$' < '0')
+ *   '$'                     the timeline is built (warm)
+ *   '<19-digit post id>:<author id>'  an entry
+ * Each operation is one script, so it sees and changes the set atomically.
+ */
+const CAP = `
+local function cap(key, max)
+  local excess = redis.call('ZLEXCOUNT', key, '[0', '+') - max
+  if excess > 0 then
+    local head = redis.call('ZLEXCOUNT', key, '-', '(0')
+    redis.call('ZREMRANGEBYRANK', key, head, head + excess - 1)
+  end
+end
+local function zadd(key, from)
+  for i = from, #ARGV, 500 do
+    local args = {}
+    for j = i, math.min(i + 499, #ARGV) do
+      args[#args + 1] = 0
+      args[#args + 1] = ARGV[j]
+    end
+    redis.call('ZADD', key, unpack(args))
+  end
+end
+`
+
+/** ARGV: upper bound ('+' or '(<id>'), offset, limit → false when cold or building, else {count, members}. */
+const READ = `
+local built = false
+for _, m in ipairs(redis.call('ZRANGEBYLEX', KEYS[1], '-', '(0')) do
+  if m == '$' then built = true else return false end
+end
+if not built then return false end
+local count = redis.call('ZLEXCOUNT', KEYS[1], '[0', '+')
+return {count, redis.call('ZREVRANGEBYLEX', KEYS[1], ARGV[1], '[0', 'LIMIT', ARGV[2], ARGV[3])}
+`
+
+/** ARGV: now (ms), sentinel, ttl → 1 when a build was begun, 0 when the timeline is warm. */
+const BEGIN = `
+local built, building = false, false
+for _, m in ipairs(redis.call('ZRANGEBYLEX', KEYS[1], '-', '(0')) do
+  if m == '$' then built = true
+  else
+    local expiry = tonumber(string.match(m, '^!(%d+):'))
+    if expiry ~= nil and expiry < tonumber(ARGV[1]) then redis.call('ZREM', KEYS[1], m) else building = true end
+  end
+end
+if built and not building then return 0 end
+redis.call('ZADD', KEYS[1], 0, ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+`
+
+/** ARGV: sentinel, max, ttl, members… → 1 when merged, 0 when the build was voided. */
+const FINISH = `${CAP}
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[1], 0, '$')
+zadd(KEYS[1], 4)
+cap(KEYS[1], tonumber(ARGV[2]))
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+`
+
+/** ARGV: max, members… → 1 when added, 0 when the timeline is cold (left for its reader to build). */
+const ADD = `${CAP}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+zadd(KEYS[1], 2)
+cap(KEYS[1], tonumber(ARGV[1]))
+return 1
+`
+
+interface Scripts {
+  hfHomeRead(key: string, bound: string, offset: number, limit: number): Promise<[number, string[]] | null>
+  hfHomeBegin(key: string, now: number, sentinel: string, ttl: number): Promise<number>
+  hfHomeFinish(key: string, sentinel: string, max: number, ttl: number, ...members: string[]): Promise<number>
+  hfHomeAdd(key: string, max: number, ...members: string[]): Promise<number>
+}
+
+export interface RedisHomeTimelinesOptions {
+  /** A `redis://` URL (a connection is opened and closed here) or an ioredis client (left open). */
+  connection: string | Redis
+  max: number
+  /** @default 'hf:mb:home:' */
+  prefix?: string
+}
+
+/**
+ * Home timelines in Redis sorted sets, shared by every process.
+ *
+ * @example
+ * const timelines = redisHomeTimelines({ connection: 'redis://127.0.0.1:6379', max: 800 })
+ * await timelines.add([{ userId: '7', entries: [{ post_id: '123', author_id: '9' }] }])
+ */
+export function redisHomeTimelines(options: RedisHomeTimelinesOptions): HomeTimelines {
+  const owned = typeof options.connection === 'string'
+  const redis =
+    typeof options.connection === 'string'
+      ? new Redis(options.connection, { lazyConnect: false, maxRetriesPerRequest: 2 })
+      : options.connection
+  redis.defineCommand('hfHomeRead', { numberOfKeys: 1, lua: READ })
+  redis.defineCommand('hfHomeBegin', { numberOfKeys: 1, lua: BEGIN })
+  redis.defineCommand('hfHomeFinish', { numberOfKeys: 1, lua: FINISH })
+  redis.defineCommand('hfHomeAdd', { numberOfKeys: 1, lua: ADD })
+  const scripts = redis as unknown as Redis & Scripts
+  const prefix = options.prefix ?? 'hf:mb:home:'
+  const { max } = options
+  const key = (userId: string) => `${prefix}${userId}`
+
+  return {
+    max,
+    async read(userId, page, signal): Promise<StoredPage | undefined> {
+      signal?.throwIfAborted()
+      const bound = page.before === undefined ? '+' : `(${page.before.toString().padStart(19, '0')}`
+      const got = await scripts.hfHomeRead(key(userId), bound, page.offset, page.limit)
+      if (!got) return undefined
+      return { entries: got[1].map(decodeEntry), truncated: got[0] >= max }
+    },
+    async add(deliveries: readonly Delivery[], signal) {
+      signal?.throwIfAborted()
+      const pipeline = redis.pipeline() as unknown as ReturnType<Redis['pipeline']> & {
+        hfHomeAdd(key: string, max: number, ...members: string[]): unknown
+      }
+      let queued = 0
+      for (const { userId, entries } of deliveries) {
+        if (entries.length === 0) continue
+        pipeline.hfHomeAdd(key(userId), max, ...entries.map(encodeEntry))
+        queued++
+      }
+      if (queued === 0) return
+      const results = (await pipeline.exec()) ?? []
+      const failed = results.find(([err]) => err)
+      if (failed) throw failed[0]
+    },
+    async beginBuild(userId, signal) {
+      signal?.throwIfAborted()
+      const now = Date.now()
+      const sentinel = `!${now + BUILD_TIMEOUT_MS}:${Math.random().toString(36).slice(2)}`
+      const begun = await scripts.hfHomeBegin(key(userId), now, sentinel, TIMELINE_TTL_MS)
+      return begun === 1 ? sentinel : undefined
+    },
+    async finishBuild(userId, token, entries: readonly TimelineEntry[], signal) {
+      signal?.throwIfAborted()
+      const members = entries.map(encodeEntry)
+      return (await scripts.hfHomeFinish(key(userId), token, max, TIMELINE_TTL_MS, ...members)) === 1
+    },
+    async invalidate(userIds, signal) {
+      signal?.throwIfAborted()
+      if (userIds.length === 0) return
+      const pipeline = redis.pipeline()
+      for (const userId of userIds) pipeline.del(key(userId))
+      await pipeline.exec()
+    },
+    async dump(userId, signal) {
+      signal?.throwIfAborted()
+      const got = await scripts.hfHomeRead(key(userId), '+', 0, max + 1)
+      return got ? got[1].map(decodeEntry) : undefined
+    },
+    async close() {
+      if (owned) await redis.quit().catch(() => redis.disconnect())
+    },
+  }
+}

@@ -1,0 +1,143 @@
+import { channel } from 'node:diagnostics_channel'
+import type { Consumer, QueueMessage } from '@hundredfold/queue'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Services } from '../services/index.js'
+import type { WriteQueue } from '../storage/write-queue.js'
+import { parseEdgeMessage, parsePostMessage } from './messages.js'
+
+/** Published after each fan-out, once per post: `{ lagMs }` from compose to visible in home timelines. */
+export const fanoutChannel = channel('hundredfold:microblog:fanout')
+
+/** Messages handled since start, by outcome. */
+interface ConsumerCounts {
+  acked: number
+  failed: number
+}
+
+export interface RunningConsumers {
+  /** Stops fetching, finishes the batch in hand and settles it. */
+  stop(): Promise<void>
+}
+
+const BATCH = 256
+
+/**
+ * Runs the write path's consumers in this process:
+ * - `timeline`: stores a batch of posts in one transaction (idempotent on the post id), then adds them
+ *   to the followers' and mentioned users' home timelines in one round trip, then acks the batch.
+ * - `edges`: writes the followee's side of follows and unfollows, then drops the follower's home
+ *   timeline so it is rebuilt from the new edges.
+ * A batch that fails is retried message by message, so one poison message is redelivered with backoff
+ * and dead-lettered alone while the rest are acked.
+ */
+export function startConsumers(
+  queue: WriteQueue,
+  services: Services,
+  log: FastifyBaseLogger,
+): RunningConsumers {
+  const stop = new AbortController()
+  const counts = services.consumed
+  const { posts, graph, timelines } = services
+
+  const persistAndFanOut = async (batch: QueueMessage[], signal: AbortSignal) => {
+    const list = batch.map((m) => parsePostMessage(m.text()).post)
+    await posts.persist(list, { signal })
+    // Every post of the batch, stored now or by an earlier delivery that died before its fan-out.
+    await timelines.deliver(list, { signal })
+    const now = Date.now()
+    if (fanoutChannel.hasSubscribers) {
+      for (const post of list) fanoutChannel.publish({ lagMs: now - new Date(post.created_at).getTime() })
+    }
+  }
+  const reconcileEdges = async (batch: QueueMessage[], signal: AbortSignal) => {
+    for (const m of batch) {
+      const edge = parseEdgeMessage(m.text())
+      await graph.reconcile(edge.follower_id, edge.followee_id, { signal })
+      await timelines.store?.invalidate([edge.follower_id], signal)
+    }
+  }
+
+  const loops = [
+    consume(queue.timeline, persistAndFanOut, counts.timeline, stop.signal, log),
+    consume(queue.edges, reconcileEdges, counts.edges, stop.signal, log),
+  ]
+  let stopped: Promise<void> | undefined
+  return {
+    stop() {
+      stop.abort()
+      stopped ??= Promise.all(loops).then(() => {})
+      return stopped
+    },
+  }
+}
+
+async function consume(
+  consumer: Consumer,
+  handle: (batch: QueueMessage[], signal: AbortSignal) => Promise<void>,
+  counts: ConsumerCounts,
+  stopSignal: AbortSignal,
+  log: FastifyBaseLogger,
+): Promise<void> {
+  // Work in hand finishes even when stopping: it is settled, not abandoned mid-way.
+  const work = new AbortController().signal
+  while (!stopSignal.aborted) {
+    let batch: QueueMessage[]
+    try {
+      batch = await consumer.fetch({ max: BATCH, expiresMs: 1000 }, stopSignal)
+    } catch (err) {
+      if (stopSignal.aborted) break
+      log.warn({ err, consumer: consumer.durable }, 'fetch failed; retrying')
+      await sleep(200, stopSignal)
+      continue
+    }
+    if (batch.length === 0) continue
+    try {
+      await handle(batch, work)
+      for (const m of batch) m.ack()
+      counts.acked += batch.length
+      continue
+    } catch (err) {
+      if (batch.length === 1) {
+        await settleFailure(consumer, batch[0]!, err, counts, log)
+        continue
+      }
+      log.warn({ err, consumer: consumer.durable }, 'batch failed; retrying it one message at a time')
+    }
+    for (const m of batch) {
+      try {
+        await handle([m], work)
+        m.ack()
+        counts.acked++
+      } catch (err) {
+        await settleFailure(consumer, m, err, counts, log)
+      }
+    }
+  }
+}
+
+async function settleFailure(
+  consumer: Consumer,
+  message: QueueMessage,
+  err: unknown,
+  counts: ConsumerCounts,
+  log: FastifyBaseLogger,
+): Promise<void> {
+  counts.failed++
+  log.warn(
+    { err, consumer: consumer.durable, seq: message.seq, deliveries: message.deliveries },
+    'message failed; redelivered after backoff, dead-lettered after the last delivery',
+  )
+  await consumer.fail(message, err).catch(() => message.nak())
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms)
+    signal.addEventListener('abort', done, { once: true })
+    function done() {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+  })
+}

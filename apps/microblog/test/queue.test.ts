@@ -191,7 +191,7 @@ describe('back-pressure', () => {
     const api = client(run.url)
     const author = await signUp(api, 'bp_author')
     const accepted: string[] = []
-    let refused: Awaited<ReturnType<typeof api.post>> | undefined
+    let refused: { status: number; contentType: string; body: any; headers: Headers } | undefined
     for (let i = 0; i < 50 && !refused; i++) {
       const res = await api.post('/api/v1/posts', { text: `p${i}` }, author.token)
       if (res.status === 202) accepted.push(res.body.post_id)

@@ -160,15 +160,37 @@ describe.each(setups)('the write path through the queue (%s)', (target, env) => 
     )
   }, 30_000)
 
-  it('answers the DeathStarBench compose with its own shape', async () => {
-    const res = await api.form('/wrk2-api/user/register', {
-      first_name: 'd',
-      last_name: 's',
-      username: `qdsb_${namespace}`,
-      password: 'pw',
-      user_id: String(900_000 + (Date.now() % 1000)),
+  it('keeps the DeathStarBench shapes: compose answers 200 text, and the post reaches the home timeline', async () => {
+    const base = 800_000 + (Date.now() % 1000) * 10 + (target === 'pglite' ? 0 : 5)
+    for (const [i, name] of ['qdsb_a', 'qdsb_b'].entries()) {
+      const res = await api.form('/wrk2-api/user/register', {
+        first_name: 'd',
+        last_name: 's',
+        username: `${name}_${namespace}`,
+        password: 'pw',
+        user_id: String(base + i),
+      })
+      expect(res.status).toBe(200)
+    }
+    const follow = await api.form('/wrk2-api/user/follow', {
+      user_id: String(base),
+      followee_id: String(base + 1),
     })
-    expect(res.status).toBe(200)
+    expect(follow.text).toBe('Success!')
+    const read = () => api.get(`/wrk2-api/home-timeline/read?user_id=${base}&start=0&stop=10`)
+    expect((await read()).body).toEqual([])
+    const compose = await api.form('/wrk2-api/post/compose', {
+      username: `qdsb_b_${namespace}`,
+      user_id: String(base + 1),
+      text: 'via wrk2',
+      post_type: '0',
+    })
+    expect(compose.status).toBe(200)
+    expect(compose.text).toBe('Successfully upload post')
+    await eventually(async () => {
+      const page = (await read()).body as Array<{ text: string; creator: { username: string } }>
+      expect(page.map((p) => [p.text, p.creator.username])).toEqual([['via wrk2', `qdsb_b_${namespace}`]])
+    })
   })
 
   it('shows the backlog and fan-out lag in /metrics', async () => {

@@ -85,7 +85,7 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
       ...(signal ? { signal } : {}),
     })
     app = buildApp({ config, database, services, isClosing: () => closing })
-    if (queue && config.consumers) consumers = startConsumers(queue, services, app.log)
+    if (queue && config.consumers) consumers = startConsumers(queue, services, database.cluster, app.log)
     const url = await app.listen({ host: config.host, port: config.port })
     let closed: Promise<void> | undefined
     const started = services

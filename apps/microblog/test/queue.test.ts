@@ -1,4 +1,10 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { type AddressInfo, createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PostMessage } from '../src/services/write-path.js'
 import { client, type RunningBlog, rowCounts, signUp, startBlog, type Target } from './support.js'
@@ -18,6 +24,8 @@ async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000): Promi
     }
   }
 }
+
+const texts = (res: { body: { posts: Array<{ text: string }> } }) => res.body.posts.map((p) => p.text)
 
 /** Embedded: PGlite, in-process broker and timelines. Server: PostgreSQL, JetStream, Redis. */
 const setups: Array<[Target, Record<string, string>]> = [
@@ -51,8 +59,6 @@ describe.each(setups)('the write path through the queue (%s)', (target, env) => 
       await admin.drain()
     }
   })
-
-  const texts = (res: { body: { posts: Array<{ text: string }> } }) => res.body.posts.map((p) => p.text)
 
   it('accepts a post with 202 and its id, then stores it and fans it out to followers', async () => {
     const author = await signUp(api, `qa_${namespace}`)
@@ -229,3 +235,99 @@ describe('back-pressure', () => {
     expect((await run.blog.queue!.posts.info()).messages).toBe(accepted.length)
   })
 })
+
+describe('Redis away while posts fan out', () => {
+  let dir: string
+  let redis: ChildProcess | undefined
+  let port: number
+  let run: RunningBlog
+
+  const startRedis = async () => {
+    redis = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+      ],
+      { cwd: dir, stdio: 'ignore' },
+    )
+    await eventually(async () => {
+      const probe = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+      try {
+        await probe.connect()
+        await probe.ping()
+      } finally {
+        probe.disconnect()
+      }
+    })
+  }
+  const stopRedis = async () => {
+    const exited = new Promise((resolve) => redis!.once('exit', resolve))
+    redis!.kill('SIGKILL')
+    await exited
+  }
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hf-redis-'))
+    port = await freePort()
+    await startRedis()
+    run = await startBlog('pglite', {
+      HF_QUEUE: 'on',
+      HF_REDIS_URL: `redis://127.0.0.1:${port}`,
+      HF_QUEUE_BACKOFF_MS: '300,300,300',
+      HF_QUEUE_MAX_DELIVERIES: '3',
+    })
+  }, 60_000)
+  afterAll(async () => {
+    await run?.stop()
+    redis?.kill('SIGKILL')
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('serves home timelines by query, dead-letters nothing, and applies everything once Redis is back', async () => {
+    const api = client(run.url)
+    const author = await signUp(api, 'ro_author')
+    const fan = await signUp(api, 'ro_fan')
+    await api.post(`/api/v1/users/${author.id}/follow`, undefined, fan.token)
+    await eventually(async () => expect((await api.get(`/api/v1/users/${author.id}`)).body.followers).toBe(1))
+    expect(texts(await api.get('/api/v1/timeline', fan.token))).toEqual([]) // warm, and on disk
+    await stopRedis()
+    for (const text of ['one', 'two', 'three']) {
+      expect((await api.post('/api/v1/posts', { text }, author.token)).status).toBe(202)
+    }
+    // The timeline consumer pauses (the posts wait in the stream, acknowledged); home timelines
+    // degrade to the query and keep answering.
+    for (let i = 0; i < 5; i++) {
+      const res = await api.get('/api/v1/timeline', fan.token)
+      expect(res.status).toBe(200)
+    }
+    await sleep(2000) // several backoffs: a consumer that kept fetching would have dead-lettered them
+    await startRedis()
+    await eventually(async () => {
+      const stored = await run.blog.services.timelines.store!.dump(fan.id)
+      expect(stored?.map((e) => e.author_id)).toEqual([author.id, author.id, author.id])
+    }, 20_000)
+    expect((await run.blog.queue!.posts.deadLetters!.info()).messages).toBe(0)
+    expect(texts(await api.get('/api/v1/timeline', fan.token))).toEqual(['three', 'two', 'one'])
+    expect((await api.get('/metrics')).text).toMatch(/^home_timeline_reads_total\{source="degraded"\} [1-9]/m)
+  }, 60_000)
+})
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo
+      server.close(() => resolve(port))
+    })
+    server.once('error', reject)
+  })
+}

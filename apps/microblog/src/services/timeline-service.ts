@@ -4,8 +4,11 @@ import type { GraphService } from './graph-service.js'
 import type { PostService } from './post-service.js'
 import type { CallOptions, PageRequest, Post } from './types.js'
 
-/** Where a home-timeline page came from: the fan-out store, a rebuild of it, or a query. */
-export type HomeSource = 'store' | 'rebuild' | 'query'
+/**
+ * Where a home-timeline page came from: the fan-out store, a rebuild of it, a query (past the cap, or
+ * no store), or a query because the store failed (`degraded`).
+ */
+export type HomeSource = 'store' | 'rebuild' | 'query' | 'degraded'
 
 /**
  * Timelines: a user's own posts, and a home timeline made of the posts of everyone they follow plus
@@ -21,7 +24,7 @@ export class TimelineService {
   readonly #graph: GraphService
   readonly #store: HomeTimelines | undefined
   /** Counts reads by source, for `/metrics`. */
-  readonly homeReads: Record<HomeSource, number> = { store: 0, rebuild: 0, query: 0 }
+  readonly homeReads: Record<HomeSource, number> = { store: 0, rebuild: 0, query: 0, degraded: 0 }
 
   constructor(posts: PostService, graph: GraphService, store?: HomeTimelines) {
     this.#posts = posts
@@ -38,24 +41,42 @@ export class TimelineService {
   }
 
   async home(userId: string, page: PageRequest, options: CallOptions = {}): Promise<Post[]> {
-    const store = this.#store
-    if (store) {
-      const wanted = { before: page.before, offset: page.offset ?? 0, limit: page.limit }
-      let stored = await store.read(userId, wanted, options.signal)
-      if (!stored) {
-        const built = await this.#rebuild(store, userId, options)
-        if (built) {
-          this.homeReads.rebuild++
-          stored = { entries: pageOf(built, wanted), truncated: built.length >= store.max }
-        } else stored = await store.read(userId, wanted, options.signal)
-      } else this.homeReads.store++
-      if (stored && (stored.entries.length === page.limit || !stored.truncated)) {
-        return this.#posts.getMany(stored.entries, options)
+    let source: HomeSource = 'query'
+    if (this.#store) {
+      try {
+        const entries = await this.#fromStore(this.#store, userId, page, options)
+        if (entries) return this.#posts.getMany(entries, options)
+      } catch (err) {
+        // The store is away (Redis down): degrade to the query rather than fail the read.
+        if (options.signal?.aborted) throw err
+        source = 'degraded'
       }
     }
-    this.homeReads.query++
+    this.homeReads[source]++
     const keys = await this.#sourceKeys(userId, page, options)
     return this.#posts.getMany(keys, options)
+  }
+
+  /** The page from the store (rebuilding a cold timeline), or undefined when the store cannot serve it. */
+  async #fromStore(
+    store: HomeTimelines,
+    userId: string,
+    page: PageRequest,
+    options: CallOptions,
+  ): Promise<TimelineEntry[] | undefined> {
+    const wanted = { before: page.before, offset: page.offset ?? 0, limit: page.limit }
+    let stored = await store.read(userId, wanted, options.signal)
+    if (stored) this.homeReads.store++
+    else {
+      const built = await this.#rebuild(store, userId, options)
+      if (built) {
+        this.homeReads.rebuild++
+        stored = { entries: pageOf(built, wanted), truncated: built.length >= store.max }
+      } else stored = await store.read(userId, wanted, options.signal)
+    }
+    // A short page of a truncated timeline continues in the database.
+    if (stored && (stored.entries.length === page.limit || !stored.truncated)) return stored.entries
+    return undefined
   }
 
   /**

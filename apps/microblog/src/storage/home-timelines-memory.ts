@@ -96,6 +96,9 @@ export function memoryHomeTimelines(options: { max: number; timelines?: number }
       signal?.throwIfAborted()
       for (const userId of userIds) map.delete(userId)
     },
+    async ping(signal) {
+      signal?.throwIfAborted()
+    },
     async dump(userId, signal) {
       signal?.throwIfAborted()
       const timeline = live(userId)

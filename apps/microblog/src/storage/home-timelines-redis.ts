@@ -107,10 +107,17 @@ export interface RedisHomeTimelinesOptions {
  */
 export function redisHomeTimelines(options: RedisHomeTimelinesOptions): HomeTimelines {
   const owned = typeof options.connection === 'string'
+  // While Redis is down a command fails within one reconnect delay (≤ 500 ms) or its timeout, so
+  // readers degrade to the database quickly and consumers pause; it never queues for ever.
   const redis =
     typeof options.connection === 'string'
-      ? new Redis(options.connection, { lazyConnect: false, maxRetriesPerRequest: 2 })
+      ? new Redis(options.connection, {
+          maxRetriesPerRequest: 1,
+          commandTimeout: 2000,
+          retryStrategy: (times) => Math.min(times * 50, 500),
+        })
       : options.connection
+  if (owned) redis.on('error', () => {}) // each command's caller gets its error
   redis.defineCommand('hfHomeRead', { numberOfKeys: 1, lua: READ })
   redis.defineCommand('hfHomeBegin', { numberOfKeys: 1, lua: BEGIN })
   redis.defineCommand('hfHomeFinish', { numberOfKeys: 1, lua: FINISH })
@@ -163,6 +170,10 @@ export function redisHomeTimelines(options: RedisHomeTimelinesOptions): HomeTime
       const pipeline = redis.pipeline()
       for (const userId of userIds) pipeline.del(key(userId))
       await pipeline.exec()
+    },
+    async ping(signal) {
+      signal?.throwIfAborted()
+      await redis.ping()
     },
     async dump(userId, signal) {
       signal?.throwIfAborted()

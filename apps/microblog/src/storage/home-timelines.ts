@@ -48,6 +48,8 @@ export interface HomeTimelines {
   ): Promise<boolean>
   /** Drops timelines whose sources changed (a follow, an unfollow): the next read rebuilds them. */
   invalidate(userIds: readonly string[], signal?: AbortSignal): Promise<void>
+  /** Resolves when the store answers; throws when it cannot be reached. */
+  ping(signal?: AbortSignal): Promise<void>
   /** Entries stored for a user, for tests and drills; `undefined` when cold. */
   dump(userId: string, signal?: AbortSignal): Promise<TimelineEntry[] | undefined>
   close(): Promise<void>

@@ -1,9 +1,10 @@
 import { channel } from 'node:diagnostics_channel'
+import { type Cluster, PgError } from '@hundredfold/pg'
 import type { Consumer, QueueMessage } from '@hundredfold/queue'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Services } from '../services/index.js'
 import type { WriteQueue } from '../storage/write-queue.js'
-import { parseEdgeMessage, parsePostMessage } from './messages.js'
+import { PoisonMessageError, parseEdgeMessage, parsePostMessage } from './messages.js'
 
 /** Published after each fan-out, once per post: `{ lagMs }` from compose to visible in home timelines. */
 export const fanoutChannel = channel('hundredfold:microblog:fanout')
@@ -27,12 +28,16 @@ const BATCH = 256
  *   to the followers' and mentioned users' home timelines in one round trip, then acks the batch.
  * - `edges`: writes the followee's side of follows and unfollows, then drops the follower's home
  *   timeline so it is rebuilt from the new edges.
- * A batch that fails is retried message by message, so one poison message is redelivered with backoff
- * and dead-lettered alone while the rest are acked.
+ * A batch that fails because of one of its messages (it does not parse, or the database refuses its
+ * data) is retried message by message, so the poison message is redelivered with backoff and
+ * dead-lettered alone while the rest are acked. A batch that fails because a dependency is away
+ * (PostgreSQL, Redis) is handed back whole, and the consumer fetches nothing more until both answer
+ * again: an outage costs each message one delivery, not its place in the stream.
  */
 export function startConsumers(
   queue: WriteQueue,
   services: Services,
+  database: Cluster,
   log: FastifyBaseLogger,
 ): RunningConsumers {
   const stop = new AbortController()
@@ -57,9 +62,13 @@ export function startConsumers(
     }
   }
 
+  const healthy = async (signal: AbortSignal) => {
+    await database.query('SELECT 1', [], { signal })
+    await timelines.store?.ping(signal)
+  }
   const loops = [
-    consume(queue.timeline, persistAndFanOut, counts.timeline, stop.signal, log),
-    consume(queue.edges, reconcileEdges, counts.edges, stop.signal, log),
+    consume(queue.timeline, persistAndFanOut, healthy, counts.timeline, stop.signal, log),
+    consume(queue.edges, reconcileEdges, healthy, counts.edges, stop.signal, log),
   ]
   let stopped: Promise<void> | undefined
   return {
@@ -74,6 +83,7 @@ export function startConsumers(
 async function consume(
   consumer: Consumer,
   handle: (batch: QueueMessage[], signal: AbortSignal) => Promise<void>,
+  healthy: (signal: AbortSignal) => Promise<void>,
   counts: ConsumerCounts,
   stopSignal: AbortSignal,
   log: FastifyBaseLogger,
@@ -97,6 +107,12 @@ async function consume(
       counts.acked += batch.length
       continue
     } catch (err) {
+      if (!causedByMessage(err)) {
+        log.warn({ err, consumer: consumer.durable }, 'batch failed: a dependency is away; handing it back')
+        for (const m of batch) await settleFailure(consumer, m, err, counts)
+        await untilHealthy(healthy, stopSignal, log)
+        continue
+      }
       if (batch.length === 1) {
         await settleFailure(consumer, batch[0]!, err, counts, log)
         continue
@@ -120,14 +136,39 @@ async function settleFailure(
   message: QueueMessage,
   err: unknown,
   counts: ConsumerCounts,
-  log: FastifyBaseLogger,
+  log?: FastifyBaseLogger,
 ): Promise<void> {
   counts.failed++
-  log.warn(
+  log?.warn(
     { err, consumer: consumer.durable, seq: message.seq, deliveries: message.deliveries },
     'message failed; redelivered after backoff, dead-lettered after the last delivery',
   )
   await consumer.fail(message, err).catch(() => message.nak())
+}
+
+/** A failure a message causes (and would cause again), as opposed to a dependency being away. */
+function causedByMessage(err: unknown): boolean {
+  if (err instanceof PoisonMessageError) return true
+  // SQLSTATE class 22 (data exception) and 23 (integrity violation): the row, not the server.
+  return err instanceof PgError && /^2[23]/.test(err.sqlState ?? '')
+}
+
+/** Waits, probing with growing pauses (0.25 → 5 s), until the database and the timeline store answer. */
+async function untilHealthy(
+  healthy: (signal: AbortSignal) => Promise<void>,
+  stopSignal: AbortSignal,
+  log: FastifyBaseLogger,
+): Promise<void> {
+  for (let pause = 250; !stopSignal.aborted; pause = Math.min(pause * 2, 5000)) {
+    try {
+      await healthy(AbortSignal.any([stopSignal, AbortSignal.timeout(2000)]))
+      return
+    } catch (err) {
+      if (stopSignal.aborted) return
+      log.warn({ err, retryInMs: pause }, 'consumer paused: a dependency does not answer')
+      await sleep(pause, stopSignal)
+    }
+  }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

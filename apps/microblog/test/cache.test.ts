@@ -60,6 +60,20 @@ describe('the microblog with its cache on Redis, two nodes over one database', (
     expect(posts(await onA.get(`/api/v1/users/${alice.id}/posts?limit=1`))).toEqual(['second'])
   })
 
+  it('finds a user registered on one node right after the other node cached "no such user"', async () => {
+    const [onA, onB] = [client(a.url), client(b.url)]
+    const name = `late_${Date.now() % 100000}`
+    expect((await onA.get(`/api/v1/usernames/${name}`)).status).toBe(404) // a miss, now cached on A
+    const user = await signUp(onB, name)
+    let found = 0
+    for (let i = 0; i < 100 && found !== 200; i++) {
+      found = (await onA.get(`/api/v1/usernames/${name}`)).status
+      if (found !== 200) await sleep(10)
+    }
+    expect(found).toBe(200)
+    expect((await onA.get(`/api/v1/usernames/${name}`)).body.user_id).toBe(user.id)
+  })
+
   it('reports hit ratio, loads and the L2 breaker in /metrics', async () => {
     const metrics = await client(a.url).get('/metrics')
     expect(metrics.text).toMatch(/cache_keys_total\{result="l1_hit"\} [1-9]/)

@@ -17,6 +17,9 @@ const userColumns = 'user_id, username, display_name, external_id, created_at'
 
 /** The cache key of a user's profile. */
 export const userKey = (userId: string) => `user:${userId}`
+/** Cache keys of the lookups (immutable once made; a miss is cached too, so register deletes them). */
+export const usernameKey = (username: string) => `uname:${username}`
+export const externalIdKey = (externalId: string) => `uext:${externalId}`
 
 /**
  * Users, their credentials and counters. Every query is keyed by its shard key: the user id for
@@ -56,7 +59,12 @@ export class UserService {
         await tx.query('INSERT INTO user_counters (user_id) VALUES ($1)', [userId])
         return rows[0]!
       }, options)
-      await this.#cache?.delete(userKey(userId), options)
+      if (this.#cache) {
+        await this.#cache.delete(userKey(userId), options)
+        // A lookup of this name or id made before the commit may have cached "no such user".
+        await this.#cache.delete(usernameKey(input.username), options)
+        if (externalId !== null) await this.#cache.delete(externalIdKey(externalId), options)
+      }
       return user
     } catch (err) {
       if (err instanceof PgError && err.sqlState === '23505') {
@@ -160,12 +168,7 @@ export class UserService {
   }
 
   async idByUsername(username: string, options: CallOptions = {}): Promise<string | undefined> {
-    const { rows } = await this.#db.read<{ user_id: string }>(
-      'SELECT user_id FROM usernames WHERE username = $1',
-      [username],
-      options,
-    )
-    return rows[0]?.user_id
+    return (await this.#idsByUsername([username], options)).get(username)
   }
 
   /** Users by username, for resolving mentions; unknown names are absent from the map. */
@@ -174,25 +177,43 @@ export class UserService {
     options: CallOptions = {},
   ): Promise<Map<string, User>> {
     if (usernames.length === 0) return new Map()
-    const { rows } = await this.#db.read<{ user_id: string }>(
-      'SELECT user_id FROM usernames WHERE username = ANY($1::text[])',
-      [usernames],
-      options,
-    )
-    const users = await this.getMany(
-      rows.map((r) => r.user_id),
-      options,
-    )
+    const ids = await this.#idsByUsername(usernames, options)
+    const users = await this.getMany([...ids.values()], options)
     return new Map([...users.values()].map((user) => [user.username, user]))
   }
 
   async idByExternalId(externalId: bigint, options: CallOptions = {}): Promise<string | undefined> {
-    const { rows } = await this.#db.read<{ user_id: string }>(
-      'SELECT user_id FROM user_external_ids WHERE external_id = $1',
-      [externalId.toString()],
-      options,
-    )
-    return rows[0]?.user_id
+    const sql = 'SELECT user_id FROM user_external_ids WHERE external_id = $1'
+    const key = externalId.toString()
+    if (this.#cache) {
+      return this.#cache.getOrLoad<string>(
+        externalIdKey(key),
+        async (_key, signal) =>
+          (await this.#db.query<{ user_id: string }>(sql, [key], { signal })).rows[0]?.user_id,
+        options,
+      )
+    }
+    return (await this.#db.read<{ user_id: string }>(sql, [key], options)).rows[0]?.user_id
+  }
+
+  /** Username → user id, through the cache when there is one (the mapping never changes once made). */
+  async #idsByUsername(usernames: readonly string[], options: CallOptions): Promise<Map<string, string>> {
+    const sql = 'SELECT username, user_id FROM usernames WHERE username = ANY($1::text[])'
+    type Row = { username: string; user_id: string }
+    if (this.#cache) {
+      const found = await this.#cache.getManyOrLoad<string>(
+        [...new Set(usernames)].map(usernameKey),
+        async (keys, signal) => {
+          const names = keys.map((key) => key.slice('uname:'.length))
+          const { rows } = await this.#db.query<Row>(sql, [names], { signal })
+          return new Map(rows.map((r) => [usernameKey(r.username), r.user_id]))
+        },
+        options,
+      )
+      return new Map([...found].map(([key, id]) => [key.slice('uname:'.length), id]))
+    }
+    const { rows } = await this.#db.read<Row>(sql, [[...new Set(usernames)]], options)
+    return new Map(rows.map((r) => [r.username, r.user_id]))
   }
 
   async counters(userId: string, options: CallOptions = {}): Promise<UserCounters> {

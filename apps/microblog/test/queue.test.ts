@@ -166,6 +166,34 @@ describe.each(setups)('the write path through the queue (%s)', (target, env) => 
     )
   }, 30_000)
 
+  it('dead-letters a message the database refuses, alone, and stores the good ones fetched with it', async () => {
+    const { blog } = run
+    const author = await signUp(api, `qn_${namespace}`)
+    const dlq = blog.queue!.posts.deadLetters!
+    const parked = (await dlq.info()).messages
+    const good = [
+      await blog.services.posts.prepare({ authorId: author.id, text: 'good 1' }),
+      await blog.services.posts.prepare({ authorId: author.id, text: 'good 2' }),
+    ]
+    // Valid JSON, valid shape, but PostgreSQL text cannot hold NUL: the insert fails every time.
+    const bad = {
+      ...(await blog.services.posts.prepare({ authorId: author.id, text: 'x' })),
+      text: 'nul \u0000',
+    }
+    for (const post of [good[0]!, bad, good[1]!]) {
+      await blog.queue!.posts.publish({
+        key: author.id,
+        id: post.post_id,
+        data: JSON.stringify({ v: 1, post }),
+      })
+    }
+    await eventually(async () => {
+      expect(texts(await api.get(`/api/v1/users/${author.id}/posts`))).toEqual(['good 2', 'good 1'])
+      expect((await dlq.info()).messages).toBe(parked + 1)
+    }, 15_000)
+    expect((await api.get(`/api/v1/users/${author.id}`)).body.posts).toBe(2)
+  }, 30_000)
+
   it('keeps the DeathStarBench shapes: compose answers 200 text, and the post reaches the home timeline', async () => {
     const base = 800_000 + (Date.now() % 1000) * 10 + (target === 'pglite' ? 0 : 5)
     for (const [i, name] of ['qdsb_a', 'qdsb_b'].entries()) {

@@ -21,6 +21,8 @@ export interface RunningConsumers {
 }
 
 const BATCH = 256
+/** A batch that takes longer is abandoned (and redelivered): nothing in it may hang a consumer for ever. */
+const WORK_TIMEOUT_MS = 30_000
 
 /**
  * Runs the write path's consumers in this process:
@@ -28,11 +30,10 @@ const BATCH = 256
  *   to the followers' and mentioned users' home timelines in one round trip, then acks the batch.
  * - `edges`: writes the followee's side of follows and unfollows, then drops the follower's home
  *   timeline so it is rebuilt from the new edges.
- * A batch that fails because of one of its messages (it does not parse, or the database refuses its
- * data) is retried message by message, so the poison message is redelivered with backoff and
- * dead-lettered alone while the rest are acked. A batch that fails because a dependency is away
- * (PostgreSQL, Redis) is handed back whole, and the consumer fetches nothing more until both answer
- * again: an outage costs each message one delivery, not its place in the stream.
+ * A batch that fails while PostgreSQL and Redis answer is retried message by message, so a poison
+ * message is redelivered with backoff and dead-lettered alone while the rest are acked. A batch that
+ * fails because a dependency is away is handed back whole, and the consumer fetches nothing more until
+ * both answer again: an outage costs each message one delivery, not its place in the stream.
  */
 export function startConsumers(
   queue: WriteQueue,
@@ -88,8 +89,6 @@ async function consume(
   stopSignal: AbortSignal,
   log: FastifyBaseLogger,
 ): Promise<void> {
-  // Work in hand finishes even when stopping: it is settled, not abandoned mid-way.
-  const work = new AbortController().signal
   while (!stopSignal.aborted) {
     let batch: QueueMessage[]
     try {
@@ -101,13 +100,15 @@ async function consume(
       continue
     }
     if (batch.length === 0) continue
+    // Work in hand finishes even when stopping (it is settled, not abandoned), within a bound.
     try {
-      await handle(batch, work)
+      await handle(batch, AbortSignal.timeout(WORK_TIMEOUT_MS))
       for (const m of batch) m.ack()
       counts.acked += batch.length
       continue
     } catch (err) {
-      if (!causedByMessage(err)) {
+      // The message's fault, or a dependency's? Ask the dependencies.
+      if (!causedByMessage(err) && !(await answers(healthy, stopSignal))) {
         log.warn({ err, consumer: consumer.durable }, 'batch failed: a dependency is away; handing it back')
         for (const m of batch) await settleFailure(consumer, m, err, counts)
         await untilHealthy(healthy, stopSignal, log)
@@ -121,7 +122,7 @@ async function consume(
     }
     for (const m of batch) {
       try {
-        await handle([m], work)
+        await handle([m], AbortSignal.timeout(WORK_TIMEOUT_MS))
         m.ack()
         counts.acked++
       } catch (err) {
@@ -146,11 +147,20 @@ async function settleFailure(
   await consumer.fail(message, err).catch(() => message.nak())
 }
 
-/** A failure a message causes (and would cause again), as opposed to a dependency being away. */
+/** A failure a message causes (and would cause again), whatever the dependencies' state. */
 function causedByMessage(err: unknown): boolean {
   if (err instanceof PoisonMessageError) return true
   // SQLSTATE class 22 (data exception) and 23 (integrity violation): the row, not the server.
   return err instanceof PgError && /^2[23]/.test(err.sqlState ?? '')
+}
+
+async function answers(healthy: (signal: AbortSignal) => Promise<void>, stopSignal: AbortSignal) {
+  try {
+    await healthy(AbortSignal.any([stopSignal, AbortSignal.timeout(2000)]))
+    return true
+  } catch {
+    return false
+  }
 }
 
 /** Waits, probing with growing pauses (0.25 → 5 s), until the database and the timeline store answer. */

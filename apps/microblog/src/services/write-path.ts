@@ -136,15 +136,31 @@ export class WritePath {
   }
 }
 
-async function publish<T>(send: () => Promise<T>): Promise<T> {
-  try {
-    return await send()
-  } catch (err) {
-    if (err instanceof QueueError && err.code !== 'E_ABORTED') {
-      throw new AppError('E_QUEUE_UNAVAILABLE', `the write queue did not store it (${err.code}); retry`, {
-        cause: err,
-      })
+/** How long one request keeps retrying a publish the broker did not acknowledge. */
+const PUBLISH_BUDGET_MS = 8000
+
+/**
+ * Publishes, retrying with the same message id while the broker does not acknowledge (a restart, a
+ * stall): a publish that timed out may have been stored, and only a retry with the same id inside
+ * the duplicate window can tell — the broker then keeps one copy and acknowledges it. Answering 503
+ * instead would make the client's retry a second post. After the budget: 503 E_QUEUE_UNAVAILABLE.
+ */
+async function publish<T>(send: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  const deadline = Date.now() + PUBLISH_BUDGET_MS
+  for (let pause = 50; ; pause = Math.min(pause * 2, 1000)) {
+    try {
+      return await send()
+    } catch (err) {
+      if (!(err instanceof QueueError) || err.code === 'E_ABORTED') throw err
+      const retryable = err.code === 'E_PUBLISH' || err.code === 'E_CONNECT'
+      if (!retryable || Date.now() + pause >= deadline || signal?.aborted) {
+        throw new AppError(
+          'E_QUEUE_UNAVAILABLE',
+          `the write queue did not acknowledge it (${err.code}); it may still be stored`,
+          { cause: err },
+        )
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause))
     }
-    throw err
   }
 }

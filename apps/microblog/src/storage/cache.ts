@@ -24,8 +24,9 @@ const rows: Serializer = {
 export async function openCache(config: MicroblogConfig): Promise<AppCache | undefined> {
   if (!config.cache) return undefined
   const url = config.redisUrl
-  const l2 = url ? redisStore({ connection: url, prefix: 'hf:mb:' }) : memoryStore()
-  const bus = url ? redisBus({ connection: url, channel: 'hf:mb:invalidate' }) : memoryBus()
+  const ns = config.namespace
+  const l2 = url ? redisStore({ connection: url, prefix: `hf:${ns}:` }) : memoryStore()
+  const bus = url ? redisBus({ connection: url, channel: `hf:${ns}:invalidate` }) : memoryBus()
   const cache = createCache({ l2, bus, serializer: rows, ttlMs: 60_000, l1TtlMs: 5_000 })
   await cache.ready()
   return {

@@ -28,7 +28,8 @@ export interface WriteQueue {
  */
 export async function openWriteQueue(config: MicroblogConfig, signal?: AbortSignal): Promise<WriteQueue> {
   const driver = config.natsUrl
-    ? jetstreamDriver({ servers: config.natsUrl, name: 'microblog' })
+    ? // Short acknowledgement timeout: the write path retries with the same id within its budget.
+      jetstreamDriver({ servers: config.natsUrl, name: 'microblog', publishTimeoutMs: 2000 })
     : memoryDriver()
   const queue = createQueue({ driver })
   try {

@@ -60,7 +60,14 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
         ...(hint === undefined ? {} : { hint }),
         ...(signal ? { signal } : {}),
       })
-      lease.lost.addEventListener('abort', () => fatal.abort(lease!.lost.reason), { once: true })
+      // Releasing the lease on close aborts `lost` too (E_LEASE_RELEASED): only a loss is fatal.
+      lease.lost.addEventListener(
+        'abort',
+        () => {
+          if (!closing) fatal.abort(lease!.lost.reason)
+        },
+        { once: true },
+      )
       ids = lease.generator()
     } else {
       ids = new Snowflake({ workerId: config.workerId })

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { temporaryDatabase } from '@hundredfold/pg/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { client } from './support.js'
 
@@ -66,6 +67,20 @@ describe('the server process, as a newcomer runs it', () => {
     second.child.kill('SIGTERM')
     expect(await second.exited).toBe(0)
     expect(second.output()).toContain('received SIGTERM, shutting down')
+  })
+
+  it('on PostgreSQL with the queue, leases a worker id, and a SIGTERM still exits 0 (releasing is not losing)', async () => {
+    const database = await temporaryDatabase({ prefix: 'hf_process' })
+    try {
+      const server = await start({ HF_DATABASE_URL: database.url, HF_QUEUE: 'on', HF_DB_POOL_MAX: '4' })
+      expect(server.output()).toMatch(/worker id \d+/)
+      server.child.kill('SIGTERM')
+      expect(await server.exited).toBe(0)
+      expect(server.output()).not.toContain('lease lost')
+      expect(server.output()).toContain('stopped')
+    } finally {
+      await database.drop()
+    }
   })
 
   it('refuses a bad setting at start, naming the variable', async () => {

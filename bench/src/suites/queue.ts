@@ -1,6 +1,8 @@
+import { performance } from 'node:perf_hooks'
 import { type Consumer, createQueue, memoryDriver, type Queue, type Stream } from '@hundredfold/queue'
 import { jetstreamDriver } from '@hundredfold/queue/jetstream'
 import type { BenchOptions } from '../options.js'
+import { measureWritePath } from '../queue/write-path-bench.js'
 import { type MetricValue, writeResults } from '../results.js'
 import type { Suite, SuiteOutcome } from '../suite.js'
 
@@ -10,20 +12,27 @@ const IN_FLIGHT = 4096
 const BATCH = 500
 
 /**
- * Publish and consume throughput of `@hundredfold/queue` on NATS JetStream (file storage, msg-id
- * dedupe on), from one Node process: publishes in asynchronous batches (a window of `IN_FLIGHT`
- * unacknowledged publishes), then pull-consumes everything in batches of `BATCH`, acking each.
- * The in-process driver runs the same loop for reference.
+ * Two parts:
+ * - the package: publish and consume throughput of `@hundredfold/queue` on NATS JetStream (file
+ *   storage, msg-id dedupe on), from one Node process: publishes in asynchronous batches (a window of
+ *   `IN_FLIGHT` unacknowledged publishes), then pull-consumes everything in batches of `BATCH`,
+ *   acking each. The in-process driver runs the same loop for reference.
+ * - the microblog's queued write path (`queue/write-path-bench.ts`): the synchronous compose MST,
+ *   compose acceptance during a 10x burst over it, the backlog's drain, and fan-out lag at
+ *   1,000 posts/s observed in Redis. Skipped for targets the suite cannot start (a URL, `synthetic`).
  */
 export const queueSuite: Suite = {
   name: NAME,
-  description: '@hundredfold/queue publish and consume msgs/s, 1 KB messages, JetStream file storage',
+  description:
+    '@hundredfold/queue publish/consume msgs/s (1 KB, JetStream file storage); microblog compose burst over the sync MST and fan-out lag',
   run: runQueue,
 }
 
 async function runQueue(options: Readonly<BenchOptions>, signal: AbortSignal): Promise<SuiteOutcome> {
+  const started = performance.now()
   const log = (line: string): void => options.log(`[${NAME}] ${line}`)
   const servers = process.env['NATS_URL'] ?? '127.0.0.1:4222'
+  const redisUrl = process.env['HF_BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
   const seconds = options.smoke ? 1 : Math.max(3, Math.round(options.durationMs / 1000))
   const js = await measure(
     createQueue({ driver: jetstreamDriver({ servers }) }),
@@ -33,6 +42,11 @@ async function runQueue(options: Readonly<BenchOptions>, signal: AbortSignal): P
     log,
   )
   const mem = await measure(createQueue({ driver: memoryDriver() }), 'memory', seconds, signal, log)
+  const app = await measureWritePath(options, { natsServers: servers, redisUrl }, signal, log)
+  if (!app)
+    log(
+      `target ${options.target}: the write-path steps need a target the suite starts (postgres, embedded); skipped`,
+    )
   const metrics: Record<string, MetricValue> = {
     publish_msgs_per_s: js.publish,
     consume_msgs_per_s: js.consume,
@@ -42,6 +56,8 @@ async function runQueue(options: Readonly<BenchOptions>, signal: AbortSignal): P
     messages: js.messages,
     memory_publish_msgs_per_s: mem.publish,
     memory_consume_msgs_per_s: mem.consume,
+    ...app?.metrics,
+    run_s: Math.round(performance.now() - started) / 1000,
   }
   const file = await writeResults(
     NAME,
@@ -52,7 +68,10 @@ async function runQueue(options: Readonly<BenchOptions>, signal: AbortSignal): P
         `NATS ${servers}; one Node process; every publish carries a message id (dedupe window) and resolves on the stream's ack`,
         'consume: one durable pull consumer over all partitions, batches fetched with no_wait+expires, explicit ack per message',
         'publish_msgs_per_s floor (issue 7): >= 100000',
+        ...(app?.notes ?? ['write-path steps skipped: the target is not one the suite starts']),
       ],
+      steps: app?.steps ?? [],
+      extra: app?.extra ?? {},
     },
     options,
   )

@@ -339,8 +339,13 @@ export class Snowflake {
     const limit = performance.now() + (target - now) + SPIN_SLACK_MS
     for (let reads = 1; now < target; reads++) {
       if (this.#lastTimestamp - now > this.maxBackwardsMs) throw this.#refuse(now)
-      if ((reads & 63) === 0 && performance.now() > limit) throw this.#refuse(now)
       now = this.#clock()
+      if ((reads & 63) === 0 && now < target && performance.now() > limit) {
+        // Past the wall-time limit: the clock may have stopped, or this process was descheduled
+        // mid-spin. Only a fresh read that still falls short refuses.
+        now = this.#clock()
+        if (now < target) throw this.#refuse(now)
+      }
     }
     return now
   }

@@ -1,17 +1,38 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { IdClient } from '../src/client/index.js'
 import { acquireWorkerLease, DEFAULT_EPOCH, decode, MemoryLeaseStore, Snowflake } from '../src/index.js'
-import { createIdService } from '../src/service/index.js'
+import { createIdService, type IdService } from '../src/service/index.js'
 
-const apps: Array<{ close(): Promise<unknown> }> = []
+const services: IdService[] = []
 afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close()
+  for (const service of services.splice(0)) await service.close()
 })
 
+interface Answer {
+  statusCode: number
+  headers: Record<string, string>
+  body: string
+  json(): any
+}
+
+/** A listening service on port 0, and `inject(path)`: one GET over a real socket. */
 function service(generator = new Snowflake({ workerId: 21 }), extra = {}) {
-  const app = createIdService({ generator, ...extra })
-  apps.push(app)
-  return app
+  const service = createIdService({ generator, ...extra })
+  services.push(service)
+  const listening = service.listen()
+  return {
+    listen: () => listening,
+    async inject(path: string): Promise<Answer> {
+      const response = await fetch(`${await listening}${path}`)
+      const body = await response.text()
+      return {
+        statusCode: response.status,
+        headers: Object.fromEntries(response.headers),
+        body,
+        json: () => JSON.parse(body),
+      }
+    },
+  }
 }
 
 describe('ID service', () => {
@@ -87,14 +108,9 @@ describe('ID service', () => {
 })
 
 describe('IdClient', () => {
-  async function listening() {
-    const app = service()
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    const address = app.server.address()
-    return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
-  }
+  const listening = () => service().listen()
 
-  it('answers GET /ids over a real socket (the path that skips fastify routing)', async () => {
+  it('answers GET /ids and counts what it issued', async () => {
     const baseUrl = await listening()
     const first = (await (await fetch(`${baseUrl}/ids`)).json()) as { ids: string[] }
     const second = (await (await fetch(`${baseUrl}/ids`)).json()) as { ids: string[] }

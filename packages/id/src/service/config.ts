@@ -22,7 +22,7 @@ export interface IdServiceConfig {
   maxBackwardsMs: number
   /** `HF_ID_MAX_COUNT`: largest `count` of `GET /ids`. @default 10000 */
   maxCount: number
-  /** `HF_LOG_LEVEL` (pino levels, or 'silent'). @default 'info' */
+  /** `HF_LOG_LEVEL`: 'silent' turns off the error log (one JSON line per unexpected error on stderr). @default 'info' */
   logLevel: string
 }
 

@@ -1,2 +1,4 @@
-export { createIdService, type IdServiceOptions } from './id-service.js'
+export { Http1Server, type Http1ServerOptions } from './http1-server.js'
+export { createIdService, type IdService, type IdServiceLogger, type IdServiceOptions } from './id-service.js'
 export { PROBLEM_CONTENT_TYPE, SERVICE_ERRORS, type ServiceErrorCode } from './problem.js'
+export type { RequestHandler, ServiceResponse } from './service-response.js'

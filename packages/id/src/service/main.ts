@@ -33,19 +33,17 @@ async function main(): Promise<void> {
   }
   const generator =
     lease?.generator() ?? new Snowflake({ workerId: config.workerId, maxBackwardsMs: config.maxBackwardsMs })
-  const app = createIdService({
+  const service = createIdService({
     generator,
     ...(lease ? { lease } : {}),
     maxCount: config.maxCount,
-    logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+    ...(config.logLevel === 'silent' ? {} : { logger: stderrLogger }),
   })
-  await app.listen({ host: config.host, port: config.port })
-  const address = app.server.address()
-  const port = typeof address === 'object' && address ? address.port : config.port
+  const baseUrl = await service.listen({ host: config.host, port: config.port })
   const where = lease
     ? `leased worker id ${lease.workerId}, fencing token ${lease.fencingToken}`
     : `fixed worker id ${generator.workerId}`
-  process.stdout.write(`id service listening on http://${config.host}:${port} (${where})\n`)
+  process.stdout.write(`id service listening on ${baseUrl} (${where})\n`)
 
   let stopping = false
   const stop = (why: string, code: number): void => {
@@ -54,7 +52,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${why}, shutting down\n`)
     const force = setTimeout(() => process.exit(1), 10_000)
     force.unref()
-    app
+    service
       .close()
       .then(() => lease?.release())
       .then(closeStore)
@@ -71,6 +69,17 @@ async function main(): Promise<void> {
   })
   process.once('SIGINT', () => stop('received SIGINT', 0))
   process.once('SIGTERM', () => stop('received SIGTERM', 0))
+}
+
+/** Unexpected errors as one JSON line each on stderr (pino's shape: level 50 is error). */
+const stderrLogger = {
+  error(object: object, message?: string): void {
+    const { err, ...rest } = object as { err?: unknown }
+    const error = err instanceof Error ? { type: err.name, message: err.message, stack: err.stack } : err
+    process.stderr.write(
+      `${JSON.stringify({ level: 50, time: Date.now(), pid: process.pid, ...rest, err: error, msg: message })}\n`,
+    )
+  },
 }
 
 main().catch((error: unknown) => {

@@ -1,8 +1,18 @@
-import type { FastifyReply } from 'fastify'
 import { IdError, type IdErrorCode } from '../errors.js'
+import type { ServiceResponse } from './service-response.js'
 
 /** The stable codes the ID service answers with: the library's plus the edge's own. */
-export type ServiceErrorCode = IdErrorCode | 'E_INVALID_COUNT' | 'E_NOT_FOUND' | 'E_NOT_READY' | 'E_INTERNAL'
+export type ServiceErrorCode =
+  | IdErrorCode
+  | 'E_INVALID_COUNT'
+  | 'E_NOT_FOUND'
+  | 'E_METHOD_NOT_ALLOWED'
+  | 'E_NOT_READY'
+  | 'E_BAD_REQUEST'
+  | 'E_REQUEST_TIMEOUT'
+  | 'E_HEADERS_TOO_LARGE'
+  | 'E_HTTP_VERSION'
+  | 'E_INTERNAL'
 
 /** code → HTTP status and title: the one error catalogue at the edge. */
 export const SERVICE_ERRORS: Readonly<Record<ServiceErrorCode, { status: number; title: string }>> =
@@ -10,7 +20,11 @@ export const SERVICE_ERRORS: Readonly<Record<ServiceErrorCode, { status: number;
     E_INVALID_COUNT: { status: 400, title: 'count must be an integer in 1..maxCount' },
     E_INVALID_ID: { status: 400, title: 'not a valid id' },
     E_INVALID_OPTION: { status: 400, title: 'invalid option' },
+    E_BAD_REQUEST: { status: 400, title: 'malformed HTTP/1.1 request' },
     E_NOT_FOUND: { status: 404, title: 'no such route' },
+    E_METHOD_NOT_ALLOWED: { status: 405, title: 'method not allowed' },
+    E_REQUEST_TIMEOUT: { status: 408, title: 'the request head did not arrive in time' },
+    E_HEADERS_TOO_LARGE: { status: 431, title: 'the request head is too large' },
     E_CLOCK_BACKWARDS: { status: 503, title: 'the clock stepped back; refusing to issue ids' },
     E_CLOCK_BEHIND_LEASE: { status: 503, title: 'the clock is behind the worker id lease' },
     E_CLOCK_AHEAD_OF_LEASE: { status: 503, title: 'the clock jumped past what the lease covers' },
@@ -23,56 +37,52 @@ export const SERVICE_ERRORS: Readonly<Record<ServiceErrorCode, { status: number;
     E_ABORTED: { status: 503, title: 'the request was aborted' },
     E_TIMESTAMP_OUT_OF_RANGE: { status: 500, title: 'the clock is outside the id range' },
     E_INTERNAL: { status: 500, title: 'an internal error occurred' },
+    E_HTTP_VERSION: { status: 505, title: 'only HTTP/1.1 and HTTP/1.0 are served' },
   })
 
 /** The media type of problem documents (RFC 9457). */
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
 
-/** Sends `code` as an `application/problem+json` document; 503s carry `Retry-After: 1`. */
-export function sendProblem(
-  reply: FastifyReply,
+const RETRY_LATER: Readonly<Record<string, string>> = Object.freeze({ 'Retry-After': '1' })
+
+/**
+ * `code` as an `application/problem+json` response; 503s carry `Retry-After: 1`.
+ *
+ * @example
+ * problem('E_NOT_FOUND', '/nowhere', 'no route GET /nowhere') // { status: 404, body: '{"type":…}', … }
+ */
+export function problem(
   code: ServiceErrorCode,
+  instance: string,
   detail?: string,
   extra: Record<string, unknown> = {},
-): FastifyReply {
-  const entry = SERVICE_ERRORS[code]
-  if (entry.status === 503) reply.header('retry-after', '1')
-  return reply
-    .code(entry.status)
-    .type(PROBLEM_CONTENT_TYPE)
-    .send({
-      type: `urn:hundredfold:problem:${code}`,
-      title: entry.title,
-      status: entry.status,
-      code,
-      detail: detail ?? entry.title,
-      instance: reply.request.url.split('?')[0],
-      ...extra,
-    })
+  headers?: Readonly<Record<string, string>>,
+): ServiceResponse {
+  const { status, title } = SERVICE_ERRORS[code]
+  const body = JSON.stringify({
+    type: `urn:hundredfold:problem:${code}`,
+    title,
+    status,
+    code,
+    detail: detail ?? title,
+    instance,
+    ...extra,
+  })
+  return {
+    status,
+    contentType: PROBLEM_CONTENT_TYPE,
+    body,
+    ...(status === 503 ? { headers: { ...RETRY_LATER, ...headers } } : headers ? { headers } : {}),
+  }
 }
 
-/** Translates what a handler threw: an `IdError` by its code, anything else as `E_INTERNAL`. */
-export function problemFor(reply: FastifyReply, error: unknown): FastifyReply {
+/** Translates what a route threw: an `IdError` by its code (with its context), anything else as `E_INTERNAL`. */
+export function problemFor(error: unknown, instance: string): ServiceResponse {
   if (error instanceof IdError) {
     const extra: Record<string, unknown> = {}
     if (error.backwardsMs !== undefined) extra['backwardsMs'] = error.backwardsMs
     if (error.workerId !== undefined) extra['workerId'] = error.workerId
-    return sendProblem(reply, error.code, error.message, extra)
+    return problem(error.code, instance, error.message, extra)
   }
-  const status = (error as { statusCode?: number }).statusCode
-  if (status !== undefined && status >= 400 && status < 500) {
-    return reply
-      .code(status)
-      .type(PROBLEM_CONTENT_TYPE)
-      .send({
-        type: 'about:blank',
-        title: (error as Error).message,
-        status,
-        code: 'E_BAD_REQUEST',
-        detail: (error as Error).message,
-        instance: reply.request.url.split('?')[0],
-      })
-  }
-  reply.request.log.error({ err: error }, 'unhandled error')
-  return sendProblem(reply, 'E_INTERNAL')
+  return problem('E_INTERNAL', instance)
 }

@@ -6,10 +6,6 @@ import { startMicroblog } from './microblog.js'
 async function main(): Promise<void> {
   const config = loadConfig()
   const blog = await startMicroblog(config)
-  const where = config.databaseUrl ? blog.database.description : `PGlite in ${config.dataDir}`
-  process.stdout.write(
-    `microblog listening on ${blog.url} (database: ${where}, worker id ${blog.workerId})\n`,
-  )
   let stopping = false
   const stop = (signal: string) => {
     if (stopping) return
@@ -44,6 +40,11 @@ async function main(): Promise<void> {
   )
   process.once('SIGINT', () => stop('SIGINT'))
   process.once('SIGTERM', () => stop('SIGTERM'))
+  // Only now say where it listens: a supervisor (or a test) may signal the moment it reads this line.
+  const where = config.databaseUrl ? blog.database.description : `PGlite in ${config.dataDir}`
+  process.stdout.write(
+    `microblog listening on ${blog.url} (database: ${where}, worker id ${blog.workerId})\n`,
+  )
 }
 
 main().catch((err: unknown) => {

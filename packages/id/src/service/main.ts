@@ -43,7 +43,6 @@ async function main(): Promise<void> {
   const where = lease
     ? `leased worker id ${lease.workerId}, fencing token ${lease.fencingToken}`
     : `fixed worker id ${generator.workerId}`
-  process.stdout.write(`id service listening on ${baseUrl} (${where})\n`)
 
   let stopping = false
   const stop = (why: string, code: number): void => {
@@ -69,6 +68,8 @@ async function main(): Promise<void> {
   })
   process.once('SIGINT', () => stop('received SIGINT', 0))
   process.once('SIGTERM', () => stop('received SIGTERM', 0))
+  // Only now say where it listens: a supervisor (or a test) may signal the moment it reads this line.
+  process.stdout.write(`id service listening on ${baseUrl} (${where})\n`)
 }
 
 /** Unexpected errors as one JSON line each on stderr (pino's shape: level 50 is error). */

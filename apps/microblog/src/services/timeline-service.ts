@@ -117,7 +117,14 @@ export class TimelineService {
   ): Promise<TimelineEntry[] | undefined> {
     const token = await store.beginBuild(userId, options.signal)
     if (token === undefined) return undefined
-    const entries = await this.#sourceKeys(userId, { limit: store.max }, { ...options, fresh: true })
+    let entries: TimelineEntry[]
+    try {
+      entries = await this.#sourceKeys(userId, { limit: store.max }, { ...options, fresh: true })
+    } catch (err) {
+      // Leave no build marker behind to make every reader rebuild until it expires.
+      await store.invalidate([userId]).catch(() => {})
+      throw err
+    }
     const list = entries.map((k) => ({ post_id: k.post_id, author_id: k.author_id }))
     return (await store.finishBuild(userId, token, list, options.signal)) ? list : undefined
   }

@@ -22,3 +22,20 @@ export function processCpuSeconds(pid: number): number | undefined {
     return undefined
   }
 }
+
+/** Busy CPU seconds of the whole machine so far (all cores, /proc/stat minus idle and iowait). */
+export function machineCpuSeconds(): number | undefined {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8')
+      .split('\n', 1)[0]!
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number)
+    const total = fields.slice(0, 8).reduce((a, b) => a + b, 0)
+    const idle = (fields[3] ?? 0) + (fields[4] ?? 0)
+    return (total - idle) / CLOCK_TICKS
+  } catch {
+    return undefined
+  }
+}

@@ -4,7 +4,7 @@ import { Pool } from 'undici'
 import { BenchError } from '../errors.js'
 import { createRandom } from '../random.js'
 import { type ArrivalProcess, interArrival } from './arrivals.js'
-import { ownCpuSeconds, processCpuSeconds } from './cpu.js'
+import { machineCpuSeconds, ownCpuSeconds, processCpuSeconds } from './cpu.js'
 import {
   createLatencyHistogram,
   type LatencySummary,
@@ -37,6 +37,26 @@ export interface OpenLoopOptions {
   source: RequestSource
   /** The server's pid, to report its CPU use over the window (Linux /proc). */
   serverPid?: number
+  /**
+   * Open this many connections first (concurrent `GET /healthz`), so a burst from rest measures the server
+   * rather than a storm of TCP handshakes. @default 0 (connect lazily)
+   */
+  preconnect?: number
+  /** Called for every answered request of the window (the body when its spec asked for it: `page`). */
+  onResponse?: (response: OpenLoopResponse) => void
+}
+
+/** One answered request of the measurement window. */
+export interface OpenLoopResponse {
+  /** `performance.now()` of its intended send time and of its answer. */
+  intended: number
+  at: number
+  /** HTTP status, or 0 for a client-side failure. */
+  status: number
+  /** The status (`'202'`) or the failure's key (`'timeout'`, `'socket'`, …), as in `errors_by_status`. */
+  outcome: string
+  /** The body of a 2xx answer to a `page` spec. */
+  body: string | undefined
 }
 
 /** Per-endpoint outcome of a step. */
@@ -67,8 +87,12 @@ export interface StepResult {
   sender_cpu: number
   /** Server process CPU use over the window, in cores; absent when unknown. */
   server_cpu?: number
+  /** Busy cores of the whole machine over the window (/proc/stat): everything else running shows here. */
+  machine_cpu?: number
   /** p99 of how late the sender dispatched requests against their intended time, in ms. */
   schedule_lag_p99_ms: number
+  /** `performance.now()` at the window's end (the last intended send time). */
+  window_end: number
   window_s: number
 }
 
@@ -112,6 +136,7 @@ export async function runOpenLoop(options: OpenLoopOptions, signal: AbortSignal)
   const onAbort = (): void => stop.abort(signal.reason)
   signal.addEventListener('abort', onAbort, { once: true })
   try {
+    if (options.preconnect) await preconnect(pool, options.preconnect)
     return await sendSchedule(options, pool, stop.signal)
   } finally {
     signal.removeEventListener('abort', onAbort)
@@ -140,6 +165,7 @@ async function sendSchedule(options: OpenLoopOptions, pool: Pool, stop: AbortSig
   let next = start
   let cpuAtWindow = 0
   let serverCpuAtWindow: number | undefined
+  let machineAtWindow: number | undefined
   let windowOpened = false
 
   const endpointOf = (name: string): EndpointAccumulator => {
@@ -181,6 +207,13 @@ async function sendSchedule(options: OpenLoopOptions, pool: Pool, stop: AbortSig
     send(pool, spec, (error, status, text) => {
       const now = performance.now()
       if (record && pending.has(record)) {
+        options.onResponse?.({
+          intended,
+          at: now,
+          status,
+          outcome: error ? errorKey(error) : String(status),
+          body: text,
+        })
         if (error) fail(record, errorKey(error), now)
         else if (status < 200 || status >= 400) fail(record, String(status), now)
         else {
@@ -209,6 +242,7 @@ async function sendSchedule(options: OpenLoopOptions, pool: Pool, stop: AbortSig
       if (!windowOpened && now >= windowStart) {
         windowOpened = true
         cpuAtWindow = ownCpuSeconds()
+        machineAtWindow = machineCpuSeconds()
         if (options.serverPid !== undefined) serverCpuAtWindow = processCpuSeconds(options.serverPid)
       }
       while (next <= now && next < windowEnd) {
@@ -230,6 +264,11 @@ async function sendSchedule(options: OpenLoopOptions, pool: Pool, stop: AbortSig
     serverCpuNow === undefined || serverCpuAtWindow === undefined
       ? undefined
       : (serverCpuNow - serverCpuAtWindow) / ((sendingEnded - windowStart) / 1000)
+  const machineNow = machineCpuSeconds()
+  const machineCpu =
+    machineNow === undefined || machineAtWindow === undefined
+      ? undefined
+      : (machineNow - machineAtWindow) / ((sendingEnded - windowStart) / 1000)
 
   // Drain: measured requests still in flight get until the deadline; the rest count as unfinished.
   if (pending.size > 0 && !stop.aborted) {
@@ -277,9 +316,20 @@ async function sendSchedule(options: OpenLoopOptions, pool: Pool, stop: AbortSig
     empty_pages: emptyPages,
     sender_cpu: round3(senderCpu),
     ...(serverCpu === undefined ? {} : { server_cpu: round3(serverCpu) }),
+    ...(machineCpu === undefined ? {} : { machine_cpu: round3(machineCpu) }),
     schedule_lag_p99_ms: summarizeLatency(lag).p99_ms,
+    window_end: windowEnd,
     window_s: windowS,
   }
+}
+
+async function preconnect(pool: Pool, connections: number): Promise<void> {
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      const response = await pool.request({ method: 'GET', path: '/healthz' })
+      await response.body.dump()
+    }),
+  )
 }
 
 /** Maps a client-side failure to a short, stable key. */

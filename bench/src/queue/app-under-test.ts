@@ -7,6 +7,7 @@ import type { BenchOptions } from '../options.js'
 import { APP_ENTRY } from '../paths.js'
 import { databaseUrl, dropDatabase, postgresReachable, recreateDatabase } from '../target/postgres-db.js'
 import { type SpawnedServer, spawnServer } from '../target/spawn-server.js'
+import { APP_ENV } from '../target/target.js'
 
 /**
  * One database for the whole queue run, on which the app is started once per write path (synchronous,
@@ -26,15 +27,6 @@ export interface AppServer extends AsyncDisposable {
   pid: number
   env: Readonly<Record<string, string>>
   tail(): string
-}
-
-/** What `target/target.ts` gives every spawned app: the bench surfaces on, request logs down to warnings. */
-const APP_ENV = {
-  HF_PORT: '0',
-  HF_HOST: '127.0.0.1',
-  HF_WRK2_API: 'on',
-  HF_CEILING_ROUTE: 'on',
-  HF_LOG_LEVEL: process.env['HF_LOG_LEVEL'] ?? 'warn',
 }
 
 /**

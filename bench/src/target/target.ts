@@ -36,7 +36,7 @@ export interface TargetOptions {
  * The environment the app needs to serve the bench: DeathStarBench surface and ceiling route on, and request
  * logging down to warnings (as in production) unless HF_LOG_LEVEL says otherwise.
  */
-const APP_ENV = {
+export const APP_ENV = {
   HF_PORT: '0',
   HF_HOST: '127.0.0.1',
   HF_WRK2_API: 'on',

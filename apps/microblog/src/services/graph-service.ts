@@ -116,12 +116,10 @@ export class GraphService {
 
   /** Whom a user follows. */
   async followees(userId: string, options: CallOptions = {}): Promise<string[]> {
-    const read = options.fresh ? this.#db.query.bind(this.#db) : this.#db.read.bind(this.#db)
-    const { rows } = await read<{ followee_id: string }>(
-      'SELECT followee_id FROM following WHERE follower_id = $1',
-      [userId],
-      options,
-    )
+    const sql = 'SELECT followee_id FROM following WHERE follower_id = $1'
+    const { rows } = options.fresh
+      ? await this.#db.query<{ followee_id: string }>(sql, [userId], options)
+      : await this.#db.read<{ followee_id: string }>(sql, [userId], options)
     return rows.map((r) => r.followee_id)
   }
 

@@ -263,6 +263,9 @@ export class PostService {
 
   /** Replica reads, or the primary's when the caller needs what was just committed (`fresh`). */
   #reader(options: CallOptions): Cluster['read'] {
-    return options.fresh ? this.#db.query.bind(this.#db) : this.#db.read.bind(this.#db)
+    return options.fresh ? this.#fromPrimary : this.#fromReplica
   }
+
+  readonly #fromPrimary: Cluster['read'] = (sql, params, options) => this.#db.query(sql, params, options)
+  readonly #fromReplica: Cluster['read'] = (sql, params, options) => this.#db.read(sql, params, options)
 }

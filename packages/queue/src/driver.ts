@@ -17,6 +17,11 @@ export interface QueueDriver {
     options: PublishSpec,
     signal?: AbortSignal,
   ): Promise<DriverPubAck>
+  /**
+   * Stores several messages, all sent at once, and resolves with their acknowledgements in order.
+   * Rejects on the first message not stored; the others may be, and a retry with the same ids is deduplicated.
+   */
+  publishBatch(messages: readonly DriverPublish[], signal?: AbortSignal): Promise<DriverPubAck[]>
   /** Creates the durable pull consumer, or updates it to this spec when it exists. */
   ensureConsumer(stream: string, spec: ConsumerSpec, signal?: AbortSignal): Promise<void>
   deleteConsumer(stream: string, durable: string, signal?: AbortSignal): Promise<boolean>
@@ -44,6 +49,13 @@ export interface StreamInfo {
 export interface PublishSpec {
   msgId?: string
   headers?: Record<string, string>
+}
+
+/** One message of {@link QueueDriver.publishBatch}. */
+export interface DriverPublish {
+  subject: string
+  data: Uint8Array
+  spec: PublishSpec
 }
 
 export interface DriverPubAck {

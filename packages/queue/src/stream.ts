@@ -1,5 +1,5 @@
 import { Consumer, type ConsumerOptions, consumerDefaults } from './consumer.js'
-import type { PublishSpec, QueueDriver, StreamInfo } from './driver.js'
+import type { DriverPublish, PublishSpec, QueueDriver, StreamInfo } from './driver.js'
 import { QueueError } from './errors.js'
 import { KEY_HEADER } from './message.js'
 import { partitionOf } from './partition.js'
@@ -33,6 +33,11 @@ export interface PublishAck {
  * const posts = await queue.stream({ name: 'posts', partitions: 8 })
  * await posts.publish({ key: authorId, id: postId, data: JSON.stringify(post) })
  */
+/** A message ready for the driver, with the partition it maps to. */
+interface PreparedMessage extends DriverPublish {
+  partition: number
+}
+
 export class Stream {
   readonly name: string
   readonly partitions: number
@@ -75,6 +80,59 @@ export class Stream {
    * Without a key, messages are spread round-robin over the partitions.
    */
   async publish(input: PublishInput, signal?: AbortSignal): Promise<PublishAck> {
+    const message = this.#prepare(input)
+    try {
+      const ack = await this.#driver.publish(message.subject, message.data, message.spec, signal)
+      return {
+        seq: ack.seq,
+        duplicate: ack.duplicate,
+        partition: message.partition,
+        subject: message.subject,
+      }
+    } catch (err) {
+      if (err instanceof QueueError && err.code !== 'E_BROKER') throw err
+      throw new QueueError('E_PUBLISH', `publish to ${message.subject} failed`, {
+        cause: err,
+        context: { stream: this.name, subject: message.subject, id: input.id },
+      })
+    }
+  }
+
+  /**
+   * Stores several messages, sent together, and resolves with their acknowledgements in the same order:
+   * one promise and one round of acknowledgements for the lot, which is how one process publishes
+   * 100 k messages/s. Each message keeps its own key, partition and id. Rejects on the first message
+   * the broker does not store (`context.index` says which); the others may be stored, so retry the
+   * whole batch with the same ids and dedupe drops the copies.
+   *
+   * @example
+   * const acks = await stream.publishBatch(posts.map((p) => ({ id: p.id, key: p.author, data: JSON.stringify(p) })))
+   */
+  async publishBatch(inputs: readonly PublishInput[], signal?: AbortSignal): Promise<PublishAck[]> {
+    const messages = inputs.map((input) => this.#prepare(input))
+    try {
+      const acks = await this.#driver.publishBatch(messages, signal)
+      return acks.map((ack, i) => {
+        const { partition, subject } = messages[i] as PreparedMessage
+        return { seq: ack.seq, duplicate: ack.duplicate, partition, subject }
+      })
+    } catch (err) {
+      const index = err instanceof QueueError ? err.context['index'] : undefined
+      const id = typeof index === 'number' ? inputs[index]?.id : undefined
+      if (err instanceof QueueError && err.code !== 'E_BROKER') {
+        throw new QueueError(err.code, err.message, {
+          cause: err.cause,
+          context: { ...err.context, stream: this.name, ...(id === undefined ? {} : { id }) },
+        })
+      }
+      throw new QueueError('E_PUBLISH', `publish of ${inputs.length} messages to ${this.name} failed`, {
+        cause: err,
+        context: { stream: this.name, messages: inputs.length },
+      })
+    }
+  }
+
+  #prepare(input: PublishInput): PreparedMessage {
     const partition =
       input.key === undefined ? this.#next++ % this.partitions : partitionOf(input.key, this.partitions)
     const subject = this.subject(partition)
@@ -84,16 +142,7 @@ export class Stream {
     const spec: PublishSpec = {}
     if (input.id !== undefined) spec.msgId = input.id
     if (headers !== undefined) spec.headers = headers
-    try {
-      const ack = await this.#driver.publish(subject, data, spec, signal)
-      return { seq: ack.seq, duplicate: ack.duplicate, partition, subject }
-    } catch (err) {
-      if (err instanceof QueueError && err.code !== 'E_BROKER') throw err
-      throw new QueueError('E_PUBLISH', `publish to ${subject} failed`, {
-        cause: err,
-        context: { stream: this.name, subject, id: input.id },
-      })
-    }
+    return { partition, subject, data, spec }
   }
 
   /**

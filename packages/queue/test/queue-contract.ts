@@ -91,6 +91,40 @@ export function registerQueueContract(name: string, makeFixture: () => QueueFixt
       ])
     })
 
+    it('publishes a batch: acknowledgements in order, each message keyed and deduplicated on its own', async () => {
+      const queue = open()
+      const stream = await newStream(queue, { partitions: 4 })
+      expect(await stream.publishBatch([])).toEqual([])
+      const inputs = Array.from({ length: 300 }, (_, i) => ({
+        id: `b${i}`,
+        key: `k${i % 7}`,
+        data: String(i),
+      }))
+      const acks = await stream.publishBatch(inputs)
+      expect(acks).toHaveLength(300)
+      expect(acks.every((a) => !a.duplicate)).toBe(true)
+      expect(new Set(acks.map((a) => a.seq)).size).toBe(300)
+      for (const [i, ack] of acks.entries()) {
+        expect(ack.partition).toBe(stream.partitionOf(`k${i % 7}`))
+        expect(ack.subject).toBe(stream.subject(ack.partition))
+      }
+      // A retry of a batch that half failed: the stored ones come back as duplicates with their seq.
+      const again = await stream.publishBatch([...inputs.slice(0, 2), { id: 'b300', key: 'k0', data: '300' }])
+      expect(again.map((a) => a.duplicate)).toEqual([true, true, false])
+      expect(again.slice(0, 2).map((a) => a.seq)).toEqual(acks.slice(0, 2).map((a) => a.seq))
+      expect((await stream.info()).messages).toBe(301)
+      const consumer = await stream.consumer({ name: 'c', partition: stream.partitionOf('k3') })
+      const batch = await consumer.fetch({ max: 500, expiresMs: 1000 })
+      expect(batch.map((m) => m.text())).toEqual(
+        inputs.filter((_, i) => i % 7 === 3).map((input) => input.data),
+      )
+
+      await queue.deleteStream(stream.name)
+      const err = await expectCode(stream.publishBatch(inputs.slice(0, 3)), 'E_NO_STREAM')
+      expect(err.context).toMatchObject({ stream: stream.name, index: 0, id: 'b0' })
+      await expectCode(stream.publishBatch(inputs, AbortSignal.abort()), 'E_ABORTED')
+    })
+
     it('fetches in batches, in stream order, and does not redeliver acknowledged messages', async () => {
       const stream = await newStream(open())
       for (let i = 0; i < 10; i++) await stream.publish({ data: JSON.stringify({ i }) })

@@ -133,6 +133,13 @@ export function jetstreamDriver(options: JetStreamDriverOptions = {}): QueueDriv
       return signal ? abortable(acked, signal, { subject, id: spec.msgId }) : acked
     },
 
+    async publishBatch(messages, signal) {
+      const s = ready ?? (await open(signal))
+      throwIfAborted(signal, { messages: messages.length })
+      const acked = s.publisher.publishBatch(messages)
+      return signal ? abortable(acked, signal, { messages: messages.length }) : acked
+    },
+
     ensureConsumer(stream, spec, signal) {
       return call(signal, { stream, consumer: spec.durable }, async ({ jsm }) => {
         const config = consumerConfig(spec)

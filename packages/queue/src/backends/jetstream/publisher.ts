@@ -1,25 +1,37 @@
 import { headers as createHeaders, createInbox, type Msg, type NatsConnection } from '@nats-io/nats-core'
-import type { DriverPubAck, PublishSpec } from '../../driver.js'
+import type { DriverPubAck, DriverPublish, PublishSpec } from '../../driver.js'
 import { QueueError } from '../../errors.js'
+import { readPubAck } from './pub-ack.js'
 
+/** Publishes waiting for their acknowledgements together: one promise, settled when the last arrives. */
+interface Group {
+  readonly acks: DriverPubAck[]
+  remaining: number
+  done: boolean
+  readonly resolve: (acks: DriverPubAck[]) => void
+  readonly reject: (err: QueueError) => void
+}
+
+/** One publish waiting for its acknowledgement: its group and its place in it. */
 interface Waiting {
-  resolve: (ack: DriverPubAck) => void
-  reject: (err: QueueError) => void
-  deadline: number
-  subject: string
+  readonly group: Group
+  readonly index: number
+  readonly subject: string
+  readonly deadline: number
 }
 
 /**
  * Asynchronous JetStream publishing: every message goes out as a plain publish whose reply subject
- * is `<inbox>.<n>`, and one wildcard subscription settles the waiting promises as the stream's
+ * is `<inbox>.<n>`, and one wildcard subscription settles the waiting publishes as the stream's
  * acknowledgements come back. Compared with a request per message (`js.publish`), there is no
  * per-message subscription, timer or inbox lookup, which is what lets one process keep thousands
- * of publishes in flight. One sweep timer fails the overdue ones.
+ * of publishes in flight. A batch shares one promise across its messages (each still carries its own
+ * message id and gets its own acknowledgement). One sweep timer fails the overdue ones.
  */
 export class AsyncPublisher {
   readonly #nc: NatsConnection
   readonly #prefix: string
-  readonly #waiting = new Map<string, Waiting>()
+  readonly #waiting = new Map<number, Waiting>()
   readonly #timeoutMs: number
   readonly #sweep: NodeJS.Timeout
   #next = 0
@@ -32,31 +44,44 @@ export class AsyncPublisher {
     this.#sweep = setInterval(() => this.#expire(), Math.min(250, timeoutMs)).unref()
   }
 
-  publish(subject: string, data: Uint8Array, spec: PublishSpec): Promise<DriverPubAck> {
-    let headers: ReturnType<typeof createHeaders> | undefined
-    if (spec.msgId !== undefined) {
-      headers = createHeaders()
-      headers.set('Nats-Msg-Id', spec.msgId)
-    }
-    if (spec.headers) {
-      for (const k in spec.headers) {
-        headers ??= createHeaders()
-        headers.set(k, spec.headers[k]!)
+  async publish(subject: string, data: Uint8Array, spec: PublishSpec): Promise<DriverPubAck> {
+    const [ack] = await this.publishBatch([{ subject, data, spec }])
+    return ack as DriverPubAck
+  }
+
+  /**
+   * Sends every message at once and resolves with their acknowledgements, in order. Rejects on the
+   * first message the stream refuses or does not acknowledge in time; the others may be stored, and a
+   * retry with the same message ids is deduplicated.
+   */
+  publishBatch(messages: readonly DriverPublish[]): Promise<DriverPubAck[]> {
+    if (messages.length === 0) return Promise.resolve([])
+    return new Promise<DriverPubAck[]>((resolve, reject) => {
+      const group: Group = {
+        acks: new Array(messages.length),
+        remaining: messages.length,
+        done: false,
+        resolve,
+        reject,
       }
-    }
-    const token = String(this.#next++)
-    return new Promise<DriverPubAck>((resolve, reject) => {
-      this.#waiting.set(token, { resolve, reject, deadline: Date.now() + this.#timeoutMs, subject })
-      try {
-        this.#nc.publish(subject, data, {
-          reply: `${this.#prefix}.${token}`,
-          ...(headers ? { headers } : {}),
-        })
-      } catch (err) {
-        this.#waiting.delete(token)
-        reject(
-          new QueueError('E_PUBLISH', `publish to ${subject} failed`, { cause: err, context: { subject } }),
-        )
+      const deadline = Date.now() + this.#timeoutMs
+      for (let index = 0; index < messages.length; index++) {
+        const { subject, data, spec } = messages[index] as DriverPublish
+        const token = this.#next++
+        this.#waiting.set(token, { group, index, subject, deadline })
+        try {
+          this.#nc.publish(subject, data, { reply: `${this.#prefix}.${token}`, ...headersOf(spec) })
+        } catch (err) {
+          this.#waiting.delete(token)
+          this.#fail(
+            group,
+            new QueueError('E_PUBLISH', `publish to ${subject} failed`, {
+              cause: err,
+              context: { subject, index },
+            }),
+          )
+          return
+        }
       }
     })
   }
@@ -72,7 +97,8 @@ export class AsyncPublisher {
     clearInterval(this.#sweep)
     for (const [token, w] of this.#waiting) {
       this.#waiting.delete(token)
-      w.reject(
+      this.#fail(
+        w.group,
         new QueueError('E_CLOSED', 'connection closed before the stream acknowledged', {
           context: { subject: w.subject },
         }),
@@ -81,47 +107,40 @@ export class AsyncPublisher {
   }
 
   #settle(msg: Msg): void {
-    const token = msg.subject.slice(this.#prefix.length + 1)
+    const token = Number(msg.subject.slice(this.#prefix.length + 1))
     const w = this.#waiting.get(token)
     if (!w) return
     this.#waiting.delete(token)
-    const status = msg.headers?.code ?? 0
-    if (status === 503) {
-      w.reject(
-        new QueueError('E_NO_STREAM', `no stream stores subject ${w.subject}`, {
-          context: { subject: w.subject },
+    const { group, index, subject } = w
+    if (group.done) return
+    if ((msg.headers?.code ?? 0) === 503) {
+      this.#fail(
+        group,
+        new QueueError('E_NO_STREAM', `no stream stores subject ${subject}`, { context: { subject, index } }),
+      )
+      return
+    }
+    const ack = readPubAck(msg.data)
+    if ('error' in ack) {
+      this.#fail(
+        group,
+        new QueueError('E_PUBLISH', `stream rejected the message: ${ack.error}`, {
+          context: { subject, index, error: ack.error },
         }),
       )
       return
     }
-    try {
-      const ack = msg.json<{
-        stream?: string
-        seq?: number
-        duplicate?: boolean
-        error?: { description?: string }
-      }>()
-      if (ack.error || ack.seq === undefined) {
-        w.reject(
-          new QueueError(
-            'E_PUBLISH',
-            `stream rejected the message: ${ack.error?.description ?? 'no sequence'}`,
-            {
-              context: { subject: w.subject, error: ack.error },
-            },
-          ),
-        )
-        return
-      }
-      w.resolve({ stream: ack.stream ?? '', seq: ack.seq, duplicate: ack.duplicate === true })
-    } catch (err) {
-      w.reject(
-        new QueueError('E_PUBLISH', 'unreadable acknowledgement', {
-          cause: err,
-          context: { subject: w.subject },
-        }),
-      )
+    group.acks[index] = ack
+    if (--group.remaining === 0) {
+      group.done = true
+      group.resolve(group.acks)
     }
+  }
+
+  #fail(group: Group, err: QueueError): void {
+    if (group.done) return
+    group.done = true
+    group.reject(err)
   }
 
   #expire(): void {
@@ -130,11 +149,20 @@ export class AsyncPublisher {
       if (w.deadline > now) continue
       this.#waiting.delete(token)
       // Not acknowledged is not "not stored": the caller retries with the same id, and dedupe decides.
-      w.reject(
+      this.#fail(
+        w.group,
         new QueueError('E_PUBLISH', `no acknowledgement from the stream within ${this.#timeoutMs} ms`, {
-          context: { subject: w.subject },
+          context: { subject: w.subject, index: w.index },
         }),
       )
     }
   }
+}
+
+function headersOf(spec: PublishSpec): { headers?: ReturnType<typeof createHeaders> } {
+  if (spec.msgId === undefined && spec.headers === undefined) return {}
+  const headers = createHeaders()
+  if (spec.msgId !== undefined) headers.set('Nats-Msg-Id', spec.msgId)
+  if (spec.headers) for (const k in spec.headers) headers.set(k, spec.headers[k] as string)
+  return { headers }
 }

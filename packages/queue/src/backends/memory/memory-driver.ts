@@ -43,6 +43,24 @@ export function memoryDriver(
       throwIfAborted(signal)
       return broker.publish(subject, data, spec)
     },
+    async publishBatch(messages, signal) {
+      open()
+      throwIfAborted(signal)
+      const acks = []
+      for (let index = 0; index < messages.length; index++) {
+        const { subject, data, spec } = messages[index]!
+        try {
+          acks.push(broker.publish(subject, data, spec))
+        } catch (err) {
+          if (!(err instanceof QueueError)) throw err
+          throw new QueueError(err.code, err.message, {
+            cause: err.cause,
+            context: { ...err.context, index },
+          })
+        }
+      }
+      return acks
+    },
     async ensureConsumer(stream, spec) {
       open()
       broker.ensureConsumer(stream, spec)

@@ -1,31 +1,11 @@
-import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { BenchError } from '../errors.js'
 import { processCpuSeconds } from '../loadgen/cpu.js'
 import { parseWrkOutput, type WrkResult } from '../loadgen/wrk.js'
+import { pinned, runToCompletion } from './pinned-process.js'
 import type { RawLoadOptions, RawLoadResult } from './raw-load.js'
 
 const WORKER = fileURLToPath(new URL('./raw-load-worker.js', import.meta.url))
-
-/** `taskset -c <cpus>` in front of a command, or nothing when `cpus` is undefined. */
-function pinned(cpus: string | undefined, command: string, args: string[]): [string, string[]] {
-  return cpus === undefined ? [command, args] : ['taskset', ['-c', cpus, command, ...args]]
-}
-
-function run(command: string, args: string[], timeoutMs: number, signal: AbortSignal): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(command, args, { signal, timeout: timeoutMs, maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
-      if (error) {
-        reject(
-          new BenchError('E_BENCH_PEER', `${command} failed: ${error.message}\n${stderr}`, {
-            context: { args },
-            cause: error,
-          }),
-        )
-      } else resolve(stdout)
-    })
-  })
-}
 
 /** What `wrk` measured, with the server's CPU use over the run (cores) when its pid is known. */
 export interface PinnedWrkResult extends WrkResult {
@@ -52,7 +32,7 @@ export async function runPinnedWrk(
   const [command, argv] = pinned(options.cpus, 'wrk', args)
   const cpuBefore = options.serverPid === undefined ? undefined : processCpuSeconds(options.serverPid)
   const started = Date.now()
-  const stdout = await run(command, argv, (options.durationS + 30) * 1000, signal)
+  const stdout = await runToCompletion(command, argv, (options.durationS + 30) * 1000, signal)
   const seconds = (Date.now() - started) / 1000
   const cpuAfter = options.serverPid === undefined ? undefined : processCpuSeconds(options.serverPid)
   const serverCpu =
@@ -75,11 +55,12 @@ export async function runPinnedRawLoad(
   cpus: string | undefined,
   signal: AbortSignal,
 ): Promise<RawLoadResult> {
-  // A large young generation: the sender allocates a buffer per read, and fewer scavenges mean fewer
-  // pauses in the sender's own timing. (The server under test runs with Node's defaults.)
+  // A large young generation: reads go into one shared buffer, but the setImmediate poll and split responses
+  // still allocate, and fewer scavenges mean fewer pauses in the sender's own timing. (The server under test
+  // runs with Node's defaults.)
   const node = ['--max-semi-space-size=64', WORKER, JSON.stringify(options)]
   const [command, argv] = pinned(cpus, process.execPath, node)
   const timeoutMs = options.warmupMs + options.durationMs + options.drainMs + 30_000
-  const stdout = await run(command, argv, timeoutMs, signal)
+  const stdout = await runToCompletion(command, argv, timeoutMs, signal)
   return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as RawLoadResult
 }

@@ -60,6 +60,9 @@ interface Connection {
 }
 
 const HEAD_END = Buffer.from('\r\n\r\n')
+const CONTENT_LENGTH = Buffer.from('ontent-Length:')
+const CONTENT_LENGTH_LOWER = Buffer.from('ontent-length:')
+const READ_BUFFER_BYTES = 64 * 1024
 
 /**
  * A lean HTTP/1.1 load sender on raw `node:net` sockets, for the ID service's one-id requests.
@@ -80,8 +83,24 @@ const HEAD_END = Buffer.from('\r\n\r\n')
  */
 export async function runRawLoad(options: RawLoadOptions): Promise<RawLoadResult> {
   const request = Buffer.from(`GET ${options.path} HTTP/1.1\r\nHost: ${options.host}:${options.port}\r\n\r\n`)
+  // One read buffer for every connection (`onread`): reads are handled one at a time, and a buffer per read
+  // would be garbage the sender's own GC pauses on, in the middle of the latencies it measures.
+  const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES)
+  const onRead = (connection: Connection, chunk: Buffer): void => {
+    let data = chunk
+    if (connection.partial) {
+      data = Buffer.concat([connection.partial, chunk])
+      connection.partial = undefined
+    }
+    const status = complete(data)
+    // `chunk` is a view of the shared buffer, overwritten by the next read: keep a copy.
+    if (status === 0) connection.partial = data === chunk ? Buffer.from(chunk) : data
+    else settle(connection, status)
+  }
   const connections = await Promise.all(
-    Array.from({ length: options.connections }, () => connectTo(options.host, options.port)),
+    Array.from({ length: options.connections }, () =>
+      connectTo(options.host, options.port, readBuffer, onRead),
+    ),
   )
   const histogram = createLatencyHistogram()
   const lag = createLatencyHistogram()
@@ -140,19 +159,6 @@ export async function runRawLoad(options: RawLoadOptions): Promise<RawLoadResult
     else if (--closedLeft === 0) finish?.()
   }
   let closedLeft = connections.length
-
-  for (const connection of connections) {
-    connection.socket.on('data', (chunk: Buffer) => {
-      let data = chunk
-      if (connection.partial) {
-        data = Buffer.concat([connection.partial, chunk])
-        connection.partial = undefined
-      }
-      const status = complete(data)
-      if (status === 0) connection.partial = data
-      else settle(connection, status)
-    })
-  }
 
   const done = new Promise<void>((resolve) => {
     finish = resolve
@@ -220,14 +226,31 @@ export async function runRawLoad(options: RawLoadOptions): Promise<RawLoadResult
   }
 }
 
-function connectTo(host: string, port: number): Promise<Connection> {
+function connectTo(
+  host: string,
+  port: number,
+  buffer: Buffer,
+  onRead: (connection: Connection, chunk: Buffer) => void,
+): Promise<Connection> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host, port, noDelay: true })
+    const socket = connect({
+      host,
+      port,
+      noDelay: true,
+      onread: {
+        buffer,
+        callback: (bytes: number, into: Uint8Array): boolean => {
+          onRead(connection, (into as Buffer).subarray(0, bytes))
+          return true
+        },
+      },
+    })
+    const connection: Connection = { socket, intended: 0, sentAt: 0, partial: undefined }
     socket.once('error', reject)
     socket.once('connect', () => {
       socket.off('error', reject)
       socket.on('error', () => {})
-      resolve({ socket, intended: 0, sentAt: 0, partial: undefined })
+      resolve(connection)
     })
   })
 }
@@ -239,8 +262,8 @@ function connectTo(host: string, port: number): Promise<Connection> {
 function complete(data: Buffer): number {
   const headEnd = data.indexOf(HEAD_END)
   if (headEnd === -1) return 0
-  let at = data.indexOf('ontent-Length:')
-  if (at === -1 || at > headEnd) at = data.indexOf('ontent-length:')
+  let at = data.indexOf(CONTENT_LENGTH)
+  if (at === -1 || at > headEnd) at = data.indexOf(CONTENT_LENGTH_LOWER)
   let length = 0
   if (at !== -1 && at < headEnd) {
     let i = at + 14

@@ -74,7 +74,7 @@ async function runQueue(options: Readonly<BenchOptions>, signal: AbortSignal): P
       description: queueSuite.description,
       metrics,
       notes: [
-        `NATS ${servers}; one Node process; every message carries its own message id (dedupe window) and is acknowledged by the stream; publish_msgs_per_s: publishBatch() of ${PUBLISH_BATCH}, ${IN_FLIGHT} in flight, median of ${WINDOWS} windows of ${seconds} s (all in publish_msgs_per_s_windows); publish_single_msgs_per_s: one publish() per message, ${IN_FLIGHT} in flight`,
+        `NATS ${servers}; one Node process; every message carries its own message id (dedupe window) and is acknowledged by the stream; publish_msgs_per_s: publishBatch() of ${PUBLISH_BATCH}, ${IN_FLIGHT} in flight, median of ${WINDOWS} windows of ${seconds} s, each on a new empty stream (all in publish_msgs_per_s_windows); publish_single_msgs_per_s: one publish() per message, ${IN_FLIGHT} in flight`,
         'consume: one durable pull consumer over all partitions, batches fetched with no_wait+expires, explicit ack per message',
         'publish_msgs_per_s floor (issue 7): >= 100000',
         ...(app?.notes ?? ['write-path steps skipped: the target is not one the suite starts']),
@@ -111,17 +111,27 @@ async function measure(
   log: (line: string) => void,
 ): Promise<Throughput> {
   const name = `bench_queue_${process.pid}_${queue.driver.kind}`
-  try {
+  // Every window starts on a new, empty stream: the broker keeps each message id of the last
+  // `duplicateWindowMs` (2 min) and every message, so windows on one growing stream measure less and less
+  // of the publisher and more of that state (see the package README).
+  const fresh = async () => {
     await queue.deleteStream(name, signal)
     const stream = await queue.stream({ name, partitions: 4, storage }, signal)
     const consumer = await stream.consumer({ name: 'bench', maxAckPending: 20_000 }, signal)
-    await publishFor(stream, 0.5, PUBLISH_BATCH, 'warm', signal)
-    await drainAll(consumer, signal)
+    return { stream, consumer }
+  }
+  try {
+    {
+      const { stream, consumer } = await fresh()
+      await publishFor(stream, 0.5, PUBLISH_BATCH, 'warm', signal)
+      await drainAll(consumer, signal)
+    }
     const publishRuns: number[] = []
     const consumeRuns: number[] = []
     let messages = 0
     let duplicates = 0
     for (let run = 0; run < WINDOWS; run++) {
+      const { stream, consumer } = await fresh()
       const published = await publishFor(stream, seconds, PUBLISH_BATCH, `w${run}`, signal)
       const consumed = await drainAll(consumer, signal)
       publishRuns.push(Math.round(published.count / published.seconds))
@@ -129,6 +139,7 @@ async function measure(
       messages += published.count
       duplicates += published.duplicates
     }
+    const { stream, consumer } = await fresh()
     const single = await publishFor(stream, seconds, 1, 'single', signal)
     await drainAll(consumer, signal)
     const publishSingle = Math.round(single.count / single.seconds)

@@ -3,12 +3,18 @@ import type { DriverPubAck, DriverPublish, PublishSpec } from '../../driver.js'
 import { QueueError } from '../../errors.js'
 import { readPubAck } from './pub-ack.js'
 
-/** Publishes waiting for their acknowledgements together: one promise, settled when the last arrives. */
+/**
+ * Publishes waiting for their acknowledgements together: one promise, settled when the last arrives.
+ * A single publish is a group without `acks`, resolved with its one acknowledgement.
+ */
 interface Group {
-  readonly acks: DriverPubAck[]
+  readonly acks: DriverPubAck[] | null
   remaining: number
   done: boolean
-  readonly resolve: (acks: DriverPubAck[]) => void
+  /** A single publish: called with its acknowledgement. */
+  readonly one: ((ack: DriverPubAck) => void) | null
+  /** A batch: called with `acks` once all arrived. */
+  readonly all: ((acks: DriverPubAck[]) => void) | null
   readonly reject: (err: QueueError) => void
 }
 
@@ -44,9 +50,11 @@ export class AsyncPublisher {
     this.#sweep = setInterval(() => this.#expire(), Math.min(250, timeoutMs)).unref()
   }
 
-  async publish(subject: string, data: Uint8Array, spec: PublishSpec): Promise<DriverPubAck> {
-    const [ack] = await this.publishBatch([{ subject, data, spec }])
-    return ack as DriverPubAck
+  publish(subject: string, data: Uint8Array, spec: PublishSpec): Promise<DriverPubAck> {
+    return new Promise<DriverPubAck>((resolve, reject) => {
+      const group: Group = { acks: null, remaining: 1, done: false, one: resolve, all: null, reject }
+      this.#send(group, 0, subject, data, spec, Date.now() + this.#timeoutMs)
+    })
   }
 
   /**
@@ -61,29 +69,43 @@ export class AsyncPublisher {
         acks: new Array(messages.length),
         remaining: messages.length,
         done: false,
-        resolve,
+        one: null,
+        all: resolve,
         reject,
       }
       const deadline = Date.now() + this.#timeoutMs
       for (let index = 0; index < messages.length; index++) {
         const { subject, data, spec } = messages[index] as DriverPublish
-        const token = this.#next++
-        this.#waiting.set(token, { group, index, subject, deadline })
-        try {
-          this.#nc.publish(subject, data, { reply: `${this.#prefix}.${token}`, ...headersOf(spec) })
-        } catch (err) {
-          this.#waiting.delete(token)
-          this.#fail(
-            group,
-            new QueueError('E_PUBLISH', `publish to ${subject} failed`, {
-              cause: err,
-              context: { subject, index },
-            }),
-          )
-          return
-        }
+        if (!this.#send(group, index, subject, data, spec, deadline)) return
       }
     })
+  }
+
+  /** Publishes one message of `group`; false (and the group failed) when the connection refused it. */
+  #send(
+    group: Group,
+    index: number,
+    subject: string,
+    data: Uint8Array,
+    spec: PublishSpec,
+    deadline: number,
+  ): boolean {
+    const token = this.#next++
+    this.#waiting.set(token, { group, index, subject, deadline })
+    try {
+      this.#nc.publish(subject, data, { reply: `${this.#prefix}.${token}`, ...headersOf(spec) })
+      return true
+    } catch (err) {
+      this.#waiting.delete(token)
+      this.#fail(
+        group,
+        new QueueError('E_PUBLISH', `publish to ${subject} failed`, {
+          cause: err,
+          context: { subject, index },
+        }),
+      )
+      return false
+    }
   }
 
   /** Resolves once no publish waits for its acknowledgement (or after the publish timeout). */
@@ -130,10 +152,15 @@ export class AsyncPublisher {
       )
       return
     }
+    if (group.acks === null) {
+      group.done = true
+      group.one?.(ack)
+      return
+    }
     group.acks[index] = ack
     if (--group.remaining === 0) {
       group.done = true
-      group.resolve(group.acks)
+      group.all?.(group.acks)
     }
   }
 

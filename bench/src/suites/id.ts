@@ -121,7 +121,7 @@ async function measureSingle(
     senderCpus,
     signal,
   )
-  const openWindows = await openWindowsAtP99Rate(target, options, senderCpus, signal)
+  const openWindows = await openWindowsAtP99Rate(base, options, senderCpus, signal)
   const openAtHalf = atHalf
     ? await runPinnedRawLoad(
         {
@@ -168,12 +168,11 @@ function rawLoadBase(
  * sender process with its own warm-up; the window with the median p99 is the one reported.
  */
 function openWindowsAtP99Rate(
-  target: { baseUrl: string },
+  base: ReturnType<typeof rawLoadBase>,
   options: Readonly<BenchOptions>,
   senderCpus: string | undefined,
   signal: AbortSignal,
 ): Promise<OpenWindows> {
-  const base = rawLoadBase(target, options)
   return medianOfWindows(
     (seed) =>
       runPinnedRawLoad(
@@ -207,7 +206,7 @@ async function openWindowsLatencyTuned(
   const hold = holdCpuDmaLatencyZero(why)
   if (!hold) return undefined
   try {
-    return await openWindowsAtP99Rate(target, options, senderCpus, signal)
+    return await openWindowsAtP99Rate(rawLoadBase(target, options), options, senderCpus, signal)
   } finally {
     hold.close()
   }

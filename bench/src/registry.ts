@@ -6,7 +6,7 @@ import { dsbCompose } from './suites/dsb-compose.js'
 import { dsbHome } from './suites/dsb-home.js'
 import { dsbMixed } from './suites/dsb-mixed.js'
 import { dsbUser } from './suites/dsb-user.js'
-import { idSuite } from './suites/id.js'
+import { idSuite } from './suites/id/index.js'
 import { pgSuite } from './suites/pg.js'
 import { queueSuite } from './suites/queue.js'
 

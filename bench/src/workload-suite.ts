@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { openApiSessions } from './dataset/api-sessions.js'
 import { resolveGraph } from './dataset/graph.js'
+import { loadApiDataset } from './dataset/load-api.js'
 import { type LoadStats, loadDsbDataset } from './dataset/load-dsb.js'
 import type { RequestSource } from './loadgen/request.js'
 import { searchTarget, type TargetSearch } from './mst/search-target.js'
@@ -9,7 +10,7 @@ import { writeReport } from './report/write-report.js'
 import { type MetricValue, type StepRecord, writeResults } from './results.js'
 import type { Suite, SuiteOutcome } from './suite.js'
 import { openTarget, type Target } from './target/target.js'
-import { apiSource } from './workloads/api.js'
+import { type ApiSession, apiSource } from './workloads/api.js'
 import { ceilingSource } from './workloads/ceiling.js'
 import { dsbSource, type Mix } from './workloads/dsb.js'
 
@@ -78,18 +79,20 @@ async function measureWorkload(
   })
   log(`dataset ${graph.name} (${graph.source}): ${graph.users} users, ${graph.edges.length} edges`)
   let loaded: LoadStats | undefined
+  let sessions: ApiSession[] | undefined
   if (options.load ?? target.fresh) {
-    loaded = await loadDsbDataset(
-      target.baseUrl,
-      graph,
-      {
-        concurrency: options.loadConcurrency,
-        seed: options.seed,
-        maxPostsPerUser: options.maxPostsPerUser,
-        log,
-      },
-      signal,
-    )
+    const loadOptions = {
+      concurrency: options.loadConcurrency,
+      seed: options.seed,
+      maxPostsPerUser: options.maxPostsPerUser,
+      log,
+    }
+    // A workload that signs in loads its users through /api/v1: /wrk2-api users cannot sign in.
+    if (definition.surface === 'api') {
+      ;({ stats: loaded, sessions } = await loadApiDataset(target.baseUrl, graph, loadOptions, signal))
+    } else {
+      loaded = await loadDsbDataset(target.baseUrl, graph, loadOptions, signal)
+    }
     log(
       `loaded ${loaded.users} users, ${loaded.follows} follows, ${loaded.posts} posts in ${loaded.seconds} s`,
     )
@@ -97,7 +100,7 @@ async function measureWorkload(
 
   let source: RequestSource
   if (definition.surface === 'api') {
-    const sessions = await openApiSessions(target.baseUrl, graph.users, options.loadConcurrency, signal)
+    sessions ??= await openApiSessions(target.baseUrl, graph.users, options.loadConcurrency, signal)
     log(`${sessions.length} /api/v1 sessions open`)
     source = apiSource(definition.mix, sessions)
   } else {

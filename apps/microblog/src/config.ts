@@ -16,16 +16,37 @@ export interface MicroblogConfig {
   dataDir: string
   /** `HF_DB_POOL_MAX`: sessions per database server. @default 20 */
   dbPoolMax: number
+  /**
+   * `HF_DB_STATEMENT_TIMEOUT_MS`: the server cancels a statement running longer (`statement_timeout`);
+   * an aborted request's statement is cancelled at once. @default 10000 (the request deadline)
+   */
+  dbStatementTimeoutMs: number
   /** `HF_WORKER_ID`: this process's Snowflake worker id (0–1023). @default 1 */
   workerId: number
-  /** `HF_WRK2_API=on` mounts the DeathStarBench-compatible `/wrk2-api/*`. @default false */
+  /**
+   * `HF_WRK2_API=on` mounts the DeathStarBench-compatible `/wrk2-api/*`. It is unauthenticated (as
+   * DeathStarBench's is), acts only on the users it registered, and refuses to start on a
+   * non-loopback `HF_HOST` unless `HF_WRK2_API_PUBLIC=yes`. @default false
+   */
   wrk2Api: boolean
+  /** `HF_WRK2_API_PUBLIC=yes`: mount `/wrk2-api` on a non-loopback `HF_HOST` anyway. @default false */
+  wrk2ApiPublic: boolean
+  /** HTTP server limits, so a slow or idle client cannot hold a socket for ever. */
+  http: HttpLimits
   /** `HF_CEILING_ROUTE=on` mounts `GET /ceiling`, a fixed 1 KB body for measuring the stack itself. @default false */
   ceilingRoute: boolean
   /** `HF_BODY_LIMIT` in bytes. @default 65536 */
   bodyLimit: number
   /** `HF_TOKEN_TTL_S`: lifetime of a bearer token. @default 86400 */
   tokenTtlSeconds: number
+  /**
+   * `HF_TOKEN_SECRET`: the key that signs bearer tokens (base64url, at least 32 bytes). When unset, one
+   * is made on first start and kept in the database (fine for trying the system; a deployment sets it,
+   * so the key is not in every replica and backup). `HF_TOKEN_SECRET_PREVIOUS`: the key before a
+   * rotation, still accepted (never used to sign) until the tokens it signed have expired.
+   */
+  tokenSecret: Buffer | undefined
+  tokenSecretPrevious: Buffer | undefined
   /** `HF_LOG_LEVEL` (pino levels, or 'silent'). @default 'info' */
   logLevel: string
   /** `HF_CACHE=off` reads straight from the database (post bodies, profiles, user timelines). @default on */
@@ -49,6 +70,15 @@ export interface MicroblogConfig {
   /** `HF_QUEUE_MAX_DELIVERIES`: deliveries before a message that keeps failing goes to the dead-letter stream. @default 4 */
   queueMaxDeliveries: number
   /**
+   * `HF_QUEUE_REPLICAS`: copies of each message on the JetStream cluster: 1 on one server, 3 on a
+   * three-node cluster (acknowledged once two stored it, so the loss of a node loses nothing). @default 1
+   */
+  queueReplicas: number
+  /** `HF_QUEUE_MAX_AGE_S`: messages older than this leave the streams, consumed or not: how long consumers may stay down. @default 604800 (7 days) */
+  queueMaxAgeS: number
+  /** `HF_QUEUE_MAX_BYTES`: unconsumed bytes each stream holds; past it the broker refuses and compose answers 503. @default 1073741824 (1 GiB) */
+  queueMaxBytes: number
+  /**
    * `HF_NAMESPACE`: names this deployment's streams (`<ns>_posts`, `<ns>_follows`) and home-timeline keys
    * (`hf:<ns>:home:<user>`), so several deployments (or test runs) can share one broker and one Redis.
    * @default 'mb'
@@ -56,6 +86,22 @@ export interface MicroblogConfig {
   namespace: string
   /** `HF_HOME_TIMELINE_MAX`: entries kept per home timeline (older pages are read by query). @default 800 */
   homeTimelineMax: number
+}
+
+/** The HTTP server's limits; each is an `HF_HTTP_*` variable. */
+export interface HttpLimits {
+  /** `HF_HTTP_REQUEST_TIMEOUT_MS`: the whole request (headers and body) must arrive within this, else 408. @default 15000 */
+  requestTimeoutMs: number
+  /** `HF_HTTP_HEADERS_TIMEOUT_MS`: the headers must arrive within this, else 408. @default 10000 */
+  headersTimeoutMs: number
+  /** `HF_HTTP_KEEP_ALIVE_TIMEOUT_MS`: an idle keep-alive connection is closed after this. @default 5000 */
+  keepAliveTimeoutMs: number
+  /** `HF_HTTP_CONNECTION_TIMEOUT_MS`: a socket with no traffic at all for this long is destroyed. @default 15000 */
+  connectionTimeoutMs: number
+  /** `HF_HTTP_MAX_REQUESTS_PER_SOCKET`: requests on one connection before it is closed (0: no limit). @default 10000 */
+  maxRequestsPerSocket: number
+  /** `HF_HTTP_MAX_CONNECTIONS`: open connections above which new ones are dropped. @default 10000 */
+  maxConnections: number
 }
 
 export class ConfigError extends Error {
@@ -80,11 +126,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MicroblogConfi
     maxLagMs: integer(env, 'HF_DB_MAX_LAG_MS', 1000, 0, 3_600_000),
     dataDir: resolve(env['HF_DATA_DIR'] || 'data'),
     dbPoolMax: integer(env, 'HF_DB_POOL_MAX', 20, 1, 1000),
+    dbStatementTimeoutMs: integer(env, 'HF_DB_STATEMENT_TIMEOUT_MS', 10_000, 100, 3_600_000),
     workerId: integer(env, 'HF_WORKER_ID', 1, 0, 1023),
     wrk2Api: flag(env, 'HF_WRK2_API'),
+    wrk2ApiPublic: yes(env, 'HF_WRK2_API_PUBLIC'),
+    http: {
+      requestTimeoutMs: integer(env, 'HF_HTTP_REQUEST_TIMEOUT_MS', 15_000, 100, 600_000),
+      headersTimeoutMs: integer(env, 'HF_HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
+      keepAliveTimeoutMs: integer(env, 'HF_HTTP_KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000),
+      connectionTimeoutMs: integer(env, 'HF_HTTP_CONNECTION_TIMEOUT_MS', 15_000, 100, 600_000),
+      maxRequestsPerSocket: integer(env, 'HF_HTTP_MAX_REQUESTS_PER_SOCKET', 10_000, 0, 100_000_000),
+      maxConnections: integer(env, 'HF_HTTP_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
+    },
     ceilingRoute: flag(env, 'HF_CEILING_ROUTE'),
     bodyLimit: integer(env, 'HF_BODY_LIMIT', 64 * 1024, 1024, 16 * 1024 * 1024),
     tokenTtlSeconds: integer(env, 'HF_TOKEN_TTL_S', 86_400, 60, 30 * 86_400),
+    tokenSecret: secret(env, 'HF_TOKEN_SECRET'),
+    tokenSecretPrevious: secret(env, 'HF_TOKEN_SECRET_PREVIOUS'),
     logLevel: env['HF_LOG_LEVEL'] || 'info',
     cache: env['HF_CACHE'] === undefined || env['HF_CACHE'] === '' ? true : flag(env, 'HF_CACHE'),
     redisUrl: env['HF_REDIS_URL'] || undefined,
@@ -96,6 +154,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MicroblogConfi
     queueMaxBacklog: integer(env, 'HF_QUEUE_MAX_BACKLOG', 20_000, 1, 100_000_000),
     queueBackoffMs: durations(env, 'HF_QUEUE_BACKOFF_MS', [2000, 4000, 8000]),
     queueMaxDeliveries: integer(env, 'HF_QUEUE_MAX_DELIVERIES', 4, 1, 100),
+    queueReplicas: integer(env, 'HF_QUEUE_REPLICAS', 1, 1, 5),
+    // At least the streams' 2-minute duplicate window, which JetStream keeps within max_age.
+    queueMaxAgeS: integer(env, 'HF_QUEUE_MAX_AGE_S', 7 * 86_400, 120, 365 * 86_400),
+    queueMaxBytes: integer(env, 'HF_QUEUE_MAX_BYTES', 2 ** 30, 65_536, Number.MAX_SAFE_INTEGER),
     namespace: env['HF_NAMESPACE'] || 'mb',
     homeTimelineMax: integer(env, 'HF_HOME_TIMELINE_MAX', 800, 10, 100_000),
   }
@@ -104,6 +166,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MicroblogConfi
   }
   if (config.natsUrl !== undefined && !/^(nats|tls):\/\/[^/]+$/.test(config.natsUrl)) {
     throw new ConfigError('HF_NATS_URL must be a nats:// URL (host and port)')
+  }
+  if (config.queueReplicas > 1 && config.natsUrl === undefined) {
+    throw new ConfigError('HF_QUEUE_REPLICAS above 1 needs HF_NATS_URL (a JetStream cluster)')
   }
   if (config.redisUrl !== undefined && !/^rediss?:\/\//.test(config.redisUrl)) {
     throw new ConfigError('HF_REDIS_URL must be a redis:// or rediss:// URL')
@@ -117,6 +182,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MicroblogConfi
   }
   if (config.replicaUrls.length > 0 && config.databaseUrl === undefined) {
     throw new ConfigError('HF_DATABASE_REPLICA_URLS needs HF_DATABASE_URL (the primary)')
+  }
+  if (config.wrk2Api && !isLoopback(config.host) && !config.wrk2ApiPublic) {
+    throw new ConfigError(
+      `HF_WRK2_API=on serves an unauthenticated API; HF_HOST=${config.host} is not a loopback address, so set HF_WRK2_API_PUBLIC=yes to mount it there anyway`,
+    )
+  }
+  if (config.http.headersTimeoutMs > config.http.requestTimeoutMs) {
+    throw new ConfigError('HF_HTTP_HEADERS_TIMEOUT_MS must not exceed HF_HTTP_REQUEST_TIMEOUT_MS')
+  }
+  if (config.tokenSecretPrevious && !config.tokenSecret) {
+    throw new ConfigError('HF_TOKEN_SECRET_PREVIOUS needs HF_TOKEN_SECRET (the key that signs now)')
   }
   if (!logLevels.has(config.logLevel)) {
     throw new ConfigError(`HF_LOG_LEVEL must be one of ${[...logLevels].join(', ')}`)
@@ -141,6 +217,30 @@ function durations(env: NodeJS.ProcessEnv, name: string, fallback: number[]): nu
     throw new ConfigError(`${name} must be 1-10 comma-separated milliseconds, each at least 10, got '${raw}'`)
   }
   return raw.split(',').map(Number)
+}
+
+/** Whether an address only this machine can reach: 127.0.0.0/8, ::1, localhost. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+}
+
+function secret(env: NodeJS.ProcessEnv, name: string): Buffer | undefined {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return undefined
+  const bytes = /^[A-Za-z0-9_-]+$/.test(raw) ? Buffer.from(raw, 'base64url') : Buffer.alloc(0)
+  if (bytes.length < 32) {
+    throw new ConfigError(
+      `${name} must be base64url of at least 32 bytes (openssl rand -base64 32 | tr '+/' '-_' | tr -d =)`,
+    )
+  }
+  return bytes
+}
+
+function yes(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = env[name] ?? ''
+  if (raw === '' || raw === 'no') return false
+  if (raw === 'yes') return true
+  throw new ConfigError(`${name} must be 'yes' or 'no', got '${raw}'`)
 }
 
 function flag(env: NodeJS.ProcessEnv, name: string): boolean {

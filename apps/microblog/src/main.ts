@@ -42,8 +42,9 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => stop('SIGTERM'))
   // Only now say where it listens: a supervisor (or a test) may signal the moment it reads this line.
   const where = config.databaseUrl ? blog.database.description : `PGlite in ${config.dataDir}`
+  const wrk2 = config.wrk2Api ? '; /wrk2-api is mounted and UNAUTHENTICATED' : ''
   process.stdout.write(
-    `microblog listening on ${blog.url} (database: ${where}, worker id ${blog.workerId})\n`,
+    `microblog listening on ${blog.url} (database: ${where}, worker id ${blog.workerId}${wrk2})\n`,
   )
 }
 

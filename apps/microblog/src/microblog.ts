@@ -1,6 +1,7 @@
 import { acquireWorkerLease, Snowflake, statefulSetOrdinal, type WorkerLease } from '@hundredfold/id'
 import { pgLeaseStore } from '@hundredfold/id/lease-pg'
 import type { FastifyInstance } from 'fastify'
+import { pino } from 'pino'
 import type { MicroblogConfig } from './config.js'
 import { buildApp } from './http/app.js'
 import { createServices, type Services } from './services/index.js'
@@ -74,7 +75,8 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
     }
     cache = await openCache(config)
     if (config.queue) {
-      queue = await openWriteQueue(config, signal)
+      // Fastify's logger comes later, with the app; the queue may have to warn before it exists.
+      queue = await openWriteQueue(config, { log: pino({ level: config.logLevel }), signal })
       homes = config.redisUrl
         ? redisHomeTimelines({
             connection: config.redisUrl,
@@ -87,6 +89,14 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
       geo: database.geo,
       ids,
       tokenTtlSeconds: config.tokenTtlSeconds,
+      ...(config.tokenSecret
+        ? {
+            tokenKeys: [
+              config.tokenSecret,
+              ...(config.tokenSecretPrevious ? [config.tokenSecretPrevious] : []),
+            ],
+          }
+        : {}),
       ...(cache ? { cache: cache.cache } : {}),
       ...(queue && homes ? { queue, homes, maxBacklog: config.queueMaxBacklog } : {}),
       ...(signal ? { signal } : {}),

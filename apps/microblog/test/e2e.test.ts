@@ -218,9 +218,14 @@ describe.each(targets)('end to end on %s', (target) => {
     const metrics = await api.get('/metrics')
     expect(metrics.status).toBe(200)
     expect(metrics.contentType).toMatch(/^text\/plain; version=0\.0\.4/)
-    expect(metrics.text).toContain('# TYPE http_request_duration_seconds summary')
+    // Latency twice: buckets (they add up across processes) and the HDR quantiles of this process.
+    expect(metrics.text).toContain('# TYPE http_request_duration_seconds histogram')
     expect(metrics.text).toMatch(
-      /http_request_duration_seconds\{method="POST",route="\/api\/v1\/users",quantile="0\.99"\} [0-9.e-]+/,
+      /http_request_duration_seconds_bucket\{method="POST",route="\/api\/v1\/users",le="\+Inf"\} \d+/,
+    )
+    expect(metrics.text).toContain('# TYPE http_request_duration_seconds_summary summary')
+    expect(metrics.text).toMatch(
+      /http_request_duration_seconds_summary\{method="POST",route="\/api\/v1\/users",quantile="0\.99"\} [0-9.e-]+/,
     )
     expect(metrics.text).toMatch(
       /http_requests_total\{method="GET",route="\/wrk2-api\/home-timeline\/read",status="200"\} \d+/,

@@ -64,6 +64,26 @@ describe('the microblog on a primary and two lagging replicas', () => {
     expect(metrics.text).toMatch(/db_pool_acquire_wait_seconds\{host="[^"]+",quantile="0\.99"\}/)
   })
 
+  it('serves a forged token ahead of the primary as no token, and counts it', async () => {
+    const alice = await api.get('/api/v1/usernames/alice')
+    const read = () =>
+      fetch(new URL(`/api/v1/users/${alice.body.user_id}/posts`, blog.url), {
+        headers: { 'x-consistency-token': 'FFFFFFFF/FFFFFFFF' },
+      })
+    const before = blog.database.cluster.stats()
+    for (let i = 0; i < 5; i++) expect((await read()).status).toBe(200)
+    const after = blog.database.cluster.stats()
+    expect(after.tokensAhead - before.tokensAhead).toBe(5)
+    // The reads themselves went to replicas, none fell back to the primary.
+    const primaryStatements = (s: typeof before) => s.hosts.find((h) => h.role === 'primary')!
+    const replicaReads = (s: typeof before) =>
+      s.hosts.filter((h) => h.role === 'replica').reduce((n, h) => n + h.reads, 0)
+    expect(replicaReads(after) - replicaReads(before)).toBeGreaterThanOrEqual(5)
+    expect(primaryStatements(after).reads - primaryStatements(before).reads).toBe(0)
+    const metrics = await api.get('/metrics')
+    expect(metrics.text).toMatch(/pg_consistency_tokens_ahead_total [5-9]/)
+  })
+
   it('answers 400 E_INVALID_TOKEN for a malformed token', async () => {
     const res = await fetch(new URL('/api/v1/posts/nearby?lat=1&lon=1&radius_m=10', blog.url), {
       headers: { 'x-consistency-token': 'not-an-lsn' },

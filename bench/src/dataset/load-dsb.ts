@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks'
-import { createRandom } from '../random.js'
+import { createRandom, type Random } from '../random.js'
 import { dsbComposeForm, dsbPassword, dsbUsername } from '../workloads/dsb.js'
 import type { SocialGraph } from './graph.js'
 import { openSetupClient } from './http.js'
@@ -62,8 +62,7 @@ export async function loadDsbDataset(
     signal,
   )
 
-  const follows: Array<readonly [number, number]> = []
-  for (const [a, b] of graph.edges) follows.push([a, b], [b, a])
+  const follows = bothDirections(graph)
   options.log(`following ${follows.length} edges (both directions of ${graph.edges.length})`)
   await mapLimit(
     follows,
@@ -76,11 +75,7 @@ export async function loadDsbDataset(
   )
 
   const random = createRandom(options.seed)
-  const composes: number[] = []
-  for (const id of users) {
-    const count = random.int(0, options.maxPostsPerUser)
-    for (let i = 0; i < count; i++) composes.push(id)
-  }
+  const composes = composePlan(random, graph.users, options.maxPostsPerUser)
   options.log(`composing ${composes.length} posts`)
   await mapLimit(
     composes,
@@ -96,4 +91,21 @@ export async function loadDsbDataset(
     posts: composes.length,
     seconds: Math.round(performance.now() - started) / 1000,
   }
+}
+
+/** Every edge of the graph as two follows, one each way (DeathStarBench's graphs are undirected). */
+export function bothDirections(graph: SocialGraph): Array<readonly [number, number]> {
+  const follows: Array<readonly [number, number]> = []
+  for (const [a, b] of graph.edges) follows.push([a, b], [b, a])
+  return follows
+}
+
+/** The authors of the posts to compose, in order: each user a uniform 0…maxPostsPerUser times. */
+export function composePlan(random: Random, users: number, maxPostsPerUser: number): number[] {
+  const composes: number[] = []
+  for (let id = 0; id < users; id++) {
+    const count = random.int(0, maxPostsPerUser)
+    for (let i = 0; i < count; i++) composes.push(id)
+  }
+  return composes
 }

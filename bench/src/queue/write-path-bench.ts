@@ -5,7 +5,8 @@ import { jetstreamDriver } from '@hundredfold/queue/jetstream'
 import { Redis } from 'ioredis'
 import { openApiSessions } from '../dataset/api-sessions.js'
 import { generateGraph, resolveGraph, type SocialGraph } from '../dataset/graph.js'
-import { type LoadStats, loadDsbDataset } from '../dataset/load-dsb.js'
+import { loadApiDataset } from '../dataset/load-api.js'
+import type { LoadStats } from '../dataset/load-dsb.js'
 import { BenchError } from '../errors.js'
 import { searchTarget, type TargetSearch } from '../mst/search-target.js'
 import type { BenchOptions } from '../options.js'
@@ -141,11 +142,10 @@ async function run(ctx: RunContext): Promise<WritePathOutcome> {
     log(`app (HF_QUEUE=off) at ${sync.baseUrl} on ${database.kind}`)
     syncEnv = recordableEnv(sync.env)
     await withServerTail(sync, log, async () => {
-      loaded = await loadDsbDataset(sync.baseUrl, graph, loadOptions, signal)
+      ;({ stats: loaded, sessions } = await loadApiDataset(sync.baseUrl, graph, loadOptions, signal))
       log(
         `loaded ${loaded.users} users, ${loaded.follows} follows, ${loaded.posts} posts in ${loaded.seconds} s`,
       )
-      sessions = await openApiSessions(sync.baseUrl, graph.users, options.loadConcurrency, signal)
       search = await searchTarget(
         {
           phase: 'compose-sync',
@@ -171,7 +171,7 @@ async function run(ctx: RunContext): Promise<WritePathOutcome> {
   // `return await`: the app must outlive the steps (`await using` disposes it when this function returns).
   return await withServerTail(app, log, async () => {
     if (!loaded) {
-      loaded = await loadDsbDataset(app.baseUrl, graph, loadOptions, signal)
+      ;({ stats: loaded, sessions } = await loadApiDataset(app.baseUrl, graph, loadOptions, signal))
       log(
         `loaded ${loaded.users} users, ${loaded.follows} follows, ${loaded.posts} posts in ${loaded.seconds} s`,
       )

@@ -9,21 +9,27 @@ import { Redis } from 'ioredis'
 import type { BenchOptions } from '../options.js'
 import { type MetricValue, writeResults } from '../results.js'
 import type { Suite, SuiteOutcome } from '../suite.js'
+import { databaseUrl, dropDatabase, postgresReachable, recreateDatabase } from '../target/postgres-db.js'
+import { RACE, type RaceResult, runStaleRace } from './cache-race.js'
 
 const NAME = 'cache'
 const KEYS = 1000
 const L2_CONCURRENCY = 32
+const RACE_DATABASE = 'hf_bench_cache_race'
 
 type Get = (key: string) => Promise<unknown>
 
 /**
  * The hot paths of a read cache, ours beside bentocache and cache-manager in the same run: an L1 hit
  * (one caller, back to back: the per-call cost) and an L2 hit on Redis with L1 off (32 callers).
- * Rounds alternate between libraries so they share the machine's noise.
+ * Rounds alternate between libraries so they share the machine's noise. Then the stale-set race on
+ * Redis and PostgreSQL: the keys left stale by plain cache-aside and delayed double delete beside
+ * ours (leases), which the tests assert to be zero (skipped when PostgreSQL is unreachable).
  */
 export const cacheSuite: Suite = {
   name: NAME,
-  description: '@hundredfold/cache L1-hit and Redis L2-hit get-or-load vs bentocache and cache-manager',
+  description:
+    '@hundredfold/cache L1-hit and Redis L2-hit get-or-load vs bentocache and cache-manager; stale keys after a write race vs plain cache-aside and delayed double delete',
   run: runCache,
 }
 
@@ -88,6 +94,13 @@ async function runCache(options: Readonly<BenchOptions>, signal: AbortSignal): P
     log(
       `L1 hit: ours ${metrics['l1_hit_ops_per_s']} ops/s, bentocache ${metrics['peer_bentocache_l1_hit_ops_per_s']}, cache-manager ${metrics['peer_cache_manager_l1_hit_ops_per_s']} (×${metrics['l1_hit_vs_bentocache']} bentocache) | L2 hit: ours ${metrics['l2_get_or_load_ops_per_s']}, bentocache ${metrics['peer_bentocache_l2_get_or_set_ops_per_s']}`,
     )
+    const race = await staleRace(options, redisUrl, log, signal)
+    Object.assign(metrics, raceMetrics(race))
+    if (race) {
+      log(
+        `race: stale keys of ${RACE.keys}: ours (leases) ${race['leases']!.stale}, cache-aside ${race['cache_aside']!.stale}, double delete ${race['double_delete']!.stale}; ${race['leases']!.staleSetsRefused} stale fills refused`,
+      )
+    }
     const file = await writeResults(
       NAME,
       {
@@ -98,7 +111,11 @@ async function runCache(options: Readonly<BenchOptions>, signal: AbortSignal): P
           'L1: one caller awaiting each get back to back (the per-call cost); bentocache memory driver with serialize: false (its fastest); cache-manager 7 over its default in-memory Keyv',
           `L2: Redis at ${redisUrl}, L1 off in both (bentocache: an L2-only store), ${L2_CONCURRENCY} callers`,
           'floor (issue 6): l1_hit_vs_bentocache >= 1.5',
+          `race (issue 12): ${RACE.workers} workers, ${RACE.keys} hot keys, ${RACE.writeRate * 100} % writes, a 0–6 ms pause after each database read; then quiesce 300 ms and compare every cached value (L2, and both nodes' L1 for ours) with PostgreSQL`,
+          `race peers: plain cache-aside (GET, load, SET EX 60; write then DEL) and delayed double delete (a second DEL ${RACE.doubleDeleteDelayMs} ms later); ours: leases over two nodes sharing Redis L2 and bus`,
+          'race floor: race_stale_keys = 0 (asserted by packages/cache/test/race.test.ts)',
         ],
+        extra: race ? { race } : {},
       },
       options,
     )
@@ -112,6 +129,49 @@ async function runCache(options: Readonly<BenchOptions>, signal: AbortSignal): P
     const stale = await admin.keys(`${prefix}*`)
     if (stale.length > 0) await admin.del(...stale)
     await admin.quit()
+  }
+}
+
+/** The stale-set race in a database of its own, or undefined when PostgreSQL is unreachable. */
+async function staleRace(
+  options: Readonly<BenchOptions>,
+  redisUrl: string,
+  log: (line: string) => void,
+  signal: AbortSignal,
+): Promise<Record<string, RaceResult> | undefined> {
+  if (!(await postgresReachable(options.postgresUrl))) {
+    log(`PostgreSQL unreachable at ${options.postgresUrl}: the stale-set race is skipped`)
+    return undefined
+  }
+  await recreateDatabase(options.postgresUrl, RACE_DATABASE, signal)
+  try {
+    const databaseUrlOfRace = databaseUrl(options.postgresUrl, RACE_DATABASE)
+    const ops = options.smoke ? 5_000 : 100_000
+    return await runStaleRace({ databaseUrl: databaseUrlOfRace, redisUrl, ops, signal, log })
+  } finally {
+    await dropDatabase(options.postgresUrl, RACE_DATABASE)
+  }
+}
+
+/** The race's figures under flat keys: ours first, peers prefixed `peer_`; null when skipped. */
+function raceMetrics(race: Record<string, RaceResult> | undefined): Record<string, MetricValue> {
+  const of = (name: string) => race?.[name]
+  const rate = (name: string) => {
+    const result = of(name)
+    return result ? Math.round(result.ops / result.seconds) : null
+  }
+  return {
+    race_stale_keys: of('leases')?.stale ?? null,
+    peer_cache_aside_race_stale_keys: of('cache_aside')?.stale ?? null,
+    peer_double_delete_race_stale_keys: of('double_delete')?.stale ?? null,
+    race_stale_sets_refused: of('leases')?.staleSetsRefused ?? null,
+    race_ops_per_s: rate('leases'),
+    peer_cache_aside_race_ops_per_s: rate('cache_aside'),
+    peer_double_delete_race_ops_per_s: rate('double_delete'),
+    race_ops_per_strategy: of('leases')?.ops ?? null,
+    race_hot_keys: RACE.keys,
+    race_workers: RACE.workers,
+    race_write_rate: RACE.writeRate,
   }
 }
 

@@ -3,11 +3,13 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { LRUCache } from 'lru-cache'
 import { Breaker } from './breaker.js'
 import type { Bus } from './bus.js'
+import { memoryStore } from './drivers/memory/memory-store.js'
 import { abortError, CacheError } from './errors.js'
 import type { AcquireResult, FillItem, L2Store } from './l2-store.js'
+import { L2Trust } from './l2-trust.js'
 import { Limiter } from './limiter.js'
-import { memoryStore } from './memory/memory-store.js'
 import { type CacheOptions, type ResolvedCacheOptions, resolveOptions } from './options.js'
+import { PendingDeletes } from './pending-deletes.js'
 import { type CacheStats, emptyCounters } from './stats.js'
 
 /** Loads one key from the source of truth; `undefined` means "no such thing" (cached as a miss). */
@@ -64,7 +66,10 @@ export function createCache(options: CacheOptions = {}): Cache {
  * In one process, concurrent callers of one key share one fetch.
  *
  * L2 sits behind a breaker: when it is slow or down, reads go to L1 and then to the loader under a
- * concurrency limit, and deletes are kept and replayed before L2 is used again.
+ * concurrency limit, and deletes are kept and replayed before L2 is used again. Past
+ * `maxPendingDeletes` the oldest are dropped and counted, and L2 is distrusted until `resync()` or
+ * until every value it could hold from before has expired: meanwhile each key is deleted from L2
+ * before this node reads it there, so no value a lost delete should have removed is served.
  */
 export class Cache {
   readonly #options: ResolvedCacheOptions
@@ -74,7 +79,8 @@ export class Cache {
   readonly #l1: LRUCache<string, Outcome> | undefined
   readonly #versions = new LRUCache<string, number>({ max: 100_000 })
   readonly #inflight = new Map<string, Promise<Outcome>>()
-  readonly #pending = new Set<string>()
+  readonly #pending: PendingDeletes
+  readonly #trust: L2Trust
   readonly #breaker: Breaker
   readonly #limiter: Limiter
   readonly #life = new AbortController()
@@ -83,6 +89,8 @@ export class Cache {
   #unsubscribe: (() => void) | undefined
   #epoch = 0
   #tokens = 0
+  /** The longest TTL this cache has written with: per-call `ttlMs` may exceed the option. */
+  #longestTtlMs: number
 
   constructor(options: CacheOptions = {}) {
     this.#options = resolveOptions(options)
@@ -93,6 +101,15 @@ export class Cache {
     this.#l1 =
       l1Max === false ? undefined : new LRUCache<string, Outcome>({ max: l1Max, ttl: this.#options.l1TtlMs })
     this.#limiter = new Limiter(this.#options.fallbackConcurrency)
+    this.#longestTtlMs = Math.max(this.#options.ttlMs, this.#options.negativeTtlMs)
+    this.#pending = new PendingDeletes(this.#options.maxPendingDeletes, () => this.#deleteDropped())
+    this.#trust = new L2Trust({
+      nodeId: this.#nodeId,
+      maxCleared: 100_000,
+      maxPendingDeletes: this.#options.maxPendingDeletes,
+      droppedDeletes: () => this.#counters.droppedDeletes,
+      onError: this.#options.onError,
+    })
     this.#breaker = new Breaker({
       failureThreshold: this.#options.breakerThreshold,
       cooldownMs: this.#options.breakerCooldownMs,
@@ -169,7 +186,7 @@ export class Cache {
     } catch (err) {
       if (err instanceof CacheError && err.code === 'E_ABORTED') throw err
       this.#l2Error(err)
-      for (const key of list) this.#pend(key)
+      for (const key of list) this.#pending.add(key)
     }
     // Again: a read that fetched the old value from L2 before the delete landed must not keep it.
     this.#invalidateLocal(list)
@@ -188,10 +205,37 @@ export class Cache {
     this.#inflight.clear()
   }
 
+  /**
+   * The full resync: empties L2 (every key of the store, for every node sharing it) and this node's
+   * L1, then trusts L2 again if dropped deletes had made it distrusted (unless more were dropped
+   * meanwhile). The next reads load from the source. Unlike reads it throws: `E_L2_UNAVAILABLE` while
+   * the breaker has L2 cut off, `E_L2_FAILED` if L2 fails, `E_ABORTED`. Bounded by `signal` only.
+   *
+   * @example
+   * cache.stats().l2Trusted || (await cache.resync({ signal: AbortSignal.timeout(60_000) }))
+   */
+  async resync(options: { signal?: AbortSignal | undefined } = {}): Promise<void> {
+    if (this.#breaker.state !== 'closed') {
+      throw new CacheError('E_L2_UNAVAILABLE', 'L2 is cut off by its breaker', {
+        context: { state: this.#breaker.state },
+      })
+    }
+    const episode = this.#trust.episode
+    try {
+      await raceSignal(this.#l2.clear(options.signal), options.signal)
+    } catch (err) {
+      if (err instanceof CacheError) throw err
+      throw new CacheError('E_L2_FAILED', 'L2 could not be cleared', { cause: err })
+    }
+    this.clearL1()
+    this.#trust.resynced(episode)
+  }
+
   stats(): CacheStats {
     return {
       ...this.#counters,
       pendingDeletes: this.#pending.size,
+      l2Trusted: this.#trust.trusted,
       l1Size: this.#l1?.size ?? 0,
       breaker: this.#breaker.state,
       breakerOpened: this.#breaker.opened,
@@ -256,7 +300,7 @@ export class Cache {
   ): Promise<Map<string, Outcome>> {
     const out = new Map<string, Outcome>()
     const marks = new Map(keys.map((key) => [key, this.#mark(key)]))
-    const acquired = await this.#acquire(keys)
+    const acquired = (await this.#clearDistrusted(keys)) ? await this.#acquire(keys) : undefined
     if (!acquired) {
       await this.#fallback(keys, loader, marks, out)
       return out
@@ -269,6 +313,25 @@ export class Cache {
       this.#waitBusy(busy, loader, options, marks, out),
     ])
     return out
+  }
+
+  /**
+   * While L2 is distrusted, deletes there the keys this node has not deleted yet in this episode, so
+   * what it serves next was filled after the writes whose deletes were dropped. `false`: L2 failed.
+   */
+  async #clearDistrusted(keys: readonly string[]): Promise<boolean> {
+    const uncleared = this.#trust.uncleared(keys)
+    if (uncleared.length === 0) return true
+    const episode = this.#trust.episode
+    try {
+      await this.#breaker.execute((signal) => this.#l2.delete(uncleared, signal))
+    } catch (err) {
+      this.#l2Error(err)
+      return false
+    }
+    this.#trust.cleared(uncleared, episode)
+    this.#counters.distrustedKeysCleared += uncleared.length
+    return true
   }
 
   async #acquire(keys: readonly string[]): Promise<AcquireResult[] | undefined> {
@@ -324,6 +387,7 @@ export class Cache {
     )
     const ttlMs = options.ttlMs ?? this.#options.ttlMs
     const negativeTtlMs = options.negativeTtlMs ?? this.#options.negativeTtlMs
+    this.#longestTtlMs = Math.max(this.#longestTtlMs, ttlMs, negativeTtlMs)
     const fills: FillItem[] = leased.map(({ key, token }) => {
       const found = values.has(key)
       const outcome: Outcome = { found, value: values.get(key) }
@@ -429,13 +493,13 @@ export class Cache {
     }
   }
 
-  #pend(key: string): void {
-    this.#pending.delete(key)
-    this.#pending.add(key)
-    if (this.#pending.size > 100_000) {
-      const oldest = this.#pending.values().next().value
-      if (oldest !== undefined) this.#pending.delete(oldest)
-    }
+  /**
+   * A pending delete was dropped: L2 may hold that key's old value until it expires. Any value L2
+   * holds now was written at most a lease before the drop, with at most the longest TTL plus grace.
+   */
+  #deleteDropped(): void {
+    this.#counters.droppedDeletes++
+    this.#trust.distrust(this.#longestTtlMs + this.#options.graceMs + this.#options.leaseMs)
   }
 
   /** The breaker's probe: the deletes L2 missed, replayed before it serves reads again. */
@@ -445,9 +509,9 @@ export class Cache {
       return
     }
     while (this.#pending.size > 0) {
-      const batch = [...this.#pending].slice(0, 500)
-      await this.#l2.delete(batch, signal)
-      for (const key of batch) this.#pending.delete(key)
+      const batch = this.#pending.oldest(500)
+      await this.#l2.delete(batch.keys, signal)
+      this.#pending.settle(batch)
     }
   }
 

@@ -27,6 +27,11 @@ export interface L2Store {
   fill(items: readonly FillItem[], signal?: AbortSignal): Promise<boolean[]>
   /** Removes the value, its freshness mark and any lease, so outstanding lease tokens are refused. */
   delete(keys: readonly string[], signal?: AbortSignal): Promise<void>
+  /**
+   * Removes every key of this store (on Redis: every key under its prefix), leases included. For
+   * `Cache.resync()`: may take long on a large store, so it is bounded by `signal`, not by a timeout.
+   */
+  clear(signal?: AbortSignal): Promise<void>
   /** Releases connections the store opened itself. */
   close(): Promise<void>
 }

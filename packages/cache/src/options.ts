@@ -40,6 +40,12 @@ export interface CacheOptions {
   breakerCooldownMs?: number
   /** Concurrent loader calls while L2 is cut off. @default 16 */
   fallbackConcurrency?: number
+  /**
+   * Deletes kept for replay while L2 is cut off. Beyond, the oldest are dropped: each is counted
+   * (`stats().droppedDeletes`) and L2 is distrusted until `resync()` or until every value it could
+   * hold from before has expired. @default 100_000
+   */
+  maxPendingDeletes?: number
   /** @default JSON */
   serializer?: Serializer
   /** Told of L2 and bus errors, which never reach readers. @default ignore */
@@ -70,6 +76,7 @@ export const cacheDefaults = Object.freeze({
   breakerThreshold: 3,
   breakerCooldownMs: 1_000,
   fallbackConcurrency: 16,
+  maxPendingDeletes: 100_000,
   serializer: json,
 })
 
@@ -93,7 +100,7 @@ export function resolveOptions(options: CacheOptions): ResolvedCacheOptions {
     if (!Number.isFinite(value) || value < 0) throw invalid(`options.${name} must be a number ≥ 0`)
   }
   if (!(resolved.jitter >= 0 && resolved.jitter < 1)) throw invalid('options.jitter must be in [0, 1)')
-  for (const name of ['breakerThreshold', 'fallbackConcurrency'] as const) {
+  for (const name of ['breakerThreshold', 'fallbackConcurrency', 'maxPendingDeletes'] as const) {
     if (!Number.isInteger(resolved[name]) || resolved[name] < 1) {
       throw invalid(`options.${name} must be a positive integer`)
     }

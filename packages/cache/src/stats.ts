@@ -28,6 +28,19 @@ export interface CacheStats {
   invalidationsReceived: number
   /** Deletes L2 has not yet seen (it was cut off); replayed before it is used again. */
   pendingDeletes: number
+  /**
+   * Pending deletes dropped because more than `maxPendingDeletes` were waiting: each one a key L2 may
+   * still hold stale, which is why L2 is then distrusted (`l2Trusted`).
+   */
+  droppedDeletes: number
+  /**
+   * `false` after a dropped delete, until `resync()` or until every value L2 could hold from before has
+   * expired: meanwhile no L2 value is served that this node has not deleted first (each key goes to the
+   * loader once).
+   */
+  l2Trusted: boolean
+  /** Keys deleted from L2 before this node read them there, because L2 was distrusted. */
+  distrustedKeysCleared: number
   /** Entries in L1 now. */
   l1Size: number
   breaker: BreakerState
@@ -35,7 +48,10 @@ export interface CacheStats {
   breakerOpened: number
 }
 
-export type CounterName = Exclude<keyof CacheStats, 'breaker' | 'breakerOpened' | 'pendingDeletes' | 'l1Size'>
+export type CounterName = Exclude<
+  keyof CacheStats,
+  'breaker' | 'breakerOpened' | 'pendingDeletes' | 'l1Size' | 'l2Trusted'
+>
 
 export function emptyCounters(): Record<CounterName, number> {
   return {
@@ -51,5 +67,7 @@ export function emptyCounters(): Record<CounterName, number> {
     staleSetsRefused: 0,
     l2Errors: 0,
     invalidationsReceived: 0,
+    droppedDeletes: 0,
+    distrustedKeysCleared: 0,
   }
 }

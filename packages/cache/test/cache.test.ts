@@ -1,26 +1,27 @@
+import * as diagnostics from 'node:diagnostics_channel'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { describe, expect, it } from 'vitest'
-import { CacheError, createCache, type L2Store, Limiter, memoryStore } from '../src/index.js'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import {
+  CACHE_CHANNELS,
+  CacheError,
+  cacheDefaults,
+  createCache,
+  type L2TrustEvent,
+  Limiter,
+  memoryStore,
+} from '../src/index.js'
+import { chaosStore } from '../src/testing/index.js'
 
-/** A chaos wrapper: delays or fails every call of a store while `mode` says so. */
-function chaos(inner: L2Store) {
-  const control = { mode: 'ok' as 'ok' | 'slow' | 'down', calls: 0 }
-  const wrap =
-    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
-    async (...args: A): Promise<R> => {
-      control.calls++
-      if (control.mode === 'down') throw new Error('connection refused')
-      if (control.mode === 'slow') await sleep(2000)
-      return fn(...args)
-    }
-  const store: L2Store = {
-    acquire: wrap(inner.acquire.bind(inner)),
-    peek: wrap(inner.peek.bind(inner)),
-    fill: wrap(inner.fill.bind(inner)),
-    delete: wrap(inner.delete.bind(inner)),
-    close: () => inner.close(),
-  }
-  return { store, control }
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+/** Fake timers for the breaker's timeouts and cooldowns, and `Date.now()` for it and the stores. */
+const fakeClock = () => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+
+/** Lets promise chains settle without moving the fake clock. */
+const settle = async () => {
+  for (let i = 0; i < 20; i++) await Promise.resolve()
 }
 
 describe('createCache options', () => {
@@ -30,6 +31,10 @@ describe('createCache options', () => {
     expect(() => createCache({ fallbackConcurrency: 1.5 })).toThrow(
       'options.fallbackConcurrency must be a positive integer',
     )
+    expect(() => createCache({ maxPendingDeletes: 0 })).toThrow(
+      'options.maxPendingDeletes must be a positive integer',
+    )
+    expect(cacheDefaults.maxPendingDeletes).toBe(100_000)
     try {
       createCache({ l1Max: 0 })
     } catch (err) {
@@ -41,7 +46,7 @@ describe('createCache options', () => {
 
 describe('Cache', () => {
   it('answers an L1 hit without touching L2', async () => {
-    const { store, control } = chaos(memoryStore())
+    const { store, control } = chaosStore(memoryStore())
     const cache = createCache({ l2: store })
     await cache.getOrLoad('k', async () => 1)
     const before = control.calls
@@ -73,14 +78,15 @@ describe('Cache', () => {
   })
 
   it('serves the stale value within grace to another node while one caller reloads', async () => {
-    const l2 = memoryStore()
+    let now = 0
+    const l2 = memoryStore({ now: () => now })
     const options = { l2, ttlMs: 30, jitter: 0, graceMs: 5000, l1Max: false } as const
     const [a, b] = [createCache(options), createCache(options)]
     await a.getOrLoad('k', async () => 'old')
-    await sleep(60)
-    let release!: () => void
+    now = 60 // past the TTL, within grace
+    let release: (() => void) | undefined
     const reload = a.getOrLoad('k', () => new Promise<string>((resolve) => (release = () => resolve('new'))))
-    await sleep(5)
+    while (!release) await Promise.resolve() // a holds the lease and is loading
     expect(await b.getOrLoad('k', async () => 'never')).toBe('old')
     expect(b.stats().staleHits).toBe(1)
     release()
@@ -88,54 +94,202 @@ describe('Cache', () => {
     expect(await b.getOrLoad('k', async () => 'never')).toBe('new')
   })
 
-  it('cuts a slow L2 off within a second and serves reads from the loader under the limit', async () => {
-    const { store, control } = chaos(memoryStore())
-    const cache = createCache({ l2: store, l1Max: false, fallbackConcurrency: 2, l2TimeoutMs: 100 })
-    control.mode = 'slow'
+  it('opens the breaker after breakerThreshold timed-out calls, then serves reads from the loader without touching L2', async () => {
+    fakeClock()
+    const { store, control } = chaosStore(memoryStore())
+    const options = { l1Max: false, fallbackConcurrency: 2, l2TimeoutMs: 100, breakerThreshold: 3 } as const
+    const cache = createCache({ l2: store, ...options })
+    control.mode = 'hang'
     let active = 0
     let peak = 0
     const loader = async (key: string) => {
       active++
       peak = Math.max(peak, active)
-      await sleep(5)
+      await settle()
       active--
       return key
     }
-    const started = performance.now()
+    // Closed: each read waits exactly l2TimeoutMs for L2, then loads.
+    for (let i = 0; i < options.breakerThreshold; i++) {
+      let done = false
+      const read = cache.getOrLoad(`t${i}`, loader).finally(() => (done = true))
+      await vi.advanceTimersByTimeAsync(options.l2TimeoutMs - 1)
+      expect(done).toBe(false)
+      await vi.advanceTimersByTimeAsync(1)
+      expect(await read).toBe(`t${i}`)
+    }
+    expect(cache.stats()).toMatchObject({ breaker: 'open', breakerOpened: 1, l2Errors: 3 })
+    expect(control.calls).toBe(options.breakerThreshold)
+    // Open: 20 concurrent reads are served while the clock stands still, none reaches L2.
+    const clock = Date.now()
     const values = await Promise.all(Array.from({ length: 20 }, (_, i) => cache.getOrLoad(`k${i}`, loader)))
     expect(values).toEqual(Array.from({ length: 20 }, (_, i) => `k${i}`))
-    expect(cache.stats().breaker).toBe('open')
-    expect(performance.now() - started).toBeLessThan(1000)
-    expect(peak).toBeLessThanOrEqual(2)
+    expect(Date.now()).toBe(clock)
+    expect(control.calls).toBe(options.breakerThreshold)
+    expect(cache.stats()).toMatchObject({ breaker: 'open', fallbackLoads: 23 })
+    expect(peak).toBe(2)
   })
 
   it('keeps deletes made while L2 is down and replays them before closing the breaker', async () => {
-    const inner = memoryStore()
-    const { store, control } = chaos(inner)
+    fakeClock()
+    const { store, control } = chaosStore(memoryStore())
     const cache = createCache({ l2: store, l1Max: false, breakerCooldownMs: 50, breakerThreshold: 1 })
     await cache.getOrLoad('k', async () => 'old')
     control.mode = 'down'
     await cache.delete('k')
-    expect(cache.stats()).toMatchObject({ breaker: 'open', pendingDeletes: 1 })
+    expect(cache.stats()).toMatchObject({ breaker: 'open', pendingDeletes: 1, droppedDeletes: 0 })
     control.mode = 'ok'
-    await sleep(60)
+    await vi.advanceTimersByTimeAsync(49)
+    await cache.getOrLoad('x', async () => 'x')
+    expect(cache.stats().breaker).toBe('open') // still cooling down: no probe yet
+    expect(control.byMethod.delete).toBe(1)
+    await vi.advanceTimersByTimeAsync(1)
     await cache.getOrLoad('x', async () => 'x') // the first call after the cooldown starts the probe
-    for (let i = 0; i < 50 && cache.stats().breaker !== 'closed'; i++) await sleep(5)
-    expect(cache.stats()).toMatchObject({ breaker: 'closed', pendingDeletes: 0 })
+    await settle()
+    expect(cache.stats()).toMatchObject({ breaker: 'closed', pendingDeletes: 0, l2Trusted: true })
+    expect(control.byMethod.delete).toBe(2) // the replay
     expect(await cache.getOrLoad('k', async () => 'new')).toBe('new')
   })
 
   it('spreads TTLs by the jitter', async () => {
-    const store = memoryStore()
+    let now = 0
+    const store = memoryStore({ now: () => now })
     const cache = createCache({ l2: store, ttlMs: 1000, jitter: 0.5, l1Max: false, graceMs: 0 })
     await cache.getManyOrLoad(
       Array.from({ length: 50 }, (_, i) => `k${i}`),
       async (keys) => new Map(keys.map((k) => [k, k])),
     )
-    await sleep(750)
+    now = 750 // each TTL is in (500, 1000]: about half are fresh still
     const fresh = (await store.peek(Array.from({ length: 50 }, (_, i) => `k${i}`))).filter((v) => v?.fresh)
     expect(fresh.length).toBeGreaterThan(0)
     expect(fresh.length).toBeLessThan(50)
+  })
+})
+
+describe('Cache past maxPendingDeletes (L2 down for long)', () => {
+  const keys = ['k1', 'k2', 'k3', 'k4', 'k5']
+  const events: L2TrustEvent[] = []
+  const listen = (event: unknown) => events.push(event as L2TrustEvent)
+  beforeEach(() => {
+    events.length = 0
+    diagnostics.subscribe(CACHE_CHANNELS.l2Trust, listen)
+  })
+  afterEach(() => {
+    diagnostics.unsubscribe(CACHE_CHANNELS.l2Trust, listen)
+  })
+  const payloads = async (store: ReturnType<typeof memoryStore>) =>
+    (await store.peek(keys)).map((stored) => stored?.payload)
+
+  /**
+   * Five keys cached as "old"; then L2 goes down (keeping its data), the database changes to "new"
+   * and the five are deleted: two deletes are kept, three dropped; then L2 comes back.
+   */
+  async function outageThatDropsDeletes(extra: { ttlMs?: number } = {}) {
+    const inner = memoryStore()
+    const { store, control } = chaosStore(inner)
+    const errors: unknown[] = []
+    const cache = createCache({
+      l2: store,
+      nodeId: 'a',
+      l1Max: false,
+      breakerThreshold: 1,
+      breakerCooldownMs: 50,
+      maxPendingDeletes: 2,
+      onError: (err) => errors.push(err),
+    })
+    const db = { value: 'old', loads: 0 }
+    const load = async () => {
+      db.loads++
+      return db.value
+    }
+    for (const key of keys) await cache.getOrLoad(key, load, extra)
+    const droppedAt = Date.now()
+    control.mode = 'down'
+    db.value = 'new'
+    for (const key of keys) await cache.delete(key)
+    const duringOutage = cache.stats()
+    control.mode = 'ok'
+    await vi.advanceTimersByTimeAsync(50)
+    await cache.getOrLoad('other', load) // the first call after the cooldown starts the probe
+    await settle()
+    return { cache, inner, control, errors, db, load, droppedAt, duringOutage }
+  }
+
+  it('counts every dropped delete, and serves none of those keys stale from L2 after recovery', async () => {
+    fakeClock()
+    const run = await outageThatDropsDeletes()
+    const { cache, inner, load, db } = run
+    expect(run.duringOutage).toMatchObject({
+      breaker: 'open',
+      pendingDeletes: 2,
+      droppedDeletes: 3,
+      l2Trusted: false,
+    })
+    // The outage kept L2's data: the old values whose deletes were dropped are still there.
+    expect(await payloads(inner)).toEqual(['v"old"', 'v"old"', 'v"old"', undefined, undefined])
+    const untrustedUntil = run.droppedAt + cacheDefaults.ttlMs + cacheDefaults.graceMs + cacheDefaults.leaseMs
+    expect(events).toEqual([
+      { nodeId: 'a', trusted: false, reason: 'deletes-dropped', droppedDeletes: 1, untrustedUntil },
+    ])
+    const told = run.errors.filter((err) => err instanceof CacheError && err.code === 'E_L2_DELETES_DROPPED')
+    expect(told).toHaveLength(1)
+    expect((told[0] as CacheError).context).toEqual({
+      droppedDeletes: 1,
+      maxPendingDeletes: 2,
+      untrustedUntil,
+    })
+
+    expect(cache.stats()).toMatchObject({ breaker: 'closed', pendingDeletes: 0, l2Trusted: false })
+    const loadsBefore = db.loads
+    for (const key of keys) expect(await cache.getOrLoad(key, load)).toBe('new')
+    expect(db.loads - loadsBefore).toBe(keys.length)
+    expect(cache.stats().distrustedKeysCleared).toBe(keys.length)
+    // L2 itself now holds the new values, for every node reading it.
+    expect(await payloads(inner)).toEqual(Array(keys.length).fill('v"new"'))
+    // Each key is cleared once per episode: the next reads are L2 hits again.
+    for (const key of keys) expect(await cache.getOrLoad(key, load)).toBe('new')
+    expect(cache.stats()).toMatchObject({ distrustedKeysCleared: keys.length, l2Hits: keys.length })
+    expect(db.loads - loadsBefore).toBe(keys.length)
+  })
+
+  it('trusts L2 again once the longest TTL a value was written with (plus grace and lease) has passed', async () => {
+    fakeClock()
+    const ttlMs = 120_000 // a per-call TTL longer than options.ttlMs
+    const run = await outageThatDropsDeletes({ ttlMs })
+    const { cache, load } = run
+    const trustedAt = run.droppedAt + ttlMs + cacheDefaults.graceMs + cacheDefaults.leaseMs
+    expect(events.at(-1)).toMatchObject({ trusted: false, untrustedUntil: trustedAt })
+    await vi.advanceTimersByTimeAsync(trustedAt - 1 - Date.now())
+    expect(cache.stats().l2Trusted).toBe(false)
+    await cache.getOrLoad('late', load)
+    expect(cache.stats().distrustedKeysCleared).toBe(1)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(cache.stats().l2Trusted).toBe(true)
+    expect(events.at(-1)).toEqual({
+      nodeId: 'a',
+      trusted: true,
+      reason: 'expired',
+      droppedDeletes: 3,
+      untrustedUntil: 0,
+    })
+    await cache.getOrLoad('later', load)
+    expect(cache.stats().distrustedKeysCleared).toBe(1)
+  })
+
+  it('trusts L2 again after resync() emptied it; refuses to resync while the breaker is open', async () => {
+    fakeClock()
+    const run = await outageThatDropsDeletes()
+    const { cache, inner, control, load } = run
+    await cache.resync()
+    expect(cache.stats()).toMatchObject({ l2Trusted: true, distrustedKeysCleared: 0 })
+    expect(events.at(-1)).toMatchObject({ trusted: true, reason: 'resync', untrustedUntil: 0 })
+    expect(await payloads(inner)).toEqual(Array(keys.length).fill(undefined))
+    for (const key of keys) expect(await cache.getOrLoad(key, load)).toBe('new')
+    expect(cache.stats().distrustedKeysCleared).toBe(0)
+
+    control.mode = 'down'
+    await cache.delete('k1')
+    await expect(cache.resync()).rejects.toMatchObject({ code: 'E_L2_UNAVAILABLE' })
   })
 })
 

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { memoryBus } from '../src/memory/memory-bus.js'
-import { memoryStore } from '../src/memory/memory-store.js'
-import { redisBus, redisStore } from '../src/redis/index.js'
-import { registerBackendContract } from './contract.js'
+import { memoryBus, memoryStore } from '../src/drivers/memory/index.js'
+import { redisBus, redisStore } from '../src/drivers/redis/index.js'
+import { registerBackendContract } from '../src/testing/index.js'
 
 const REDIS_URL = process.env['HF_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
 

@@ -4,14 +4,14 @@ import { type TemporaryDatabase, temporaryDatabase } from '@hundredfold/pg/testi
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { redisBus, redisStore } from '../src/drivers/redis/index.js'
 import { type Cache, createCache } from '../src/index.js'
-import { redisBus, redisStore } from '../src/redis/index.js'
 
 /**
- * Concurrent writers and readers on a few hot keys over real Redis and PostgreSQL, three ways:
- * plain cache-aside, delayed double delete, and leases. After the run quiesces, a cached value that
- * differs from the database is stale. Only leases must reach zero; the others are reported.
- * `HF_RACE_OPS` sets the operations per strategy (the issue's 10⁵ by default).
+ * Concurrent writers and readers on a few hot keys over real Redis and PostgreSQL, through leases.
+ * After the run quiesces, a cached value that differs from the database is stale: there must be none.
+ * Plain cache-aside and delayed double delete, which do leave stale keys, are measured beside it by
+ * `npm run bench -- cache` (`bench/results/cache.json`). `HF_RACE_OPS` sets the operations (10⁵ by default).
  */
 const REDIS_URL = process.env['HF_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
 const OPS = Number(process.env['HF_RACE_OPS'] ?? 100_000)
@@ -31,7 +31,6 @@ describe('stale sets under concurrent writes (Redis + PostgreSQL)', () => {
   let pool: pg.Pool
   let redis: Redis
   const prefix = `hf-race:${randomBytes(4).toString('hex')}:`
-  const results: Record<string, { stale: number; ops: number; seconds: number }> = {}
 
   beforeAll(async () => {
     db = await temporaryDatabase({ prefix: 'cache_race' })
@@ -42,7 +41,6 @@ describe('stale sets under concurrent writes (Redis + PostgreSQL)', () => {
     redis = new Redis(REDIS_URL)
   })
   afterAll(async () => {
-    console.log(`race: stale keys after quiescing (of ${KEYS}), ${OPS} ops each:`, JSON.stringify(results))
     const keys = await redis.keys(`${prefix}*`)
     if (keys.length > 0) await redis.del(...keys)
     await redis.quit()
@@ -60,9 +58,8 @@ describe('stale sets under concurrent writes (Redis + PostgreSQL)', () => {
     await pool.query('UPDATE kv SET v = v + 1 WHERE k = $1', [key])
   }
 
-  async function run(name: string, strategy: Strategy): Promise<number> {
+  async function run(strategy: Strategy): Promise<number> {
     let next = 0
-    const started = performance.now()
     const worker = async () => {
       while (next < OPS) {
         next++
@@ -79,54 +76,8 @@ describe('stale sets under concurrent writes (Redis + PostgreSQL)', () => {
       const cached = await strategy.cached(row.k)
       if (cached !== undefined && cached !== Number(row.v)) stale++
     }
-    results[name] = { stale, ops: OPS, seconds: Math.round((performance.now() - started) / 100) / 10 }
     return stale
   }
-
-  it('plain cache-aside (reported, not asserted)', async () => {
-    const k = (key: number) => `${prefix}plain:${key}`
-    const stale = await run('cache_aside', {
-      async read(key) {
-        const hit = await redis.get(k(key))
-        if (hit !== null) return Number(hit)
-        const value = await load(key)
-        await redis.set(k(key), String(value), 'EX', 60)
-        return value
-      },
-      async write(key) {
-        await update(key)
-        await redis.del(k(key))
-      },
-      async cached(key) {
-        const hit = await redis.get(k(key))
-        return hit === null ? undefined : Number(hit)
-      },
-    })
-    expect(stale).toBeGreaterThanOrEqual(0)
-  })
-
-  it('delayed double delete (reported, not asserted)', async () => {
-    const k = (key: number) => `${prefix}double:${key}`
-    const stale = await run('double_delete', {
-      async read(key) {
-        const hit = await redis.get(k(key))
-        if (hit !== null) return Number(hit)
-        const value = await load(key)
-        await redis.set(k(key), String(value), 'EX', 60)
-        return value
-      },
-      async write(key) {
-        await update(key)
-        await redis.del(k(key))
-        setTimeout(() => void redis.del(k(key)), 3)
-      },
-      async cached(key) {
-        const hit = await redis.get(k(key))
-        return hit === null ? undefined : Number(hit)
-      },
-    })
-    expect(stale).toBeGreaterThanOrEqual(0)
-  })
 
   it('leases leave zero stale values, in L2 and in both nodes’ L1', async () => {
     const store = redisStore({ connection: REDIS_URL, prefix: `${prefix}lease:` })
@@ -142,7 +93,7 @@ describe('stale sets under concurrent writes (Redis + PostgreSQL)', () => {
     const peekOnly = async () => {
       throw new Error('not cached')
     }
-    const stale = await run('leases', {
+    const stale = await run({
       async read(key) {
         return (await node().getOrLoad(String(key), () => load(key)))!
       },
@@ -162,7 +113,6 @@ describe('stale sets under concurrent writes (Redis + PostgreSQL)', () => {
       },
     })
     const refused = nodes.reduce((n, node) => n + node.stats().staleSetsRefused, 0)
-    results['leases'] = { ...results['leases']!, ...{ stale_sets_refused: refused } }
     await Promise.all(nodes.map((n) => n.close()))
     await Promise.all([...buses.map((b) => b.close()), store.close()])
     expect(stale).toBe(0)

@@ -9,14 +9,7 @@ import { type TemporaryDatabase, temporaryDatabase } from '@hundredfold/pg/testi
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { acquireWorkerLease, DEFAULT_EPOCH, decode, IdError } from '../src/index.js'
 import { pgLeaseStore } from '../src/lease-pg/index.js'
-import {
-  buildPackage,
-  countDuplicates,
-  type Issuer,
-  kill9,
-  readIds,
-  startIssuer,
-} from './support/processes.js'
+import { countDuplicates, type Issuer, kill9, readIds, startIssuer } from './support/processes.js'
 import { startTcpProxy } from './support/tcp-proxy.js'
 
 // Every case ends in "no duplicate" or "an explicit refusal", against a real PostgreSQL server.
@@ -25,7 +18,6 @@ let database: TemporaryDatabase
 let dir: string
 let tables = 0
 beforeAll(async () => {
-  buildPackage()
   database = await temporaryDatabase({ prefix: 'id_faults' })
   dir = mkdtempSync(join(tmpdir(), 'hf-id-faults-'))
 })

@@ -5,7 +5,7 @@ import { type TemporaryDatabase, temporaryDatabase } from '@hundredfold/pg/testi
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { acquireWorkerLease, DEFAULT_EPOCH, decode, MemoryLeaseStore, type Snowflake } from '../src/index.js'
-import { buildPackage, countDuplicates, readIds, startIssuer } from './support/processes.js'
+import { countDuplicates, readIds, startIssuer } from './support/processes.js'
 
 // The full 10^7 runs in `npm run bench -- id`; here a count that keeps the suite quick.
 const PROCESSES = 8
@@ -15,7 +15,6 @@ describe('no duplicates across processes (property)', () => {
   let database: TemporaryDatabase
   let dir: string
   beforeAll(async () => {
-    buildPackage()
     database = await temporaryDatabase({ prefix: 'id_property' })
     dir = mkdtempSync(join(tmpdir(), 'hf-id-property-'))
   })

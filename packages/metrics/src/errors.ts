@@ -3,9 +3,11 @@
  *
  * - `E_INVALID_NAME`: a metric or label name breaks the Prometheus naming rules.
  * - `E_INVALID_LABELS`: label values do not match the metric's label names (missing, extra, wrong type).
- * - `E_DUPLICATE_METRIC`: a registry already has a metric (or a `_sum`/`_count` series) of that name.
- * - `E_INVALID_OPTION`: an option failed eager validation.
- * - `E_INVALID_VALUE`: a value a metric cannot take, such as a negative counter increment.
+ * - `E_DUPLICATE_METRIC`: a registry already renders that name: a metric's, or one of the series it adds
+ *   (`_sum`, `_count`, `_bucket`, a histogram's `<name>_summary`); context `metric`, `value` (the name taken).
+ * - `E_INVALID_OPTION`: an option failed eager validation (bad `buckets` included); `option` names it.
+ * - `E_INVALID_VALUE`: a value a metric cannot take: a negative counter increment, a non-finite
+ *   `observe()` of a bucketed histogram, a gauge value that is not a number.
  * - `E_COLLECT_FAILED`: a metric's `collect` callback threw during a scrape (the error is the `cause`).
  */
 export type MetricsErrorCode =
@@ -22,7 +24,7 @@ export interface MetricsErrorContext {
   metric?: string
   /** `E_INVALID_NAME`, `E_INVALID_LABELS`: the label concerned. */
   label?: string
-  /** `E_INVALID_OPTION`: the option's path, e.g. `options.highestUs`. */
+  /** `E_INVALID_OPTION`: the option's path, e.g. `options.highestUs`, `options.buckets`. */
   option?: string
   /** The rejected value, if any. */
   value?: unknown

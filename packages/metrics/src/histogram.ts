@@ -1,246 +1,100 @@
-import { Float64Histogram } from 'hdr-histogram-js'
+import { BucketCounts, latencyBuckets, resolveBuckets } from './buckets.js'
 import { MetricsError } from './errors.js'
 import { braces, formatValue } from './exposition.js'
+import {
+  LatencyHistogram,
+  type LatencyHistogramOptions,
+  type LatencySnapshot,
+  resolveLatencyOptions,
+} from './latency-histogram.js'
 import { MetricFamily, type MetricOptions } from './metric-family.js'
 
-/** Range and precision of a {@link LatencyHistogram}; all in microseconds. */
-export interface LatencyHistogramOptions {
-  /**
-   * The smallest value told apart from 0, in µs.
-   * @default 1
-   */
-  lowestUs?: number
-  /**
-   * The largest value tracked, in µs; larger values are counted as this one (their sum and max stay exact).
-   * @default 3_600_000_000 (1 hour)
-   */
-  highestUs?: number
-  /**
-   * Significant decimal digits kept, 1..5: 3 means every value is within 0.1%.
-   * @default 3
-   */
-  significantDigits?: number
-}
-
-/** A summary of a {@link LatencyHistogram}, every time in milliseconds; NaN when nothing was recorded. */
-export interface LatencySnapshot {
-  count: number
-  p50: number
-  p90: number
-  p99: number
-  p999: number
-  max: number
-  mean: number
-}
-
-const DEFAULTS = { lowestUs: 1, highestUs: 3_600_000_000, significantDigits: 3 } as const
-const SNAPSHOT_PERCENTILES = [50, 90, 99, 99.9] as const
-const ulp = (x: number): number => 2 ** (Math.floor(Math.log2(x)) - 52)
-
-function resolveOptions(options: LatencyHistogramOptions = {}): Required<LatencyHistogramOptions> {
-  const { lowestUs = DEFAULTS.lowestUs, highestUs = DEFAULTS.highestUs } = options
-  const { significantDigits = DEFAULTS.significantDigits } = options
-  const invalid = (option: string, rule: string, value: unknown) =>
-    new MetricsError('E_INVALID_OPTION', `options.${option} must be ${rule}`, {
-      option: `options.${option}`,
-      value,
-    })
-  if (!Number.isSafeInteger(lowestUs) || lowestUs < 1) throw invalid('lowestUs', 'an integer ≥ 1', lowestUs)
-  if (!Number.isSafeInteger(highestUs) || highestUs < 2 * lowestUs) {
-    throw invalid('highestUs', 'an integer ≥ 2 × options.lowestUs', highestUs)
-  }
-  if (!Number.isInteger(significantDigits) || significantDigits < 1 || significantDigits > 5) {
-    throw invalid('significantDigits', 'an integer in 1..5', significantDigits)
-  }
-  return { lowestUs, highestUs, significantDigits }
-}
-
 /**
- * A latency histogram over HdrHistogram (the pure-JS `Float64Histogram`, so counts never wrap): records
- * microseconds, answers any percentile within the configured precision in constant memory
- * (~190 KB with the defaults), and keeps count, exact sum and exact max beside it.
- *
- * @example
- * const latency = new LatencyHistogram()
- * const start = process.hrtime.bigint()
- * await handle(req)
- * latency.recordSince(start)
- * latency.snapshot() // { count: 1, p50: 1.234, p90: 1.234, p99: 1.234, p999: 1.234, max: 1.234, mean: 1.234 }
+ * Options of {@link Histogram}: the common metric options, the range and precision of every child
+ * (`latencyHistogramDefaults`), and whether to render Prometheus buckets too.
  */
-export class LatencyHistogram {
-  readonly #hdr: Float64Histogram
-  readonly #highestUs: number
-  #count = 0
-  #sumUs = 0
-  #maxUs = 0
-
-  /** @throws {MetricsError} `E_INVALID_OPTION` for an option out of range. */
-  constructor(options?: LatencyHistogramOptions) {
-    const { lowestUs, highestUs, significantDigits } = resolveOptions(options)
-    this.#hdr = new Float64Histogram(lowestUs, highestUs, significantDigits)
-    this.#highestUs = highestUs
-  }
-
-  /** How many values were recorded. */
-  get count(): number {
-    return this.#count
-  }
-
-  /** The exact sum of recorded values, in µs. */
-  get sumUs(): number {
-    return this.#sumUs
-  }
-
-  /** The exact mean, in µs; NaN when empty. */
-  get meanUs(): number {
-    return this.#count === 0 ? Number.NaN : this.#sumUs / this.#count
-  }
-
-  /** The exact largest value, in µs; NaN when empty. */
-  get maxUs(): number {
-    return this.#count === 0 ? Number.NaN : this.#maxUs
-  }
-
-  /**
-   * Records one value in microseconds. Negative and NaN values (a stepped clock, a bug) count as 0;
-   * values above `highestUs` count as `highestUs` in the percentiles. Never throws.
-   *
-   * @example
-   * latency.record(1250) // 1.25 ms
-   */
-  record(valueUs: number): void {
-    let value = valueUs
-    if (!(value >= 0)) value = 0
-    else if (value === Number.POSITIVE_INFINITY) value = this.#highestUs
-    this.#count++
-    this.#sumUs += value
-    if (value > this.#maxUs) this.#maxUs = value
-    const rounded = Math.round(value)
-    this.#hdr.recordValue(Math.min(rounded, this.#highestUs))
-  }
-
-  /**
-   * Records one value in milliseconds.
-   *
-   * @example
-   * latency.recordMs(performance.now() - started)
-   */
-  recordMs(valueMs: number): void {
-    this.record(valueMs * 1000)
-  }
-
-  /**
-   * Records the time since `startNs`, a `process.hrtime.bigint()` reading, and returns it in µs.
-   *
-   * @example
-   * const start = process.hrtime.bigint()
-   * await query()
-   * const tookUs = latency.recordSince(start)
-   */
-  recordSince(startNs: bigint): number {
-    const us = Number(process.hrtime.bigint() - startNs) / 1000
-    this.record(us)
-    return us
-  }
-
-  /**
-   * The value at `percentile` (0..100), in µs: the smallest recorded value that `percentile`% of values are
-   * at or below, within the histogram's precision, and never above the exact max. NaN when empty.
-   *
-   * @example
-   * latency.percentileUs(99.9)
-   */
-  percentileUs(percentile: number): number {
-    return this.percentilesUs([percentile])[0]!
-  }
-
-  /**
-   * Several percentiles (0..100) in one pass over the counts, in µs, in the order asked.
-   *
-   * @example
-   * const [p50, p99] = latency.percentilesUs([50, 99])
-   */
-  percentilesUs(percentiles: readonly number[]): number[] {
-    const results = new Array<number>(percentiles.length).fill(Number.NaN)
-    if (this.#count === 0) return results
-    const hdr = this.#hdr
-    const total = hdr.totalCount
-    const order = percentiles.map((_, i) => i).sort((a, b) => percentiles[a]! - percentiles[b]!)
-    let index = 0
-    let cumulative = 0
-    for (const k of order) {
-      const percentile = Math.min(Math.max(percentiles[k]!, 0), 100)
-      // Same rounding as HdrHistogram's getValueAtPercentile: round the count up, minus one ulp of fp error.
-      const exact = (percentile / 100) * total
-      const target = Math.max(Math.ceil(exact - ulp(exact)), 1)
-      while (cumulative < target && index < hdr.countsArrayLength) cumulative += hdr.getCountAtIndex(index++)
-      const value = hdr.valueFromIndex(index - 1)
-      const reported = percentile === 0 ? hdr.lowestEquivalentValue(value) : hdr.highestEquivalentValue(value)
-      results[k] = Math.min(reported, this.#maxUs)
-    }
-    return results
-  }
-
-  /**
-   * Count, p50, p90, p99, p99.9, max and mean, in milliseconds.
-   *
-   * @example
-   * console.table(latency.snapshot())
-   */
-  snapshot(): LatencySnapshot {
-    const [p50, p90, p99, p999] = this.percentilesUs(SNAPSHOT_PERCENTILES)
-    return {
-      count: this.#count,
-      p50: p50! / 1000,
-      p90: p90! / 1000,
-      p99: p99! / 1000,
-      p999: p999! / 1000,
-      max: this.maxUs / 1000,
-      mean: this.meanUs / 1000,
-    }
-  }
-
-  /**
-   * Forgets every recorded value.
-   *
-   * @example
-   * latency.reset() // start of a new measurement window
-   */
-  reset(): void {
-    this.#hdr.reset()
-    this.#count = 0
-    this.#sumUs = 0
-    this.#maxUs = 0
-  }
-}
-
-/** Options of {@link Histogram}: the common metric options plus the range and precision of every child. */
 export interface HistogramOptions<L extends string>
   extends MetricOptions<L, Histogram<L>>,
-    LatencyHistogramOptions {}
+    LatencyHistogramOptions {
+  /**
+   * Also count every value into these bucket upper bounds, in seconds (`true`: `latencyBuckets`), and render
+   * them as a Prometheus `histogram`, which sums across processes. The histogram then takes `name`, and the
+   * HDR quantiles move to the summary `<name>_summary`. Bounds must be finite, > 0 and increasing; `+Inf`
+   * is always added.
+   * @default false (the summary alone, under `name`)
+   */
+  buckets?: boolean | readonly number[]
+}
 
 const QUANTILES = ['0.5', '0.9', '0.99', '0.999'] as const
 const QUANTILE_PERCENTILES = [50, 90, 99, 99.9] as const
 
+/** A {@link LatencyHistogram} that also counts every value into Prometheus buckets. */
+class BucketedLatencyHistogram extends LatencyHistogram {
+  readonly buckets: BucketCounts
+  readonly #highestUs: number
+
+  constructor(options: Required<LatencyHistogramOptions>, bounds: readonly number[]) {
+    super(options)
+    this.buckets = new BucketCounts(bounds)
+    this.#highestUs = options.highestUs
+  }
+
+  override record(valueUs: number): void {
+    super.record(valueUs)
+    // The value the HDR side counted and summed: negative and NaN as 0, +Inf as highestUs.
+    const us = valueUs >= 0 ? (valueUs === Number.POSITIVE_INFINITY ? this.#highestUs : valueUs) : 0
+    this.buckets.observe(us / 1e6)
+  }
+
+  override reset(): void {
+    super.reset()
+    this.buckets.reset()
+  }
+}
+
 /**
  * A latency metric family: one {@link LatencyHistogram} per label set, recorded in microseconds and
- * rendered as a Prometheus `summary` in seconds (quantiles 0.5, 0.9, 0.99, 0.999, `_sum`, `_count`).
- * Created by {@link Registry.histogram}.
+ * rendered in seconds as a Prometheus `summary` (quantiles 0.5, 0.9, 0.99, 0.999, `_sum`, `_count`).
+ * With `buckets`, each child also counts into fixed buckets, rendered as a `histogram` under `name`
+ * (`_bucket{le}`, `_sum`, `_count`), and the summary is renamed `<name>_summary`: the buckets aggregate
+ * across processes, the quantiles keep HDR precision per process. Created by {@link Registry.histogram}.
  *
  * @example
- * const duration = registry.histogram({ name: 'http_request_duration_seconds', help: 'Latency.', labelNames: ['route'] })
+ * const duration = registry.histogram({
+ *   name: 'http_request_duration_seconds',
+ *   help: 'Latency.',
+ *   labelNames: ['route'],
+ *   buckets: true,
+ * })
  * const start = process.hrtime.bigint()
  * await handle(req)
  * duration.labels({ route: '/posts/:id' }).recordSince(start)
  */
 export class Histogram<L extends string = never> extends MetricFamily<L, LatencyHistogram> {
-  readonly type = 'summary'
+  /** `histogram` with buckets (the name it renders first), else `summary`. */
+  readonly type: 'summary' | 'histogram'
+  /** The bucket upper bounds in seconds, or `undefined` when rendered as a summary alone. */
+  readonly buckets: readonly number[] | undefined
+  /** The name of the summary: `name`, or `<name>_summary` beside buckets. */
+  readonly summaryName: string
   readonly #options: Required<LatencyHistogramOptions>
 
   /** @throws {MetricsError} as {@link Registry.histogram}. */
   constructor(options: HistogramOptions<L>) {
-    super(options, ['quantile'])
-    this.#options = resolveOptions(options)
+    super(options, ['quantile', 'le'])
+    this.#options = resolveLatencyOptions(options)
+    this.buckets = resolveHistogramBuckets(options.buckets, this.name)
+    this.type = this.buckets === undefined ? 'summary' : 'histogram'
+    this.summaryName = this.buckets === undefined ? this.name : `${this.name}_summary`
+  }
+
+  /** @internal */
+  override get sampleNames(): readonly string[] {
+    const { name, summaryName } = this
+    const summary = [summaryName, `${summaryName}_sum`, `${summaryName}_count`]
+    if (this.buckets === undefined) return summary
+    return [name, `${name}_bucket`, `${name}_sum`, `${name}_count`, ...summary]
   }
 
   /** Records µs into a histogram without labels. @example duration.record(830) */
@@ -263,17 +117,52 @@ export class Histogram<L extends string = never> extends MetricFamily<L, Latency
     return this.root.snapshot()
   }
 
+  /** Renders `name` (the histogram or the summary), then, beside buckets, the summary. @internal */
+  override render(out: string[]): void {
+    super.render(out)
+    if (this.buckets === undefined) return
+    this.renderFamily(out, this.summaryName, 'summary', (pairs, child) =>
+      this.#renderSummary(pairs, child, out),
+    )
+  }
+
   protected createChild(): LatencyHistogram {
-    return new LatencyHistogram(this.#options)
+    return this.buckets === undefined
+      ? new LatencyHistogram(this.#options)
+      : new BucketedLatencyHistogram(this.#options, this.buckets)
   }
 
   protected renderSeries(pairs: string, child: LatencyHistogram, out: string[]): void {
-    const values = child.percentilesUs(QUANTILE_PERCENTILES)
-    const prefix = pairs === '' ? '' : `${pairs},`
-    for (let i = 0; i < QUANTILES.length; i++) {
-      out.push(`${this.name}{${prefix}quantile="${QUANTILES[i]}"} ${formatValue(values[i]! / 1e6)}`)
+    if (!(child instanceof BucketedLatencyHistogram)) {
+      this.#renderSummary(pairs, child, out)
+      return
     }
+    child.buckets.render(this.name, pairs, out)
     out.push(`${this.name}_sum${braces(pairs)} ${formatValue(child.sumUs / 1e6)}`)
     out.push(`${this.name}_count${braces(pairs)} ${child.count}`)
   }
+
+  #renderSummary(pairs: string, child: LatencyHistogram, out: string[]): void {
+    const name = this.summaryName
+    const values = child.percentilesUs(QUANTILE_PERCENTILES)
+    const prefix = pairs === '' ? '' : `${pairs},`
+    for (let i = 0; i < QUANTILES.length; i++) {
+      out.push(`${name}{${prefix}quantile="${QUANTILES[i]}"} ${formatValue(values[i]! / 1e6)}`)
+    }
+    out.push(`${name}_sum${braces(pairs)} ${formatValue(child.sumUs / 1e6)}`)
+    out.push(`${name}_count${braces(pairs)} ${child.count}`)
+  }
+}
+
+function resolveHistogramBuckets(buckets: unknown, metric: string): readonly number[] | undefined {
+  if (buckets === undefined || buckets === false) return undefined
+  if (buckets === true) return latencyBuckets
+  if (!Array.isArray(buckets)) {
+    throw new MetricsError(
+      'E_INVALID_OPTION',
+      'options.buckets must be true, false or an array of bucket upper bounds',
+      { metric, option: 'options.buckets', value: buckets },
+    )
+  }
+  return resolveBuckets(buckets, 'options.buckets', metric)
 }

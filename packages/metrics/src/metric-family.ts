@@ -5,7 +5,7 @@ import { escapeHelp, escapeLabelValue, isLabelName, isMetricName } from './expos
 export type LabelValues<L extends string> = { readonly [K in L]: string | number }
 
 /** The exposition type a metric family renders as. */
-export type MetricType = 'counter' | 'gauge' | 'summary'
+export type MetricType = 'counter' | 'gauge' | 'summary' | 'histogram'
 
 /** Options every metric family takes. */
 export interface MetricOptions<L extends string, M> {
@@ -175,11 +175,32 @@ export abstract class MetricFamily<L extends string, C> {
     }
   }
 
+  /**
+   * Every sample name this family renders (a summary adds `_sum` and `_count`, a histogram `_bucket`), so a
+   * registry can keep them from colliding. @internal
+   */
+  get sampleNames(): readonly string[] {
+    return [this.name]
+  }
+
   /** Appends the `# HELP` and `# TYPE` lines and every child's samples. @internal */
   render(out: string[]): void {
-    out.push(`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} ${this.type}`)
+    this.renderFamily(out, this.name, this.type, (pairs, child) => this.renderSeries(pairs, child, out))
+  }
+
+  /**
+   * Appends one exposition family: its header, then `renderOne` for every child. A family that renders as
+   * two (a histogram beside its summary) calls it twice with different names.
+   */
+  protected renderFamily(
+    out: string[],
+    name: string,
+    type: MetricType,
+    renderOne: (pairs: string, child: C) => void,
+  ): void {
+    out.push(`# HELP ${name} ${escapeHelp(this.help)}`, `# TYPE ${name} ${type}`)
     if (this.labelNames.length === 0) void this.root // a metric without labels always has its one sample
-    for (const series of this.#series) this.renderSeries(series.pairs, series.child, out)
+    for (const series of this.#series) renderOne(series.pairs, series.child)
   }
 
   // Slow path of labels(): the label set is complete and well typed (checked there), the child is new.

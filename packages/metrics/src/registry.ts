@@ -1,11 +1,11 @@
+import { BucketHistogram, type BucketHistogramOptions } from './bucket-histogram.js'
 import { Counter, type CounterOptions } from './counter.js'
 import { MetricsError } from './errors.js'
 import { Gauge, type GaugeOptions } from './gauge.js'
 import { Histogram, type HistogramOptions } from './histogram.js'
-import type { MetricFamily } from './metric-family.js'
 
 /** Any metric family a {@link Registry} holds. */
-export type Metric = Counter<string> | Gauge<string> | Histogram<string>
+export type Metric = Counter<string> | Gauge<string> | Histogram<string> | BucketHistogram<string>
 
 /**
  * A set of metrics with unique names, rendered together in the Prometheus text exposition format 0.0.4.
@@ -17,8 +17,9 @@ export type Metric = Counter<string> | Gauge<string> | Histogram<string>
  * http.createServer((req, res) => res.writeHead(200, { 'content-type': contentType }).end(registry.metrics()))
  */
 export class Registry {
-  readonly #metrics = new Map<string, MetricFamily<string, unknown>>()
-  // Every sample name a metric renders (a summary also renders `_sum` and `_count`), so none collide.
+  readonly #metrics = new Map<string, Metric>()
+  // Every sample name a metric renders (a summary also renders `_sum` and `_count`, a histogram `_bucket`),
+  // so no two exposition families collide.
   readonly #sampleNames = new Set<string>()
 
   /**
@@ -29,7 +30,7 @@ export class Registry {
    * const sent = registry.counter({ name: 'posts_created_total', help: 'Posts created.' })
    */
   counter<L extends string = never>(options: CounterOptions<L>): Counter<L> {
-    return this.#add(new Counter(options), [])
+    return this.#add(new Counter(options))
   }
 
   /**
@@ -40,18 +41,31 @@ export class Registry {
    * registry.gauge({ name: 'queue_depth', help: 'Jobs waiting.', collect: (g) => g.set(queue.length) })
    */
   gauge<L extends string = never>(options: GaugeOptions<L>): Gauge<L> {
-    return this.#add(new Gauge(options), [])
+    return this.#add(new Gauge(options))
   }
 
   /**
-   * Creates and registers a latency histogram, exposed as a summary in seconds.
+   * Creates and registers an HDR latency histogram, exposed as a summary in seconds; with `buckets`, also as
+   * a bucketed `histogram` under `name` (the summary then is `<name>_summary`).
    *
    * @throws {MetricsError} `E_INVALID_NAME`, `E_INVALID_OPTION`, `E_DUPLICATE_METRIC`.
    * @example
    * const db = registry.histogram({ name: 'db_query_duration_seconds', help: 'Query latency.', labelNames: ['role'] })
+   * const http = registry.histogram({ name: 'http_request_duration_seconds', help: 'Latency.', buckets: true })
    */
   histogram<L extends string = never>(options: HistogramOptions<L>): Histogram<L> {
-    return this.#add(new Histogram(options), ['_sum', '_count'])
+    return this.#add(new Histogram(options))
+  }
+
+  /**
+   * Creates and registers a bucketed Prometheus histogram (`_bucket{le}`, `_sum`, `_count`).
+   *
+   * @throws {MetricsError} `E_INVALID_NAME`, `E_INVALID_OPTION` (bad `buckets`), `E_DUPLICATE_METRIC`.
+   * @example
+   * const sizes = registry.bucketHistogram({ name: 'body_bytes', help: 'Bodies.', buckets: exponentialBuckets(64, 4, 8) })
+   */
+  bucketHistogram<L extends string = never>(options: BucketHistogramOptions<L>): BucketHistogram<L> {
+    return this.#add(new BucketHistogram(options))
   }
 
   /**
@@ -61,7 +75,7 @@ export class Registry {
    * const requests = registry.get('http_requests_total')
    */
   get(name: string): Metric | undefined {
-    return this.#metrics.get(name) as Metric | undefined
+    return this.#metrics.get(name)
   }
 
   /**
@@ -79,18 +93,30 @@ export class Registry {
     return lines.length === 0 ? '' : `${lines.join('\n')}\n`
   }
 
-  #add<M extends MetricFamily<string, unknown>>(metric: M, suffixes: readonly string[]): M {
-    const names = [metric.name, ...suffixes.map((suffix) => metric.name + suffix)]
-    const taken = names.find((name) => this.#sampleNames.has(name))
-    if (taken !== undefined) {
-      const message =
-        taken === metric.name
-          ? `a metric named ${taken} is already registered`
-          : `${metric.name} would render ${taken}, which another metric already renders`
-      throw new MetricsError('E_DUPLICATE_METRIC', message, { metric: metric.name, value: taken })
+  /**
+   * Registers families made elsewhere, all or none: if any name collides, nothing is registered.
+   * `collectDefaultMetrics` uses it so a failed call leaves no half of its metrics behind. @internal
+   */
+  addAll(metrics: readonly Metric[]): void {
+    const names = new Set<string>()
+    for (const metric of metrics) {
+      for (const name of metric.sampleNames) {
+        if (this.#sampleNames.has(name) || names.has(name)) {
+          const message =
+            name === metric.name
+              ? `a metric named ${name} is already registered`
+              : `${metric.name} would render ${name}, which another metric already renders`
+          throw new MetricsError('E_DUPLICATE_METRIC', message, { metric: metric.name, value: name })
+        }
+        names.add(name)
+      }
     }
     for (const name of names) this.#sampleNames.add(name)
-    this.#metrics.set(metric.name, metric)
+    for (const metric of metrics) this.#metrics.set(metric.name, metric)
+  }
+
+  #add<M extends Metric>(metric: M): M {
+    this.addAll([metric])
     return metric
   }
 }

@@ -1,10 +1,19 @@
 import { channel } from 'node:diagnostics_channel'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Driver, DriverConnection, QueryResult, RowMode } from './driver.js'
+import type {
+  Driver,
+  DriverConnection,
+  QueryResult,
+  RowMode,
+  StatementOptions,
+  TypeParsers,
+} from './driver.js'
 import { PgError } from './errors.js'
 import { Host, type HostRole, type HostStats } from './host.js'
 import { parseLsn } from './lsn.js'
 import type { PoolOptions } from './pool.js'
+import { PrimaryPosition, positionSql } from './primary-position.js'
+import { type RoutingOptions, routingOptions } from './routing-options.js'
 import type { Session } from './session.js'
 
 /** Per-call options. */
@@ -18,6 +27,10 @@ export interface CallOptions {
   session?: Session | undefined
   /** Rows as objects (default) or as arrays in column order. */
   rowMode?: RowMode | undefined
+  /** Replaces the driver's type mapping for this statement, as node-postgres's `types` does. */
+  types?: TypeParsers | undefined
+  /** A prepared-statement name, as node-postgres's `name` (PGlite runs it unnamed). */
+  name?: string | undefined
 }
 
 /** The statements of one transaction, all on one primary session. */
@@ -25,31 +38,20 @@ export interface Transaction {
   query<Row = Record<string, unknown>>(
     sql: string,
     params?: readonly unknown[],
-    options?: Pick<CallOptions, 'signal'>,
+    options?: StatementOptions,
   ): Promise<QueryResult<Row>>
 }
 
 /** A primary session held by `reserve()`. */
 export interface ReservedSession {
+  /** Runs a statement on the held session; the signal defaults to the one given to `reserve()`. */
   query<Row = Record<string, unknown>>(
     sql: string,
     params?: readonly unknown[],
-    rowMode?: RowMode,
+    options?: RowMode | StatementOptions,
   ): Promise<QueryResult<Row>>
   /** Gives the session back; `destroy` closes it (after an error that may have left it dirty). */
   release(destroy?: boolean): void
-}
-
-/** Where reads go and how replicas are watched. */
-export interface RoutingOptions {
-  /** A replica further behind than this leaves rotation until it catches up. @default 1000 */
-  maxLagMs?: number
-  /** With no fit replica: read from the primary, or fail with `E_NO_REPLICA`. @default 'primary' */
-  whenNoReplica?: 'primary' | 'error'
-  /** How often every host is asked its role and WAL position. @default 250 */
-  probeIntervalMs?: number
-  /** How long a read with a session token may wait for a replica to replay that far before it goes to the primary. @default 50 */
-  tokenWaitMs?: number
 }
 
 /** Options of `createCluster`. Give `driver` (one primary), `primary` + `replicas`, or `hosts` (roles discovered). */
@@ -72,19 +74,21 @@ export interface ClusterStats {
   /** The current primary, if one is known. */
   primary: HostStats | undefined
   hosts: HostStats[]
+  /**
+   * Reads whose session token was ahead of the primary's WAL position (forged, or from writes a
+   * failover lost): each was read as if it had no token.
+   */
+  tokensAhead: number
 }
-
-export const routingDefaults = Object.freeze({
-  maxLagMs: 1000,
-  whenNoReplica: 'primary' as const,
-  probeIntervalMs: 250,
-  tokenWaitMs: 50,
-})
 
 const acquireChannel = channel('hundredfold:pg:acquire')
 const roleChannel = channel('hundredfold:pg:role-change')
+const probeChannel = channel('hundredfold:pg:probe')
 
-/** SQLSTATEs that mean the session or server went away, not that the statement was wrong. */
+/**
+ * SQLSTATEs that mean the session or server went away, not that the statement was wrong. Not
+ * `57014` (query_canceled: `statement_timeout`, a cancel request): the server and session are fine.
+ */
 const connectionStates = /^(08|57P0[1-3])/
 
 /**
@@ -102,13 +106,14 @@ const connectionStates = /^(08|57P0[1-3])/
 export class Cluster {
   readonly #hosts: Host[]
   readonly #drivers: Driver[]
-  readonly #routing: Required<RoutingOptions>
+  readonly #routing: Readonly<Required<RoutingOptions>>
   readonly #probing: boolean
   #primary: Host | undefined
   #firstProbe: Promise<void>
   #probeTimer: NodeJS.Timeout | undefined
   #probeRunning: Promise<void> | undefined
   #ended = false
+  readonly #position = new PrimaryPosition()
 
   constructor(options: ClusterOptions) {
     const given = [options?.driver, options?.primary, ...(options?.replicas ?? []), ...(options?.hosts ?? [])]
@@ -162,7 +167,7 @@ export class Cluster {
     params: readonly unknown[] = [],
     options: CallOptions = {},
   ): Promise<QueryResult<Row>> {
-    return this.#onPrimary((conn) => conn.query<Row>(sql, params, options.signal, options.rowMode), options)
+    return this.#onPrimary((conn) => conn.query<Row>(sql, params, options), options)
   }
 
   /** Runs a statement that changes data, on the primary; with a `session`, records its position. */
@@ -171,7 +176,7 @@ export class Cluster {
     params: readonly unknown[] = [],
     options: CallOptions = {},
   ): Promise<QueryResult<Row>> {
-    return this.#onPrimary((conn) => conn.query<Row>(sql, params, options.signal, options.rowMode), options)
+    return this.#onPrimary((conn) => conn.query<Row>(sql, params, options), options)
   }
 
   /** Runs a multi-statement script without parameters on the primary (schema migrations). */
@@ -193,7 +198,7 @@ export class Cluster {
       host.reads++
       let broken = false
       try {
-        return await conn.query<Row>(sql, params, options.signal, options.rowMode)
+        return await conn.query<Row>(sql, params, options)
       } catch (err) {
         broken = conn.broken
         if (!isConnectionFailure(err) || options.signal?.aborted) throw err
@@ -215,14 +220,15 @@ export class Cluster {
    */
   async transaction<T>(fn: (tx: Transaction) => Promise<T>, options: CallOptions = {}): Promise<T> {
     return this.#onPrimary(async (conn) => {
-      await conn.query('BEGIN', [], options.signal)
+      const signal = options.signal
+      await conn.query('BEGIN', [], { signal })
       try {
         const tx: Transaction = {
-          query: (sql, params = [], callOptions = {}) =>
-            conn.query(sql, params, callOptions.signal ?? options.signal),
+          query: (sql, params = [], statement = {}) =>
+            conn.query(sql, params, { ...statement, signal: statement.signal ?? signal }),
         }
         const result = await fn(tx)
-        await conn.query('COMMIT', [], options.signal)
+        await conn.query('COMMIT', [], { signal })
         return result
       } catch (err) {
         if (!conn.broken) await conn.query('ROLLBACK', []).catch(() => conn.close())
@@ -248,9 +254,10 @@ export class Cluster {
     host.outstanding++
     let released = false
     return {
-      query: (sql, params = [], rowMode) => {
+      query: (sql, params = [], statement = {}) => {
         host.writes++
-        return conn.query(sql, params, options.signal, rowMode)
+        const given = typeof statement === 'string' ? { rowMode: statement } : statement
+        return conn.query(sql, params, { ...given, signal: given.signal ?? options.signal })
       },
       release: (destroy = false) => {
         if (released) return
@@ -262,7 +269,11 @@ export class Cluster {
   }
 
   stats(): ClusterStats {
-    return { primary: this.#primary?.stats(), hosts: this.#hosts.map((host) => host.stats()) }
+    return {
+      primary: this.#primary?.stats(),
+      hosts: this.#hosts.map((host) => host.stats()),
+      tokensAhead: this.#position.tokensAhead,
+    }
   }
 
   /** Stops probing and closes every pool and driver. Safe to call twice. */
@@ -325,12 +336,11 @@ export class Cluster {
   }
 
   async #observePosition(conn: DriverConnection, options: CallOptions): Promise<void> {
-    const { rows } = await conn.query<{ lsn: string }>(
-      'SELECT pg_current_wal_insert_lsn()::text AS lsn',
-      [],
-      options.signal,
-    )
-    if (rows[0]) options.session!.observe(rows[0].lsn)
+    const { rows } = await conn.query<{ lsn: string }>(positionSql, [], { signal: options.signal })
+    if (!rows[0]) return
+    const lsn = parseLsn(rows[0].lsn)
+    this.#position.note(lsn)
+    options.session!.observe(lsn)
   }
 
   /** Picks where a read runs and takes a session there. */
@@ -339,7 +349,18 @@ export class Cluster {
     const fit = this.#hosts.filter(
       (h) => h.role === 'replica' && h.healthy && h.lagMs !== null && h.lagMs <= maxLagMs && !tried.has(h),
     )
-    const need = options.session?.lsn
+    let need = options.session?.lsn
+    const primaryNow = this.#primary
+    if (
+      need !== undefined &&
+      fit.length > 0 &&
+      primaryNow &&
+      (await this.#position.isAhead(primaryNow, need, options.signal))
+    ) {
+      // Forged, or from writes a failover lost: waiting for replicas would be in vain on every read.
+      if (options.session!.lsn === need) options.session!.clear()
+      need = undefined
+    }
     if (fit.length > 0) {
       const caughtUp = need === undefined ? fit : fit.filter((h) => h.lsn !== undefined && h.lsn >= need)
       if (caughtUp.length > 0) {
@@ -379,7 +400,7 @@ export class Cluster {
       const { rows } = await conn.query<{ lsn: string | null }>(
         'SELECT pg_last_wal_replay_lsn()::text AS lsn',
         [],
-        signal,
+        { signal },
       )
       const lsn = rows[0]?.lsn ? parseLsn(rows[0].lsn) : undefined
       if (lsn !== undefined && (host.lsn === undefined || lsn > host.lsn)) host.lsn = lsn
@@ -404,13 +425,17 @@ export class Cluster {
   #probeAll(): Promise<void> {
     this.#probeRunning ??= (async () => {
       const timeout = Math.max(500, Math.min(2000, this.#routing.probeIntervalMs * 2))
+      const answered: string[] = []
+      const failed: string[] = []
       await Promise.all(
         this.#hosts.map(async (host) => {
           try {
             await host.probe(AbortSignal.timeout(timeout))
             host.healthy = true
             host.probeFailures = 0
+            answered.push(host.name)
           } catch (err) {
+            failed.push(host.name)
             // A refused or lost connection is down at once; a slow answer (a busy machine) twice in a row.
             host.probeFailures++
             if (host.probeFailures >= 2 || !(err instanceof PgError && err.code === 'E_ABORTED'))
@@ -424,6 +449,8 @@ export class Cluster {
       if (primary !== this.#primary && roleChannel.hasSubscribers) {
         roleChannel.publish({ cluster: this, previous: this.#primary?.name, primary: primary?.name })
       }
+      // Positions seen on a former primary say nothing about the new one.
+      if (primary !== this.#primary) this.#position.reset()
       this.#primary = primary
       for (const host of this.#hosts) {
         if (host.role !== 'replica' || !host.healthy) continue
@@ -437,6 +464,9 @@ export class Cluster {
         }
         // Unknown lag is not fit to read from.
         if (host.lagMs === null) host.healthy = false
+      }
+      if (probeChannel.hasSubscribers) {
+        probeChannel.publish({ cluster: this, primary: primary?.name, answered, failed })
       }
     })().finally(() => {
       this.#probeRunning = undefined
@@ -463,18 +493,6 @@ function isConnectionFailure(err: unknown): boolean {
   if (!(err instanceof PgError)) return false
   if (err.code === 'E_CONNECT' || err.code === 'E_CONNECTION_LOST') return true
   return err.code === 'E_QUERY' && err.sqlState !== undefined && connectionStates.test(err.sqlState)
-}
-
-function routingOptions(options: RoutingOptions = {}): Required<RoutingOptions> {
-  const merged = { ...routingDefaults, ...options }
-  if (!(merged.maxLagMs >= 0)) throw invalid('options.routing.maxLagMs must be a non-negative number')
-  if (!(merged.probeIntervalMs > 0))
-    throw invalid('options.routing.probeIntervalMs must be a positive number')
-  if (!(merged.tokenWaitMs >= 0)) throw invalid('options.routing.tokenWaitMs must be a non-negative number')
-  if (merged.whenNoReplica !== 'primary' && merged.whenNoReplica !== 'error') {
-    throw invalid("options.routing.whenNoReplica must be 'primary' or 'error'")
-  }
-  return Object.freeze(merged)
 }
 
 function invalid(message: string): PgError {

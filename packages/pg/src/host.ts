@@ -75,7 +75,9 @@ export class Host {
         const { rows } = await conn.query<{ recovery: boolean }>(
           'SELECT pg_is_in_recovery() AS recovery',
           [],
-          signal,
+          {
+            signal,
+          },
         )
         if (rows[0]?.recovery) this.#readOnlySessions.add(conn)
       },
@@ -96,7 +98,7 @@ export class Host {
     }
     let row: ProbeRow | undefined
     try {
-      row = (await this.#probeConn.query<ProbeRow>(probeSql, [], signal)).rows[0]
+      row = (await this.#probeConn.query<ProbeRow>(probeSql, [], { signal })).rows[0]
     } catch (err) {
       void this.#probeConn.close().catch(() => {})
       this.#probeConn = undefined

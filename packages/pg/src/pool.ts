@@ -292,7 +292,7 @@ export class Pool {
 
   async #stillGood(conn: DriverConnection, signal?: AbortSignal): Promise<boolean> {
     try {
-      await conn.query('SELECT 1', [], signal)
+      await conn.query('SELECT 1', [], { signal })
       return true
     } catch {
       if (signal?.aborted) throw abortError(signal, { host: this.#label })

@@ -30,6 +30,14 @@ export class Session {
     return this.#lsn
   }
 
+  /**
+   * Forgets the token. The cluster does this when a token is ahead of the primary's WAL position
+   * (forged, or from writes a failover lost), so the session reads normally again.
+   */
+  clear(): void {
+    this.#lsn = undefined
+  }
+
   /** Records a write's position (keeps the newest). */
   observe(lsn: bigint | string): void {
     const value = typeof lsn === 'string' ? parseLsn(lsn) : lsn

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Cluster, createCluster, type Driver, PgError } from '../src/index.js'
+import { asPool, type Cluster, createCluster, type Driver, PgError, type TypeParsers } from '../src/index.js'
 
 /** What a contract run needs: a fresh, empty database behind a driver, and a way to remove it. */
 export interface DriverFixture {
@@ -87,6 +87,76 @@ export function registerDriverContract(
       expect(row['j']).toEqual({ a: [1, 'x'] })
       expect(row['t']).toBeInstanceOf(Date)
       expect(row['p']).toBe('it\'s <b>&"quoted"</b>; DROP TABLE items; --')
+    })
+
+    it('honours per-statement types, rowMode and name as node-postgres does, and only for that statement', async () => {
+      const asked: Array<[number, string | undefined]> = []
+      const types: TypeParsers = {
+        getTypeParser: (oid, format) => {
+          asked.push([oid, format])
+          return oid === 1184 ? (text) => `tz:${text}` : (text) => text
+        },
+      }
+      const sql = `SELECT now() AS t, 42::int4 AS i, NULL::int4 AS n, '{"a":1}'::jsonb AS j, 1.5::float8 AS f`
+      const { rows } = await db.read<Record<string, unknown>>(sql, [], { types })
+      expect(rows[0]!['t']).toMatch(/^tz:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/)
+      expect(rows[0]).toMatchObject({ i: '42', n: null, j: '{"a": 1}', f: '1.5' })
+      expect(asked).toContainEqual([1184, 'text'])
+      expect(asked).toContainEqual([23, 'text'])
+
+      const arrays = await db.read<unknown[]>('SELECT 1::int4 AS a, 2::int8 AS b, NULL AS c', [], {
+        rowMode: 'array',
+        types,
+      })
+      expect(arrays.rows).toEqual([['1', '2', null]])
+      // The next statement has the driver's own mapping again.
+      const plain = await db.read<Record<string, unknown>>(sql)
+      expect(plain.rows[0]!['t']).toBeInstanceOf(Date)
+      expect(plain.rows[0]).toMatchObject({ i: 42, j: { a: 1 }, f: 1.5 })
+
+      for (const n of [1, 2]) {
+        const named = await db.read<{ n: number }>('SELECT $1::int4 AS n', [n], { name: 'contract_named' })
+        expect(named.rows).toEqual([{ n }])
+      }
+      const inside = await db.transaction((tx) =>
+        tx.query<unknown[]>('SELECT 7::int4 AS seven', [], { rowMode: 'array', types }),
+      )
+      expect(inside.rows).toEqual([['7']])
+      const held = await db.reserve()
+      try {
+        expect((await held.query('SELECT 8::int4 AS eight', [], 'array')).rows).toEqual([[8]])
+        expect((await held.query('SELECT 9::int4 AS nine', [], { types })).rows).toEqual([{ nine: '9' }])
+      } finally {
+        held.release()
+      }
+    })
+
+    it('asPool(): refuses transaction control on query(), runs a transaction on one session through connect()', async () => {
+      const pool = asPool(db)
+      for (const statement of ['BEGIN', 'start transaction', 'COMMIT', 'SAVEPOINT a', 'SELECT 1; ROLLBACK']) {
+        const err = await expectCode(pool.query(statement), 'E_TRANSACTION_CONTROL')
+        expect(err.message).toContain('connect()')
+      }
+      const client = await pool.connect()
+      await client.query('BEGIN')
+      await client.query('INSERT INTO counters (k, v) VALUES ($1, $2)', ['facade', 1])
+      const inside = await client.query({ text: 'SELECT v FROM counters WHERE k = $1', values: ['facade'] })
+      expect(inside.rows).toEqual([{ v: 1 }])
+      await client.query('ROLLBACK')
+      client.release()
+      expect(
+        (await pool.query('SELECT count(*)::int4 AS n FROM counters WHERE k = $1', ['facade'])).rows,
+      ).toEqual([{ n: 0 }])
+      await expectCode(client.query('SELECT 1'), 'E_POOL_CLOSED')
+      const typed = await pool.query({
+        text: 'SELECT 5::int4 AS five',
+        rowMode: 'array',
+        types: { getTypeParser: () => (t) => `<${t}>` },
+      })
+      expect(typed.rows).toEqual([['<5>']])
+      expect(typed.command).toBe('SELECT')
+      await pool.end()
+      await expectCode(pool.query('SELECT 1'), 'E_POOL_CLOSED')
     })
 
     it('reports rows affected', async () => {

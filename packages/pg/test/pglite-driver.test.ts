@@ -1,9 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { eq } from 'drizzle-orm'
+import { drizzle } from 'drizzle-orm/node-postgres'
+import { integer, pgTable, timestamp } from 'drizzle-orm/pg-core'
+import type pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { pgliteDriver } from '../src/drivers/pglite/index.js'
-import { createCluster, type Driver } from '../src/index.js'
+import { asPool, createCluster, type Driver } from '../src/index.js'
 import { registerDriverContract } from './driver-contract.js'
 
 registerDriverContract('PGlite in-process', { interruptsStatements: false }, async () => {
@@ -35,6 +39,31 @@ describe('PGlite driver', () => {
       await second.end()
     } finally {
       await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('runs Drizzle through asPool(): a rolled-back transaction leaves nothing, timestamps stay strings', async () => {
+    const cluster = createCluster({ driver: pgliteDriver() })
+    try {
+      await cluster.exec('CREATE TABLE stamped (id int PRIMARY KEY, at timestamp(6) NOT NULL)')
+      const stamped = pgTable('stamped', {
+        id: integer('id').primaryKey(),
+        at: timestamp('at', { mode: 'string', precision: 6 }).notNull(),
+      })
+      const db = drizzle(asPool(cluster) as unknown as pg.Pool)
+      await expect(
+        db.transaction(async (tx) => {
+          await tx.insert(stamped).values({ id: 2, at: '2024-01-02 03:04:05.000001' })
+          throw new Error('roll back')
+        }),
+      ).rejects.toThrow('roll back')
+      await db.transaction(async (tx) => {
+        await tx.insert(stamped).values({ id: 1, at: '2024-01-02 03:04:05.123456' })
+      })
+      expect(await db.select().from(stamped)).toEqual([{ id: 1, at: '2024-01-02 03:04:05.123456' }])
+      expect(await db.select().from(stamped).where(eq(stamped.id, 2))).toEqual([])
+    } finally {
+      await cluster.end()
     }
   })
 

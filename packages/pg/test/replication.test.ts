@@ -1,3 +1,4 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { setTimeout as sleep } from 'node:timers/promises'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -5,14 +6,32 @@ import { pgDriver } from '../src/drivers/pg/index.js'
 import { type Cluster, createCluster, PgError, Session } from '../src/index.js'
 import { type ReplicaSet, startReplicaSet } from '../src/testing/index.js'
 
-/** Waits until `check` holds, polling; fails after `ms`. */
-async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<number> {
+/** Waits until `check` holds, polling; fails after `ms` (a bound on waiting, not an assertion of speed). */
+async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
   const started = Date.now()
   while (!(await check())) {
     if (Date.now() - started > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
     await sleep(10)
   }
-  return Date.now() - started
+}
+
+/** One completed probe round, as `hundredfold:pg:probe` publishes it. */
+interface ProbeRound {
+  cluster: Cluster
+  primary: string | undefined
+  answered: string[]
+  failed: string[]
+}
+
+/** Records the probe rounds of `cluster` from now on, until `stop()`. */
+function recordProbes(cluster: Cluster): { rounds: ProbeRound[]; stop(): void } {
+  const rounds: ProbeRound[] = []
+  const listener = (message: unknown) => {
+    const round = message as ProbeRound
+    if (round.cluster === cluster) rounds.push(round)
+  }
+  subscribe('hundredfold:pg:probe', listener)
+  return { rounds, stop: () => unsubscribe('hundredfold:pg:probe', listener) }
 }
 
 describe('a primary and two streaming replicas', () => {
@@ -56,7 +75,16 @@ describe('a primary and two streaming replicas', () => {
   })
 
   it('read-your-writes: 10^4 random sessions see their own writes with tokens, mostly from replicas', async () => {
-    // Lag under 50 ms (streaming on loopback, no apply delay).
+    // Bounds far above any replay lag of streaming on loopback, however busy the machine: a read
+    // waits for a replica to catch up rather than going to the primary, so the share on replicas
+    // depends on routing, not on speed.
+    const patient = createCluster({
+      primary: pgDriver({ connectionString: set.primary.url, label: 'primary' }),
+      replicas: set.replicas.map((r) => pgDriver({ connectionString: r.url, label: r.name })),
+      pool: { max: 16 },
+      routing: { maxLagMs: 30_000, probeIntervalMs: 100, tokenWaitMs: 10_000 },
+    })
+    await patient.ready()
     const sessions = fc.sample(
       fc.record({ k: fc.integer({ min: 1, max: 500 }), reads: fc.integer({ min: 1, max: 3 }) }),
       10_000,
@@ -71,7 +99,7 @@ describe('a primary and two streaming replicas', () => {
         const { k, reads: count } = sessions[i]!
         const session = new Session()
         const v = ++version
-        await db.write(
+        await patient.write(
           'INSERT INTO kv (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = GREATEST(kv.v, $2)',
           [k, v],
           {
@@ -81,7 +109,7 @@ describe('a primary and two streaming replicas', () => {
         for (let r = 0; r < count; r++) {
           // A token travels as a string: rebuild the session from it, as another process would.
           const carried = new Session(session.token)
-          const { rows } = await db.read<{ v: number; recovery: boolean }>(
+          const { rows } = await patient.read<{ v: number; recovery: boolean }>(
             'SELECT v, pg_is_in_recovery() AS recovery FROM kv WHERE k = $1',
             [k],
             { session: carried },
@@ -92,9 +120,14 @@ describe('a primary and two streaming replicas', () => {
         }
       }
     }
-    await Promise.all(Array.from({ length: 16 }, worker))
+    try {
+      await Promise.all(Array.from({ length: 16 }, worker))
+    } finally {
+      await patient.end()
+    }
     expect(stale).toBe(0)
     expect(onReplica / reads).toBeGreaterThanOrEqual(0.9)
+    expect(patient.stats().tokensAhead).toBe(0)
   }, 120_000)
 
   it('read-your-writes holds with 0–2 s of replay lag, where reads without tokens go stale', async () => {
@@ -142,7 +175,42 @@ describe('a primary and two streaming replicas', () => {
     }
   }, 120_000)
 
-  it('takes a replica out of rotation within a second once its lag passes maxLagMs', async () => {
+  it('a token ahead of the primary (forged) is read as no token: on a replica, cleared, counted', async () => {
+    await until(
+      () => db.stats().hosts.every((h) => h.healthy && (h.lagMs ?? 0) <= 200),
+      10_000,
+      'replicas caught up',
+    )
+    const before = db.stats()
+    const forged = new Session('FFFFFFFF/FFFFFFFF')
+    const { rows } = await db.read<{ recovery: boolean }>('SELECT pg_is_in_recovery() AS recovery', [], {
+      session: forged,
+    })
+    // Before, no replica could ever reach it: the read waited tokenWaitMs and went to the primary.
+    expect(rows[0]!.recovery).toBe(true)
+    expect(forged.token).toBeUndefined()
+    const after = db.stats()
+    expect(after.tokensAhead).toBe(before.tokensAhead + 1)
+    expect(after.primary!.reads).toBe(before.primary!.reads)
+    // The session reads normally from then on, with no further check.
+    await db.read('SELECT 1', [], { session: forged })
+    expect(db.stats().tokensAhead).toBe(before.tokensAhead + 1)
+
+    // A genuine token from a write this cluster never saw (another process's) is honoured, not dropped.
+    await set.sql(set.primary, 'INSERT INTO kv (k, v) VALUES (7777, 1) ON CONFLICT (k) DO UPDATE SET v = 1')
+    const [row] = await set.sql<{ lsn: string }>(
+      set.primary,
+      'SELECT pg_current_wal_insert_lsn()::text AS lsn',
+    )
+    const lsn = row!.lsn
+    const carried = new Session(lsn)
+    const seen = await db.read<{ v: number }>('SELECT v FROM kv WHERE k = 7777', [], { session: carried })
+    expect(seen.rows).toEqual([{ v: 1 }])
+    expect(carried.token).toBe(lsn)
+    expect(db.stats().tokensAhead).toBe(before.tokensAhead + 1)
+  })
+
+  it('takes a replica out of rotation at the first probe that sees its lag past maxLagMs', async () => {
     let writing = true
     const writer = (async () => {
       for (let i = 0; writing; i++) {
@@ -160,14 +228,30 @@ describe('a primary and two streaming replicas', () => {
         'replicas caught up',
       )
       await set.setApplyDelay(set.replicas[1]!, 1500)
-      // The delay takes effect on WAL that arrives from now on; lag exceeds 200 ms about 200 ms later.
-      const delayStarted = Date.now()
-      const isOut = () => {
-        const r2 = db.stats().hosts.find((h) => h.host === 'replica2')!
-        return r2.lagMs === null || r2.lagMs > 200
+      // The delay takes effect on WAL that arrives from now on. Wait until replica2 itself reports a
+      // replay age past maxLagMs (200), measured the way the probe measures it.
+      const replayAgeMs = async () => {
+        const [row] = await set.sql<{ age: number | null }>(
+          set.replicas[1]!,
+          'SELECT (extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()) * 1000)::float8 AS age',
+        )
+        return row?.age ?? 0
       }
-      await until(isOut, 5000, 'replica2 to show lag')
-      expect(Date.now() - delayStarted).toBeLessThan(1200)
+      await until(async () => (await replayAgeMs()) > 400, 10_000, 'replica2 to lag on the server')
+      const probes = recordProbes(db)
+      try {
+        // A round under way now may have asked replica2 before its lag grew: the second round that
+        // replica2 answers from here on started after it, so it must take replica2 out.
+        await until(
+          () => probes.rounds.filter((r) => r.answered.includes('replica2')).length >= 2,
+          10_000,
+          'two probe rounds answered by replica2',
+        )
+        const r2 = db.stats().hosts.find((h) => h.host === 'replica2')!
+        expect(r2.lagMs === null || r2.lagMs > 200).toBe(true)
+      } finally {
+        probes.stop()
+      }
       const reads = await Promise.all(
         Array.from({ length: 30 }, () =>
           db.read<{ port: number }>("SELECT current_setting('port')::int AS port"),
@@ -187,6 +271,7 @@ describe('a primary and two streaming replicas', () => {
   }, 60_000)
 
   it('loses no idempotent read when a replica crashes (pg_ctl stop -m immediate)', async () => {
+    // Counts, not durations: readers run until 100 reads have completed after the crash.
     let failures = 0
     let done = 0
     let running = true
@@ -202,13 +287,13 @@ describe('a primary and two streaming replicas', () => {
       }
     }
     const readers = Array.from({ length: 8 }, reader)
-    await sleep(300)
+    await until(() => done >= 50, 20_000, 'reads before the crash')
     await set.stop(set.replicas[0]!, 'immediate')
-    await sleep(700)
+    const atCrash = done
+    await until(() => done >= atCrash + 100, 20_000, '100 reads after the crash')
     running = false
     await Promise.all(readers)
     expect(failures).toBe(0)
-    expect(done).toBeGreaterThan(100)
     await set.start(set.replicas[0]!)
     await until(() => db.stats().hosts.filter((h) => h.healthy).length === 3, 10_000, 'replica1 back')
   }, 60_000)
@@ -237,13 +322,23 @@ describe('a primary and two streaming replicas', () => {
           }
         }
       })()
-      await sleep(200)
+      await until(() => outcomes.filter((o) => o.ok).length >= 20, 10_000, 'writes before the stop')
       await set.stop(set.primary, 'fast')
-      await sleep(300)
+      await until(() => outcomes.some((o) => !o.ok), 10_000, 'a write to fail after the stop')
+      const probes = recordProbes(discovered)
+      // pg_ctl promote -w returns once replica1 accepts writes (the cluster may have seen it already).
       await set.promote(set.replicas[0]!)
-      const promotedAt = Date.now()
+      const promoted = probes.rounds.length
       await until(() => discovered.stats().primary?.host === 'replica1', 10_000, 'replica1 to be primary')
-      const switchMs = Date.now() - promotedAt
+      probes.stop()
+      // Found at the latest by the second probe round that replica1 answered after its promotion (the
+      // first may have asked it just before), however long those rounds took.
+      const found = probes.rounds.findIndex((r) => r.primary === 'replica1')
+      expect(found).toBeGreaterThanOrEqual(0)
+      const answeredSince = probes.rounds
+        .slice(promoted, found + 1)
+        .filter((r) => r.answered.includes('replica1'))
+      expect(answeredSince.length).toBeLessThanOrEqual(2)
       await until(
         () => outcomes.slice(-5).length === 5 && outcomes.slice(-5).every((o) => o.ok),
         10_000,
@@ -251,7 +346,6 @@ describe('a primary and two streaming replicas', () => {
       )
       running = false
       await writer
-      expect(switchMs).toBeLessThan(1000)
       // Every failed write failed fast as retryable, never with a read-only error from a replica.
       const codes = new Set(outcomes.filter((o) => !o.ok).map((o) => o.code))
       for (const code of codes) expect(['E_NO_PRIMARY', 'E_CONNECTION_LOST', 'E_CONNECT']).toContain(code)

@@ -32,18 +32,35 @@ export interface QueueDriver {
   close(signal?: AbortSignal): Promise<void>
 }
 
-export interface StreamSpec {
+export interface StreamSpec extends StreamSettings {
   name: string
   subjects: string[]
+}
+
+/** How a stream stores and bounds its messages (see `StreamOptions` for each one's meaning). */
+export interface StreamSettings {
   duplicateWindowMs: number
   storage: 'file' | 'memory'
+  retention: 'limits' | 'workqueue'
+  discard: 'new' | 'old'
+  /** `Infinity`: no limit. */
+  maxAgeMs: number
+  /** `Infinity`: no limit. */
+  maxBytes: number
+  /** `Infinity`: no limit. */
+  maxMessages: number
+  replicas: number
 }
 
 export interface StreamInfo {
   /** Messages stored now. */
   messages: number
+  /** Bytes they take, as the broker counts them (payload, subject, headers and a per-message overhead). */
+  bytes: number
   firstSeq: number
   lastSeq: number
+  /** The settings the broker holds for the stream (read back, not what was asked for). */
+  config: StreamSettings
 }
 
 export interface PublishSpec {

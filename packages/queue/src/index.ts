@@ -1,28 +1,30 @@
-export { MemoryBroker } from './backends/memory/memory-broker.js'
-export { type MemoryDriverOptions, memoryDriver } from './backends/memory/memory-driver.js'
+export { Consumer, type ConsumerStats, type Handler } from './consumer.js'
 export {
-  CONSUMER_DEFAULTS,
-  Consumer,
   type ConsumerOptions,
-  type ConsumerStats,
+  consumerDefaults,
   type FetchOptions,
-  type Handler,
   type ResolvedConsumerOptions,
   type RunOptions,
-} from './consumer.js'
+} from './consumer-options.js'
+export { DEAD_LETTER_HEADERS } from './dead-letter.js'
 export type {
   ConsumerInfo,
   ConsumerSpec,
   DriverMessage,
   DriverPubAck,
+  DriverPublish,
   FetchSpec,
   PublishSpec,
   QueueDriver,
   StreamInfo,
+  StreamSettings,
   StreamSpec,
 } from './driver.js'
-export { QueueError, type QueueErrorCode } from './errors.js'
+export { MemoryBroker, type MemoryDriverOptions, memoryDriver } from './drivers/memory/index.js'
+export { QueueError, type QueueErrorCode, type QueueErrorContext } from './errors.js'
 export { ID_HEADER, KEY_HEADER, QueueMessage } from './message.js'
 export { partitionOf } from './partition.js'
-export { createQueue, Queue, type QueueOptions, STREAM_DEFAULTS, type StreamOptions } from './queue.js'
-export { DEAD_LETTER_HEADERS, type PublishAck, type PublishInput, Stream } from './stream.js'
+export { createQueue, Queue, type QueueOptions } from './queue.js'
+export { type PublishAck, type PublishInput, Stream } from './stream.js'
+export { type ResolvedStreamOptions, type StreamOptions, streamDefaults } from './stream-options.js'
+export type { StreamRef } from './stream-ref.js'

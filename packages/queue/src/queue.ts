@@ -2,37 +2,13 @@ import type { Consumer } from './consumer.js'
 import type { QueueDriver } from './driver.js'
 import { abortable, QueueError, throwIfAborted } from './errors.js'
 import { Stream } from './stream.js'
+import { resolveStreamOptions, type StreamOptions } from './stream-options.js'
 
 /** Options of `createQueue()`. */
 export interface QueueOptions {
   /** `jetstreamDriver(...)` from `@hundredfold/queue/jetstream`, or `memoryDriver()`. */
   driver: QueueDriver
 }
-
-/** Options of `queue.stream()`. */
-export interface StreamOptions {
-  /** Stream name (letters, digits, `_`, `-`); subjects are `<name>.0 … <name>.<partitions-1>`. */
-  name: string
-  /** Partitions; a key always maps to `hash(key) % partitions`. Fixed for a stream's life. @default 1 */
-  partitions?: number
-  /** A message id seen again within this window is not stored twice. @default 120000 */
-  duplicateWindowMs?: number
-  /** `file` survives a broker restart. @default 'file' */
-  storage?: 'file' | 'memory'
-  /** Also send the key as header `hf-key` (so `msg.key` is set). Costs ~30% of publish throughput. @default false */
-  keyHeader?: boolean
-  /** Keep messages that failed `maxDeliveries` times in a stream `<name>_dlq` (subject `<name>_dlq.0`). @default true */
-  deadLetter?: boolean
-}
-
-/** Defaults of `StreamOptions`. */
-export const STREAM_DEFAULTS = Object.freeze({
-  partitions: 1,
-  duplicateWindowMs: 120_000,
-  storage: 'file' as 'file' | 'memory',
-  deadLetter: true,
-  keyHeader: false,
-})
 
 /**
  * Streams and consumers over one broker connection.
@@ -55,34 +31,28 @@ export class Queue {
     this.driver = options.driver
   }
 
-  /** Creates the stream (and its dead-letter stream) if missing; returns a handle to publish and consume. */
+  /**
+   * Creates the stream (and its dead-letter stream) if missing, or updates its limits when it exists;
+   * returns a handle to publish and consume. `storage` and `retention` cannot change on a live stream:
+   * a stream that exists with others is refused with `E_INVALID_OPTION`.
+   */
   async stream(options: StreamOptions, signal?: AbortSignal): Promise<Stream> {
     this.#open()
-    const o = { ...STREAM_DEFAULTS, ...options }
-    if (!NAME.test(o.name ?? '')) invalid('options.name must match /^[A-Za-z0-9_-]+$/')
-    if (!Number.isInteger(o.partitions) || o.partitions < 1 || o.partitions > 1024) {
-      invalid('options.partitions must be an integer in 1…1024')
-    }
-    if (!Number.isInteger(o.duplicateWindowMs) || o.duplicateWindowMs < 1) {
-      invalid('options.duplicateWindowMs must be a positive integer')
-    }
-    if (o.storage !== 'file' && o.storage !== 'memory') invalid("options.storage must be 'file' or 'memory'")
+    const { name, partitions, keyHeader, deadLetter, ...settings } = resolveStreamOptions(options)
     throwIfAborted(signal)
     let deadLetters: Stream | undefined
-    if (o.deadLetter) {
-      const name = `${o.name}_dlq`
+    if (deadLetter) {
+      const dlq = `${name}_dlq`
+      // A parking lot read by people and replay tools: what it holds stays until its limits remove it.
       await this.driver.ensureStream(
-        { name, subjects: [`${name}.0`], duplicateWindowMs: o.duplicateWindowMs, storage: o.storage },
+        { ...settings, name: dlq, subjects: [`${dlq}.0`], retention: 'limits' },
         signal,
       )
-      deadLetters = new Stream(this.driver, name, 1, undefined, true, this.#track)
+      deadLetters = new Stream(this.driver, dlq, 1, undefined, true, this.#track)
     }
-    const subjects = Array.from({ length: o.partitions }, (_, i) => `${o.name}.${i}`)
-    await this.driver.ensureStream(
-      { name: o.name, subjects, duplicateWindowMs: o.duplicateWindowMs, storage: o.storage },
-      signal,
-    )
-    return new Stream(this.driver, o.name, o.partitions, deadLetters, o.keyHeader, this.#track)
+    const subjects = Array.from({ length: partitions }, (_, i) => `${name}.${i}`)
+    await this.driver.ensureStream({ ...settings, name, subjects }, signal)
+    return new Stream(this.driver, name, partitions, deadLetters, keyHeader, this.#track)
   }
 
   /** Deletes a stream, its consumers and its dead-letter stream. */
@@ -117,10 +87,4 @@ export class Queue {
 /** A `Queue` over `options.driver`. */
 export function createQueue(options: QueueOptions): Queue {
   return new Queue(options)
-}
-
-const NAME = /^[A-Za-z0-9_-]+$/
-
-function invalid(message: string): never {
-  throw new QueueError('E_INVALID_OPTION', message)
 }

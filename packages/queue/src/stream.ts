@@ -1,8 +1,10 @@
-import { Consumer, type ConsumerOptions, consumerDefaults } from './consumer.js'
+import { Consumer } from './consumer.js'
+import { type ConsumerOptions, resolveConsumerOptions } from './consumer-options.js'
 import type { DriverPublish, PublishSpec, QueueDriver, StreamInfo } from './driver.js'
 import { QueueError } from './errors.js'
 import { KEY_HEADER } from './message.js'
 import { partitionOf } from './partition.js'
+import type { StreamRef } from './stream-ref.js'
 
 /** What one message is published with. */
 export interface PublishInput {
@@ -25,6 +27,11 @@ export interface PublishAck {
   subject: string
 }
 
+/** A message ready for the driver, with the partition it maps to. */
+interface PreparedMessage extends DriverPublish {
+  partition: number
+}
+
 /**
  * A durable stream split into `partitions` subjects `<name>.0 … <name>.<n-1>`. Get one from
  * `queue.stream()`.
@@ -33,12 +40,7 @@ export interface PublishAck {
  * const posts = await queue.stream({ name: 'posts', partitions: 8 })
  * await posts.publish({ key: authorId, id: postId, data: JSON.stringify(post) })
  */
-/** A message ready for the driver, with the partition it maps to. */
-interface PreparedMessage extends DriverPublish {
-  partition: number
-}
-
-export class Stream {
+export class Stream implements StreamRef {
   readonly name: string
   readonly partitions: number
   /** Where consumers republish messages that failed `maxDeliveries` times; undefined when disabled. */
@@ -150,7 +152,7 @@ export class Stream {
    * broker if missing; consumers with the same `name` and partition share its position.
    */
   async consumer(options: ConsumerOptions, signal?: AbortSignal): Promise<Consumer> {
-    const resolved = consumerDefaults(options, this.partitions)
+    const resolved = resolveConsumerOptions(options, this.partitions)
     const durable =
       resolved.partition === undefined ? resolved.name : `${resolved.name}-p${resolved.partition}`
     const filterSubject =
@@ -179,15 +181,5 @@ export class Stream {
     return this.#driver
   }
 }
-
-/** The headers a dead-lettered message carries besides its own. */
-export const DEAD_LETTER_HEADERS = Object.freeze({
-  stream: 'hf-dlq-stream',
-  subject: 'hf-dlq-subject',
-  seq: 'hf-dlq-seq',
-  consumer: 'hf-dlq-consumer',
-  deliveries: 'hf-dlq-deliveries',
-  error: 'hf-dlq-error',
-})
 
 const encoder = new TextEncoder()

@@ -1,9 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
-import { jetstreamDriver } from '../src/backends/jetstream/index.js'
+import { jetstreamDriver } from '../src/drivers/jetstream/index.js'
 import { createQueue, type QueueError } from '../src/index.js'
-import { startNatsServer } from './nats-server.js'
-import { eventually, registerQueueContract, uniqueName } from './queue-contract.js'
+import { eventually, registerQueueContract, startNatsServer, uniqueName } from '../src/testing/index.js'
 
 registerQueueContract('NATS JetStream', () => ({
   connect: () => jetstreamDriver({ servers: process.env['NATS_URL'] ?? '127.0.0.1:4222' }),
@@ -64,7 +63,7 @@ describe('JetStream: NATS restarted mid-run', () => {
       await producer.deleteStream(name)
       await Promise.all([producer.drain(), worker.drain()])
     } finally {
-      await server[Symbol.asyncDispose]()
+      await server.stop()
     }
   }, 90_000)
 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { MemoryBroker, memoryDriver, partitionOf } from '../src/index.js'
-import { registerQueueContract } from './queue-contract.js'
+import { registerQueueContract } from '../src/testing/index.js'
 
 registerQueueContract('in-process', () => {
   const broker = new MemoryBroker()

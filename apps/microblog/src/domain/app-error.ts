@@ -3,6 +3,7 @@
  * `AppError`; the HTTP edge turns it into `application/problem+json`.
  */
 export const errorCatalogue = {
+  E_BAD_REQUEST: { status: 400, title: 'The request is not valid HTTP' },
   E_VALIDATION: { status: 400, title: 'The request is not valid' },
   E_MALFORMED_BODY: { status: 400, title: 'The request body cannot be parsed' },
   E_INCOMPLETE_ARGUMENTS: { status: 400, title: 'Incomplete arguments' },
@@ -15,11 +16,14 @@ export const errorCatalogue = {
   E_NOT_FOUND: { status: 404, title: 'No such resource' },
   E_USER_NOT_FOUND: { status: 404, title: 'No such user' },
   E_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+  E_REQUEST_TIMEOUT: { status: 408, title: 'The request did not arrive in time' },
   E_USERNAME_TAKEN: { status: 409, title: 'The username is taken' },
   E_USER_ID_TAKEN: { status: 409, title: 'The user id is taken' },
   E_SELF_FOLLOW: { status: 422, title: 'A user cannot follow themselves' },
   E_BODY_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  E_URI_TOO_LONG: { status: 414, title: 'The request URI is too long' },
   E_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
+  E_HEADERS_TOO_LARGE: { status: 431, title: 'The request headers are too large' },
   E_UNAVAILABLE: { status: 503, title: 'The service is not ready' },
   E_TIMEOUT: { status: 503, title: 'The request took too long' },
   E_BACKLOG: { status: 503, title: 'Too many writes are waiting to be stored; retry later' },

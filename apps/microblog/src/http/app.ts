@@ -1,10 +1,10 @@
 import formbody from '@fastify/formbody'
 import Fastify, { type FastifyInstance } from 'fastify'
-import type { MicroblogConfig } from '../config.js'
+import type { HttpLimits, MicroblogConfig } from '../config.js'
 import type { Services } from '../services/index.js'
 import type { Database } from '../storage/database.js'
 import { registerMetrics } from './metrics.js'
-import { errorHandler, sendProblem } from './problem.js'
+import { clientErrorHandler, errorHandler, frameworkErrorHandler, sendProblem } from './problem.js'
 import { registerRequestContext } from './request-context.js'
 import { apiPostRoutes } from './routes/api-posts.js'
 import { apiUserRoutes } from './routes/api-users.js'
@@ -24,6 +24,7 @@ export interface BuildAppOptions {
 
 /** The HTTP edge: validation, errors as problem+json, and the routes the configuration enables. */
 export function buildApp({ config, database, services, isClosing }: BuildAppOptions): FastifyInstance {
+  const limits = config.http
   const app = Fastify({
     logger: { level: config.logLevel },
     bodyLimit: config.bodyLimit,
@@ -31,7 +32,20 @@ export function buildApp({ config, database, services, isClosing }: BuildAppOpti
     // Types are exact: "12" is not a number. Defaults apply; unknown properties are ignored.
     ajv: { customOptions: { coerceTypes: false, allErrors: false } },
     routerOptions: { maxParamLength: 100 },
+    // A slow or idle client cannot hold a socket for ever (Node's own defaults: none, 60 s, 5 s).
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionTimeout: limits.connectionTimeoutMs,
+    maxRequestsPerSocket: limits.maxRequestsPerSocket,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      // How often Node checks those two timeouts (its default, 30 s, would let them run 30 s over).
+      connectionsCheckingInterval: checkingInterval(limits),
+    },
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   })
+  app.server.maxConnections = limits.maxConnections
   registerRequestContext(app, requestDeadlineMs)
   // JSON and form bodies only: anything else is 415, not a string handed to validation.
   app.removeContentTypeParser('text/plain')
@@ -49,4 +63,12 @@ export function buildApp({ config, database, services, isClosing }: BuildAppOpti
     if (config.ceilingRoute) ceilingRoute(app)
   })
   return app
+}
+
+/** A tenth of the shortest request timeout, within 50 ms – 1 s: a timeout fires at most 10 % late. */
+function checkingInterval(limits: HttpLimits): number {
+  return Math.max(
+    50,
+    Math.min(1000, Math.floor(Math.min(limits.requestTimeoutMs, limits.headersTimeoutMs) / 10)),
+  )
 }

@@ -7,7 +7,8 @@ import type { Services } from '../services/index.js'
 import { fanoutChannel } from '../workers/consumers.js'
 
 /**
- * `/metrics`: per-route latency (HDR, exposed as a summary in seconds), requests by status; per database
+ * `/metrics`: per-route latency in seconds (a bucketed histogram that sums across processes, and the HDR
+ * quantiles as `http_request_duration_seconds_summary`), requests by status; per database
  * host its role, replica lag, pool sessions, acquire wait and statements by route; and the process's own
  * figures (CPU, memory, event-loop delay).
  * With the cache on: keys served by tier, loads, stale sets refused, hit ratio and the L2 breaker's state.
@@ -22,6 +23,7 @@ export function registerMetrics(app: FastifyInstance, db: Cluster, services: Ser
     name: 'http_request_duration_seconds',
     help: 'Time from request to response, by route.',
     labelNames: ['method', 'route'],
+    buckets: true,
   })
   const requests = registry.counter({
     name: 'http_requests_total',
@@ -72,6 +74,11 @@ export function registerMetrics(app: FastifyInstance, db: Cluster, services: Ser
         catchUp(counter.labels({ host, route: 'write' }), writes)
       }
     },
+  })
+  registry.counter({
+    name: 'pg_consistency_tokens_ahead_total',
+    help: 'Reads whose consistency token was ahead of the primary (forged, or from another cluster), served as if they had none.',
+    collect: (counter) => catchUp(counter, db.stats().tokensAhead),
   })
   const acquireWait = registry.histogram({
     name: 'db_pool_acquire_wait_seconds',

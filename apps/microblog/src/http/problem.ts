@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http'
+import type { Duplex } from 'node:stream'
 import { IdError } from '@hundredfold/id'
 import { PgError } from '@hundredfold/pg'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
@@ -78,6 +80,10 @@ export function errorHandler(error: FastifyError | Error, request: FastifyReques
       if (reason instanceof AppError) return sendProblem(request, reply, reason.code, reason.message)
       return sendProblem(request, reply, 'E_TIMEOUT')
     }
+    if (error.code === 'E_STATEMENT_TIMEOUT') {
+      request.log.warn({ err: error }, 'statement timed out')
+      return sendProblem(request, reply, 'E_TIMEOUT', 'a database statement took too long; retry shortly')
+    }
     if (
       error.code === 'E_POOL_TIMEOUT' ||
       error.code === 'E_CONNECT' ||
@@ -97,4 +103,42 @@ function fieldName(context: string | undefined, path: string, params: Record<str
   const missing = typeof params['missingProperty'] === 'string' ? `/${params['missingProperty']}` : ''
   const pointer = `${path}${missing}`.replace(/^\//, '').replaceAll('/', '.')
   return `${context ?? 'body'}${pointer ? `.${pointer}` : ''}`
+}
+
+/** Errors fastify raises before a route runs (a URL it cannot decode, a parameter over `maxParamLength`). */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return sendProblem(request, reply, 'E_URI_TOO_LONG', 'a path parameter is longer than 100 characters')
+  }
+  return sendProblem(request, reply, 'E_BAD_REQUEST', error.message)
+}
+
+/**
+ * What Node's HTTP parser refuses before fastify sees a request (a timeout, oversized headers, bytes
+ * that are not HTTP): answered as problem+json, then the socket is closed.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const code: AppErrorCode =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? 'E_REQUEST_TIMEOUT'
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? 'E_HEADERS_TOO_LARGE'
+        : 'E_BAD_REQUEST'
+  const entry = errorCatalogue[code]
+  const body = JSON.stringify({
+    type: `urn:hundredfold:problem:${code}`,
+    title: entry.title,
+    status: entry.status,
+    code,
+    detail: entry.title,
+    instance: '',
+  })
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${entry.status} ${STATUS_CODES[entry.status]}\r\nContent-Type: ${problemContentType}\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    )
+  }
+  socket.destroy()
 }

@@ -1,7 +1,8 @@
 import { PgError, Session } from '@hundredfold/pg'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { AppError } from '../domain/app-error.js'
 import type { TokenSigner } from '../domain/token.js'
+import type { UserService } from '../services/user-service.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -35,7 +36,7 @@ export function registerRequestContext(app: FastifyInstance, deadlineMs: number)
   app.decorateRequest('userId', undefined)
   app.addHook('onSend', (request, reply, payload, done) => {
     const token = request.ctx?.session.token
-    if (token !== undefined && token !== incomingToken(request)) {
+    if (token !== undefined && token !== incomingToken(request).token) {
       reply.header(tokenHeader, token)
       reply.header('set-cookie', `${tokenCookie}=${token}; Max-Age=60; Path=/; HttpOnly; SameSite=Lax`)
     }
@@ -49,12 +50,16 @@ export function registerRequestContext(app: FastifyInstance, deadlineMs: number)
       if (!reply.raw.writableFinished) controller.abort(new Error('client disconnected'))
     })
     request.callSignal = controller.signal
+    const { token, fromHeader } = incomingToken(request)
     let session: Session
     try {
-      session = new Session(incomingToken(request))
+      session = new Session(token)
     } catch (err) {
       session = new Session()
       request.ctx = { signal: controller.signal, session }
+      // A cookie is ours to ignore (stale, or another app's on this host); a header the client sent on
+      // purpose is an error, except on the health routes, which never read data.
+      if (!fromHeader || unauthenticatedRoutes.has(request.routeOptions.url ?? '')) return done()
       const message = err instanceof PgError ? err.message : 'invalid consistency token'
       return done(new AppError('E_INVALID_TOKEN', message))
     }
@@ -63,23 +68,32 @@ export function registerRequestContext(app: FastifyInstance, deadlineMs: number)
   })
 }
 
-/** A preHandler that requires `Authorization: Bearer <token>` and sets `request.userId`. */
-export function requireUser(tokens: TokenSigner) {
-  return (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+/** Routes for probes and scrapers: a consistency token that does not parse is ignored there. */
+const unauthenticatedRoutes = new Set(['/healthz', '/readyz', '/metrics'])
+
+/**
+ * A preHandler that requires `Authorization: Bearer <token>` and sets `request.userId`. The token must
+ * carry the user's current token version: logout and password change bump it, revoking older tokens.
+ */
+export function requireUser(tokens: TokenSigner, users: UserService) {
+  return async (request: FastifyRequest): Promise<void> => {
     const header = request.headers.authorization
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null
-    const userId = match ? tokens.verify(match[1]!) : undefined
-    if (!userId) return done(new AppError('E_UNAUTHENTICATED', 'a valid bearer token is required'))
-    request.userId = userId
-    done()
+    const claims = match ? tokens.verify(match[1]!) : undefined
+    if (!claims) throw new AppError('E_UNAUTHENTICATED', 'a valid bearer token is required')
+    const user = await users.get(claims.userId, { signal: request.callSignal, fresh: true })
+    if (!user || (user.token_version ?? 0) !== claims.version) {
+      throw new AppError('E_UNAUTHENTICATED', 'the bearer token was revoked (logout or password change)')
+    }
+    request.userId = claims.userId
   }
 }
 
-function incomingToken(request: FastifyRequest): string | undefined {
+function incomingToken(request: FastifyRequest): { token: string | undefined; fromHeader: boolean } {
   const header = request.headers[tokenHeader]
-  if (typeof header === 'string' && header.length > 0) return header
+  if (typeof header === 'string' && header.length > 0) return { token: header, fromHeader: true }
   const cookie = request.headers.cookie
-  if (!cookie) return undefined
+  if (!cookie) return { token: undefined, fromHeader: false }
   const match = /(?:^|;\s*)hf_ct=([^;]+)/.exec(cookie)
-  return match?.[1]
+  return { token: match?.[1], fromHeader: false }
 }

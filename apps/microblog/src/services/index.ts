@@ -36,6 +36,8 @@ export async function createServices(
     geo: GeoDialect
     ids: Snowflake
     tokenTtlSeconds: number
+    /** Keys that sign (the first) and verify tokens; unset: one made on first start and kept in the database. */
+    tokenKeys?: readonly Buffer[]
     cache?: Cache
     /** With a queue: writes go through it, and home timelines are kept by fan-out in `homes`. */
     queue?: WriteQueue
@@ -50,7 +52,7 @@ export async function createServices(
   const users = new UserService(db, ids, cache)
   const graph = new GraphService(db)
   const posts = new PostService(db, ids, users, geo, cache)
-  const secret = await tokenSecret(db, options.signal)
+  const keys = options.tokenKeys?.length ? options.tokenKeys : [await tokenSecret(db, options.signal)]
   return {
     users,
     graph,
@@ -62,13 +64,16 @@ export async function createServices(
       ...(options.maxBacklog === undefined ? {} : { maxBacklog: options.maxBacklog }),
     }),
     nearby: new NearbyService(geo, posts),
-    tokens: new TokenSigner(secret, options.tokenTtlSeconds),
+    tokens: new TokenSigner(keys, options.tokenTtlSeconds),
     consumed: { timeline: { acked: 0, failed: 0 }, edges: { acked: 0, failed: 0 } },
     cache,
   }
 }
 
-/** The token-signing secret, made once and shared by every process through the database. */
+/**
+ * The embedded default's token key: made once and shared by every process through the database. A
+ * deployment sets `HF_TOKEN_SECRET` instead, so the key is not in every replica and backup.
+ */
 async function tokenSecret(db: Cluster, signal?: AbortSignal): Promise<Buffer> {
   const options = signal ? { signal } : {}
   await db.write(
@@ -76,7 +81,8 @@ async function tokenSecret(db: Cluster, signal?: AbortSignal): Promise<Buffer> {
     ['token-hmac', randomBytes(32).toString('base64url')],
     options,
   )
-  const { rows } = await db.read<{ value: string }>(
+  // On the primary: a replica may not have replayed the schema, let alone the row, yet.
+  const { rows } = await db.query<{ value: string }>(
     'SELECT value FROM app_secrets WHERE name = $1',
     ['token-hmac'],
     options,

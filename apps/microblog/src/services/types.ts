@@ -8,6 +8,8 @@ export interface User {
   /** The id a DeathStarBench client chose for this user, when registered through `/wrk2-api`. */
   external_id: string | null
   created_at: Date
+  /** Bumped by logout and password change; tokens signed with an older one are revoked. */
+  token_version: number
 }
 
 export interface UserCounters {

@@ -13,7 +13,10 @@ export interface RegisterInput {
   externalId?: bigint | undefined
 }
 
-const userColumns = 'user_id, username, display_name, external_id, created_at'
+/** A scrypt hash of nothing anyone can type: checked against when the username does not exist. */
+const unknownUserHash = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
+
+const userColumns = 'user_id, username, display_name, external_id, created_at, token_version'
 
 /** The cache key of a user's profile. */
 export const userKey = (userId: string) => `user:${userId}`
@@ -83,28 +86,80 @@ export class UserService {
     }
   }
 
-  /** The user behind a username and password, or `E_BAD_CREDENTIALS` (the same for both mistakes). */
+  /**
+   * The user behind a username and password, or `E_BAD_CREDENTIALS` (the same for every mistake).
+   * Users registered through `/wrk2-api` (those with an external id) never sign in: that surface is
+   * unauthenticated, so its accounts must not become `/api/v1` identities.
+   */
   async authenticate(username: string, password: string, options: CallOptions = {}): Promise<User> {
-    const userId = await this.idByUsername(username, options)
-    if (userId !== undefined) {
-      const { rows } = await this.#db.read<User & { password_hash: string }>(
-        `SELECT ${userColumns}, password_hash FROM users WHERE user_id = $1`,
-        [userId],
-        options,
-      )
-      const row = rows[0]
-      if (row && (await verifyPassword(password, row.password_hash))) {
+    const row = await this.#credentials(username, options)
+    if (row) {
+      if ((await verifyPassword(password, row.password_hash)) && row.external_id === null) {
         const { password_hash: _, ...user } = row
         return user
       }
     } else {
       // Spend the same time as a real check, so response time does not reveal which usernames exist.
-      await verifyPassword(
-        password,
-        'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
-      )
+      await verifyPassword(password, unknownUserHash)
     }
     throw new AppError('E_BAD_CREDENTIALS')
+  }
+
+  /**
+   * Revokes every token the user holds (logout): bumps the token version they were signed with.
+   * Returns the new version.
+   */
+  async revokeTokens(userId: string, options: CallOptions = {}): Promise<number> {
+    const { rows } = await this.#db.write<{ token_version: number }>(
+      'UPDATE users SET token_version = token_version + 1 WHERE user_id = $1 RETURNING token_version',
+      [userId],
+      options,
+    )
+    if (!rows[0])
+      throw new AppError('E_USER_NOT_FOUND', `no user ${userId}`, { context: { user_id: userId } })
+    await this.#cache?.delete(userKey(userId), options)
+    return rows[0].token_version
+  }
+
+  /** Sets a new password after checking the current one, and revokes every token signed before. */
+  async changePassword(
+    userId: string,
+    current: string,
+    next: string,
+    options: CallOptions = {},
+  ): Promise<number> {
+    const { rows } = await this.#db.query<{ password_hash: string }>(
+      'SELECT password_hash FROM users WHERE user_id = $1',
+      [userId],
+      options,
+    )
+    if (!rows[0] || !(await verifyPassword(current, rows[0].password_hash))) {
+      throw new AppError('E_BAD_CREDENTIALS', 'the current password is wrong')
+    }
+    const hash = await hashPassword(next)
+    const updated = await this.#db.write<{ token_version: number }>(
+      `UPDATE users SET password_hash = $2, token_version = token_version + 1 WHERE user_id = $1
+       RETURNING token_version`,
+      [userId, hash],
+      options,
+    )
+    await this.#cache?.delete(userKey(userId), options)
+    return updated.rows[0]!.token_version
+  }
+
+  /** A user's stored credentials by username, read from the primary (a sign-in acts on them). */
+  async #credentials(
+    username: string,
+    options: CallOptions,
+  ): Promise<(User & { password_hash: string }) | undefined> {
+    const userId = await this.idByUsername(username, options)
+    if (userId === undefined) return undefined
+    const { rows } = await this.#db.read<User & { password_hash: string }>(
+      `SELECT ${userColumns}, password_hash FROM users WHERE user_id = $1`,
+      [userId],
+      options,
+    )
+    return rows[0]
   }
 
   async get(userId: string, options: CallOptions = {}): Promise<User | undefined> {
@@ -124,11 +179,11 @@ export class UserService {
         { signal: options.signal, bypassL1: options.session?.token !== undefined },
       )
     }
-    const { rows } = await this.#db.read<User>(
-      `SELECT ${userColumns} FROM users WHERE user_id = $1`,
-      [userId],
-      options,
-    )
+    const sql = `SELECT ${userColumns} FROM users WHERE user_id = $1`
+    // `fresh`: the caller acts on what it reads (a token check must see a logout at once).
+    const { rows } = options.fresh
+      ? await this.#db.query<User>(sql, [userId], options)
+      : await this.#db.read<User>(sql, [userId], options)
     return rows[0]
   }
 

@@ -138,12 +138,15 @@ export class WritePath {
 
 /** How long one request keeps retrying a publish the broker did not acknowledge. */
 const PUBLISH_BUDGET_MS = 8000
+/** `Retry-After` when the stream is at `HF_QUEUE_MAX_BYTES`: consumers need a while to make room. */
+const STREAM_FULL_RETRY_S = 5
 
 /**
  * Publishes, retrying with the same message id while the broker does not acknowledge (a restart, a
  * stall): a publish that timed out may have been stored, and only a retry with the same id inside
  * the duplicate window can tell — the broker then keeps one copy and acknowledges it. Answering 503
  * instead would make the client's retry a second post. After the budget: 503 E_QUEUE_UNAVAILABLE.
+ * A full stream refused the message outright (`E_STREAM_FULL`): 503 E_BACKLOG at once, like back-pressure.
  */
 async function publish<T>(send: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   const deadline = Date.now() + PUBLISH_BUDGET_MS
@@ -152,6 +155,14 @@ async function publish<T>(send: () => Promise<T>, signal?: AbortSignal): Promise
       return await send()
     } catch (err) {
       if (!(err instanceof QueueError) || err.code === 'E_ABORTED') throw err
+      if (err.code === 'E_STREAM_FULL') {
+        // Refused, not stored (discard new): a retry later is safe and cannot make a second copy.
+        throw new AppError('E_BACKLOG', 'the write queue is full; retry later', {
+          cause: err,
+          retryAfterS: STREAM_FULL_RETRY_S,
+          context: { limit: err.context['limit'] },
+        })
+      }
       const retryable = err.code === 'E_PUBLISH' || err.code === 'E_CONNECT'
       if (!retryable || Date.now() + pause >= deadline || signal?.aborted) {
         throw new AppError(

@@ -42,12 +42,15 @@ export async function openDatabase(config: MicroblogConfig, signal?: AbortSignal
   if (config.databaseUrl) {
     const { pgDriver } = await import('@hundredfold/pg/node-postgres')
     const pool = { max: config.dbPoolMax }
+    // The server stops a statement past the deadline itself, even if this process is gone.
+    const server = (connectionString: string) =>
+      pgDriver({ connectionString, statementTimeoutMs: config.dbStatementTimeoutMs })
     const cluster =
       config.replicaUrls.length === 0
-        ? createCluster({ driver: pgDriver({ connectionString: config.databaseUrl }), pool })
+        ? createCluster({ driver: server(config.databaseUrl), pool })
         : createCluster({
-            primary: pgDriver({ connectionString: config.databaseUrl }),
-            replicas: config.replicaUrls.map((url) => pgDriver({ connectionString: url })),
+            primary: server(config.databaseUrl),
+            replicas: config.replicaUrls.map(server),
             pool,
             routing: { maxLagMs: config.maxLagMs },
           })
@@ -97,6 +100,8 @@ async function migrate(cluster: Cluster, geo: GeoDialect, signal?: AbortSignal):
   // Concurrent starts against one server: serialise DDL with an advisory lock held by the transaction.
   await cluster.transaction(
     async (tx) => {
+      // DDL may wait for the lock and for CREATE EXTENSION: not bounded by the statement timeout.
+      if (geo === 'postgis') await tx.query('SET LOCAL statement_timeout = 0')
       await tx.query('SELECT pg_advisory_xact_lock(7210001)')
       for (const statement of splitStatements(schemaSql(geo))) await tx.query(statement)
     },

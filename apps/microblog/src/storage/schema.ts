@@ -14,8 +14,10 @@ CREATE TABLE IF NOT EXISTS users (
   display_name  text NOT NULL,
   password_hash text NOT NULL,
   external_id   bigint,
-  created_at    timestamptz NOT NULL DEFAULT now()
+  created_at    timestamptz NOT NULL DEFAULT now(),
+  token_version integer NOT NULL DEFAULT 0
 );
+ALTER TABLE users ADD COLUMN IF NOT EXISTS token_version integer NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS usernames (
   username text PRIMARY KEY,
   user_id  bigint NOT NULL

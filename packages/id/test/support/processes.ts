@@ -1,23 +1,11 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-const here = dirname(fileURLToPath(import.meta.url))
-const ROOT = resolve(here, '../../../..')
-const ISSUER = join(here, '../fixtures/issuer.mjs')
-
-let built = false
-
-/** Child processes run the built package: bring packages/id/dist (and its references) up to date once. */
-export function buildPackage(): void {
-  if (built) return
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
-  execFileSync(process.execPath, [tsc, '-b', 'packages/id/tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' })
-  built = true
-}
+const ISSUER = fileURLToPath(new URL('../fixtures/issuer.mjs', import.meta.url))
+/** Child processes import the workspace packages from source, as the tests do: no build needed. */
+const FROM_SOURCE = ['--conditions=@hundredfold/source', '--import', 'tsx']
 
 /** A JSON line the issuer printed. */
 export interface IssuerEvent {
@@ -40,7 +28,7 @@ export interface Issuer {
 
 /** Starts an issuer process with these environment variables (DB_URL and OUT are required). */
 export function startIssuer(env: Record<string, string>): Issuer {
-  const child = spawn(process.execPath, [ISSUER], {
+  const child = spawn(process.execPath, [...FROM_SOURCE, ISSUER], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

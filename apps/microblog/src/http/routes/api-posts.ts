@@ -12,7 +12,7 @@ export const maxTextLength = 2000
 /** Composing, timelines and nearby search under `/api/v1`. */
 export function apiPostRoutes(app: FastifyInstance, services: Services): void {
   const { users, writes, timelines, nearby, tokens } = services
-  const authenticated = requireUser(tokens)
+  const authenticated = requireUser(tokens, users)
 
   const page = async (list: Post[], limit: number, signal: AbortSignal) => {
     const authors = await users.getMany(

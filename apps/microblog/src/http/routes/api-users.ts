@@ -14,7 +14,7 @@ const credentials = {
 /** Registration, sign-in, profiles and follows under `/api/v1`. */
 export function apiUserRoutes(app: FastifyInstance, services: Services): void {
   const { users, writes, tokens } = services
-  const authenticated = requireUser(tokens)
+  const authenticated = requireUser(tokens, users)
 
   app.post<{ Body: { username: string; password: string; display_name?: string } }>(
     '/api/v1/users',
@@ -59,8 +59,36 @@ export function apiUserRoutes(app: FastifyInstance, services: Services): void {
       const user = await users.authenticate(request.body.username, request.body.password, {
         signal: request.callSignal,
       })
-      const { token, expiresAt } = tokens.sign(user.user_id)
+      const { token, expiresAt } = tokens.sign(user.user_id, user.token_version ?? 0)
       return { token, token_type: 'Bearer', expires_at: expiresAt.toISOString(), user_id: user.user_id }
+    },
+  )
+
+  // Logout: every token of this user is revoked (tokens are stateless; the user's token version is not).
+  app.delete('/api/v1/sessions', { preHandler: authenticated }, async (request, reply) => {
+    await users.revokeTokens(request.userId!, request.ctx)
+    return reply.code(204).send()
+  })
+
+  app.put<{ Body: { current_password: string; new_password: string } }>(
+    '/api/v1/users/me/password',
+    {
+      preHandler: authenticated,
+      schema: {
+        body: {
+          type: 'object',
+          required: ['current_password', 'new_password'],
+          properties: {
+            current_password: { type: 'string', maxLength: 128 },
+            new_password: credentials.password,
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { current_password, new_password } = request.body
+      await users.changePassword(request.userId!, current_password, new_password, request.ctx)
+      return reply.code(204).send()
     },
   )
 

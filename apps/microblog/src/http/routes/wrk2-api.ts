@@ -16,7 +16,9 @@ const maxStop = 10_000
 
 /**
  * DeathStarBench socialNetwork's `/wrk2-api/*`, field for field, so its wrk2 scripts run unmodified.
- * Users are addressed by the client's numeric `user_id`, kept as the user's external id.
+ * Users are addressed by the client's numeric `user_id`, kept as the user's external id. Like
+ * DeathStarBench's, it has no authentication: it is for benchmarks on a closed network, so it touches
+ * only its own users, and they cannot sign in to `/api/v1`.
  */
 export function wrk2ApiRoutes(app: FastifyInstance, services: Services): void {
   const { users, writes, timelines } = services
@@ -28,10 +30,15 @@ export function wrk2ApiRoutes(app: FastifyInstance, services: Services): void {
       throw new AppError('E_USER_NOT_FOUND', `no user with ${field} ${raw}`, { context: { [field]: raw } })
     return userId
   }
+  // This surface is unauthenticated: it acts only on the users it registered (those with an external
+  // id), never on an `/api/v1` account that happens to share the name.
   const userByName = async (name: string, signal: AbortSignal) => {
     const userId = usernameRegex.test(name) ? await users.idByUsername(name, { signal }) : undefined
-    if (!userId) throw new AppError('E_USER_NOT_FOUND', `no user named '${name}'`)
-    return userId
+    const user = userId ? await users.get(userId, { signal }) : undefined
+    if (!user || user.external_id === null) {
+      throw new AppError('E_USER_NOT_FOUND', `no /wrk2-api user named '${name}'`)
+    }
+    return user.user_id
   }
   const render = async (list: Post[], signal: AbortSignal) => {
     const authors = await users.getMany(

@@ -1,30 +1,29 @@
 import pg from 'pg'
 import { abortable } from '../../abortable.js'
-import type { Driver, DriverConnection, QueryResult, RowMode } from '../../driver.js'
+import type { Driver, DriverConnection, QueryResult, StatementOptions } from '../../driver.js'
 import { abortError, PgError, queryError } from '../../errors.js'
-
-/** Options of `pgDriver`: a connection string or node-postgres client settings. */
-export interface PgDriverOptions {
-  /** `postgres://user@host:port/db`; `config` wins where both set a field. */
-  connectionString?: string
-  /** Anything `new pg.Client(config)` takes. */
-  config?: pg.ClientConfig
-  /** Label for errors and metrics. @default host:port/database */
-  label?: string
-}
+import { sendCancelRequest } from './cancel-request.js'
+import {
+  type PgDriverOptions,
+  type ResolvedPgDriverOptions,
+  resolvePgDriverOptions,
+} from './pg-driver-options.js'
 
 // node-postgres parses int8 and numeric as strings already; json, timestamptz and float8 as we want.
 
 class PgConnection implements DriverConnection {
   readonly #client: pg.Client
-  readonly #label: string
+  readonly #options: ResolvedPgDriverOptions
   #broken = false
   #busy = false
   #brokenListener: ((err: unknown) => void) | undefined
+  /** Set once the session is on its way out: the cancel request (if any), then `end()`. */
+  #closing: Promise<void> | undefined
 
-  constructor(client: pg.Client, label: string) {
+  constructor(client: pg.Client, options: ResolvedPgDriverOptions) {
     this.#client = client
-    this.#label = label
+    this.#options = options
+    const { label } = options
     // An idle session's socket error must never reach the process as an unhandled 'error' event.
     client.on('error', (err) => this.#markBroken(err))
     client.on('end', () => this.#markBroken(new PgError('E_CONNECTION_LOST', `connection to ${label} ended`)))
@@ -41,21 +40,28 @@ class PgConnection implements DriverConnection {
   async query<Row>(
     sql: string,
     params: readonly unknown[],
-    signal?: AbortSignal,
-    rowMode: RowMode = 'object',
+    options: StatementOptions = {},
   ): Promise<QueryResult<Row>> {
+    const { rowMode, types, name } = options
     const result = await this.#run(
       () =>
-        rowMode === 'array'
-          ? this.#client.query({ text: sql, values: params as unknown[], rowMode: 'array' })
+        rowMode === 'array' || types !== undefined || name !== undefined
+          ? this.#client.query({
+              text: sql,
+              values: params as unknown[],
+              ...(rowMode === 'array' ? { rowMode: 'array' as const } : {}),
+              ...(types === undefined ? {} : { types: types as pg.CustomTypesConfig }),
+              ...(name === undefined ? {} : { name }),
+            })
           : this.#client.query(sql, params as unknown[]),
-      signal,
+      options.signal,
       sql,
     )
     return {
       rows: result.rows as Row[],
       rowCount: result.rowCount ?? result.rows.length,
       fields: result.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })),
+      ...(result.command ? { command: result.command } : {}),
     }
   }
 
@@ -65,35 +71,49 @@ class PgConnection implements DriverConnection {
 
   async close(): Promise<void> {
     this.#broken = true
-    await this.#client.end().catch(() => {})
+    this.#closing ??= this.#client.end().catch(() => {})
+    await this.#closing
   }
 
   async #run<T>(run: () => Promise<T>, signal: AbortSignal | undefined, sql: string): Promise<T> {
+    const { label } = this.#options
     if (this.#broken) {
-      throw new PgError('E_CONNECTION_LOST', `connection to ${this.#label} is closed`, {
-        context: { host: this.#label },
-      })
+      throw new PgError('E_CONNECTION_LOST', `connection to ${label} is closed`, { context: { host: label } })
     }
     this.#busy = true
     try {
-      return await abortable(run, signal, { host: this.#label }, () => {
-        // The statement may still be running on the server: this session cannot be reused.
-        this.#broken = true
-        void this.#client.end().catch(() => {})
-      })
+      return await abortable(run, signal, { host: label }, () => this.#abandon())
     } catch (err) {
       if (err instanceof PgError) throw err
       if (this.#broken || isSocketFailure(err)) {
         this.#broken = true
-        throw new PgError('E_CONNECTION_LOST', `connection to ${this.#label} was lost`, {
+        throw new PgError('E_CONNECTION_LOST', `connection to ${label} was lost`, {
           cause: err,
-          context: { host: this.#label },
+          context: { host: label },
         })
       }
-      throw queryError(err, { host: this.#label, statement: sql.slice(0, 200) })
+      throw queryError(err, {
+        host: label,
+        statement: sql.slice(0, 200),
+        ...(this.#options.statementTimeoutMs === undefined
+          ? {}
+          : { statementTimeoutMs: this.#options.statementTimeoutMs }),
+      })
     } finally {
       this.#busy = false
     }
+  }
+
+  /**
+   * The caller gave up on a running statement. Closing the socket alone would not stop it: the server
+   * notices a gone client only when it next reads. So the statement is cancelled first, then the
+   * session (in an unknown state now) is closed.
+   */
+  #abandon(): void {
+    this.#broken = true
+    this.#closing ??= sendCancelRequest(this.#client, this.#options.cancelTimeoutMs)
+      .then(() => this.#client.end())
+      .catch(() => {})
   }
 
   #markBroken(err: unknown): void {
@@ -104,24 +124,24 @@ class PgConnection implements DriverConnection {
 }
 
 /**
- * Sessions with a PostgreSQL server through node-postgres (`pg`).
+ * Sessions with a PostgreSQL server through node-postgres (`pg`). Options are validated here, at
+ * once; `statementTimeoutMs` bounds every statement on the server.
  *
  * @example
- * const cluster = createCluster({ driver: pgDriver({ connectionString: 'postgres://postgres@127.0.0.1/app' }) })
+ * const cluster = createCluster({
+ *   driver: pgDriver({ connectionString: 'postgres://postgres@127.0.0.1/app', statementTimeoutMs: 5000 }),
+ * })
  */
 export function pgDriver(options: PgDriverOptions): Driver {
-  const config: pg.ClientConfig = {
-    ...(options.connectionString === undefined ? {} : { connectionString: options.connectionString }),
-    ...options.config,
-  }
-  const label = options.label ?? describe(config)
+  const resolved = resolvePgDriverOptions(options)
+  const { config, label } = resolved
   return {
     name: label,
     maxConnections: Number.POSITIVE_INFINITY,
     async connect(signal) {
       if (signal?.aborted) throw abortError(signal, { host: label })
       const client = new pg.Client(config)
-      const conn = new PgConnection(client, label)
+      const conn = new PgConnection(client, resolved)
       const onAbort = () => void client.end().catch(() => {})
       signal?.addEventListener('abort', onAbort, { once: true })
       try {
@@ -151,16 +171,4 @@ function isSocketFailure(err: unknown): boolean {
     (typeof code === 'string' && /^E(CONNRESET|PIPE|CONNREFUSED|TIMEDOUT)$/.test(code)) ||
     (typeof message === 'string' && /terminated|connection.*(closed|ended)|not queryable/i.test(message))
   )
-}
-
-function describe(config: pg.ClientConfig): string {
-  if (config.connectionString) {
-    try {
-      const url = new URL(config.connectionString)
-      return `${url.hostname || 'localhost'}:${url.port || 5432}${url.pathname}`
-    } catch {
-      return 'postgres'
-    }
-  }
-  return `${config.host ?? 'localhost'}:${config.port ?? 5432}/${config.database ?? ''}`
 }

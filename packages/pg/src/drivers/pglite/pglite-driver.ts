@@ -1,6 +1,6 @@
 import type { Extensions, PGlite, PGliteOptions } from '@electric-sql/pglite'
 import { abortable } from '../../abortable.js'
-import type { Driver, DriverConnection, QueryResult, RowMode } from '../../driver.js'
+import type { Driver, DriverConnection, QueryResult, StatementOptions, TypeParsers } from '../../driver.js'
 import { abortError, PgError, queryError } from '../../errors.js'
 
 /** Options of `pgliteDriver`: a data directory to open, or an instance you already have. */
@@ -19,6 +19,48 @@ export interface PgliteDriverOptions {
 const INT8 = 20
 const NUMERIC = 1700
 const parsers = { [INT8]: (value: string) => value, [NUMERIC]: (value: string) => value }
+const asText = (value: string) => value
+
+/** Per instance: a parser for every type PGlite knows that hands back the column's text unparsed. */
+const rawParsers = new WeakMap<PGlite, { size: number; parsers: Record<number, (value: string) => string> }>()
+
+/**
+ * Parsers that make PGlite return every column as its text, so a statement's own `types` can parse
+ * it as node-postgres would. PGlite takes parsers only as a map by OID, merged over its own; a
+ * `getTypeParser` function cannot be handed to it, so every OID it would parse is mapped to the text.
+ */
+function textParsers(db: PGlite): Record<number, (value: string) => string> {
+  const size = Object.keys(db.parsers).length
+  let cached = rawParsers.get(db)
+  if (!cached || cached.size !== size) {
+    // Array types are added to db.parsers once their OIDs are known: rebuild when the set grows.
+    const map: Record<number, (value: string) => string> = {}
+    for (const key of Object.keys(db.parsers)) if (/^\d+$/.test(key)) map[Number(key)] = asText
+    cached = { size, parsers: map }
+    rawParsers.set(db, cached)
+  }
+  return cached.parsers
+}
+
+/** Applies a statement's `types` to rows whose columns are all still text, as node-postgres does. */
+function applyTypes<Row>(
+  rows: unknown[],
+  fields: ReadonlyArray<{ name: string; dataTypeID: number }>,
+  types: TypeParsers,
+  arrays: boolean,
+): Row[] {
+  const parse = fields.map((f) => types.getTypeParser(f.dataTypeID, 'text'))
+  const at = (value: unknown, i: number) =>
+    value === null || value === undefined ? null : parse[i]!(value as string)
+  if (arrays) return (rows as unknown[][]).map((row) => row.map(at)) as Row[]
+  return (rows as Record<string, unknown>[]).map((row) => {
+    const out: Record<string, unknown> = {}
+    fields.forEach((f, i) => {
+      out[f.name] = at(row[f.name], i)
+    })
+    return out as Row
+  })
+}
 
 /**
  * PGlite holds one session, so the driver hands out one connection at a time (`maxConnections: 1`)
@@ -40,21 +82,30 @@ class PgliteConnection implements DriverConnection {
 
   onBroken(): void {}
 
+  /** `name` is not used: PGlite runs every statement unnamed, with the same result. */
   async query<Row>(
     sql: string,
     params: readonly unknown[],
-    signal?: AbortSignal,
-    rowMode: RowMode = 'object',
+    options: StatementOptions = {},
   ): Promise<QueryResult<Row>> {
+    const { types } = options
+    const rowMode = options.rowMode ?? 'object'
     const result = await this.#run(
-      () => this.#db.query<Row>(sql, params as unknown[], { parsers, rowMode }),
-      signal,
+      () =>
+        this.#db.query<Row>(sql, params as unknown[], {
+          parsers: types === undefined ? parsers : textParsers(this.#db),
+          rowMode,
+        }),
+      options.signal,
       sql,
     )
+    const fields = result.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID }))
     return {
-      rows: result.rows,
+      rows:
+        types === undefined ? result.rows : applyTypes<Row>(result.rows, fields, types, rowMode === 'array'),
       rowCount: result.affectedRows || result.rows.length,
-      fields: result.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })),
+      fields,
+      ...(result.command ? { command: result.command } : {}),
     }
   }
 

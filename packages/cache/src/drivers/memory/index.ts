@@ -1,0 +1,2 @@
+export { memoryBus } from './memory-bus.js'
+export { type MemoryStoreOptions, memoryStore } from './memory-store.js'

@@ -1,0 +1,5 @@
+export { type IdServiceConfig, loadIdServiceConfig } from './config.js'
+export { createIdService, type IdService } from './id-service.js'
+export { type IdServiceLogger, type IdServiceOptions, idServiceDefaults } from './options.js'
+export { PROBLEM_CONTENT_TYPE, SERVICE_ERRORS, type ServiceErrorCode } from './problem.js'
+export type { RequestHandler, ServiceResponse } from './service-response.js'

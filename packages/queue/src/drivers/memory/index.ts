@@ -1,0 +1,2 @@
+export { MemoryBroker } from './memory-broker.js'
+export { type MemoryDriverOptions, memoryDriver } from './memory-driver.js'

@@ -83,6 +83,18 @@ describe('the server process, as a newcomer runs it', () => {
     }
   })
 
+  it('says at start that /wrk2-api is unauthenticated, and refuses it on a non-loopback host', async () => {
+    const server = await start({ HF_DATA_DIR: dir, HF_WRK2_API: 'on' })
+    expect(server.output()).toMatch(
+      /listening on http:\/\/127\.0\.0\.1:\d+ .*\/wrk2-api is mounted and UNAUTHENTICATED/,
+    )
+    server.child.kill('SIGTERM')
+    expect(await server.exited).toBe(0)
+    await expect(start({ HF_DATA_DIR: dir, HF_WRK2_API: 'on', HF_HOST: '0.0.0.0' })).rejects.toThrow(
+      /HF_WRK2_API_PUBLIC=yes/,
+    )
+  })
+
   it('refuses a bad setting at start, naming the variable', async () => {
     await expect(start({ HF_DATA_DIR: dir, HF_PORT: 'eighty' })).rejects.toThrow(/HF_PORT must be an integer/)
   })

@@ -89,7 +89,10 @@ for (const { json } of manifests) {
     for (let attempt = 0; ; attempt++) {
       const error = tryImport(project, specifier)
       if (error === undefined) break
-      const peer = optionalPeers.find((p) => !installed.includes(p) && error.includes(p))
+      // The peer the error says to install, else any it names (`pg` is also in `@hundredfold/pg`).
+      const missing = optionalPeers.filter((p) => !installed.includes(p))
+      const peer =
+        missing.find((p) => error.includes(`npm install ${p}`)) ?? missing.find((p) => error.includes(p))
       if (!peer || attempt > optionalPeers.length) {
         fail(json.name, `import('${specifier}') fails: ${error}`)
         break

@@ -63,47 +63,57 @@ function number(flag: string, value: string | undefined): number | undefined {
   return parsed
 }
 
+/** The flags `parseOptions` accepts: each takes a value, or is a switch. */
+const FLAGS = flagTable(
+  [
+    'target',
+    'postgres-url',
+    'database',
+    'server-cpus',
+    'dataset',
+    'users',
+    'edges',
+    'posts-per-user',
+    'warmup',
+    'duration',
+    'drain',
+    'arrival',
+    'connections',
+    'timeout',
+    'rate',
+    'start-rate',
+    'min-rate',
+    'max-rate',
+    'precision',
+    'max-steps',
+    'slo',
+    'ceiling',
+    'closed-connections',
+    'load-concurrency',
+    'seed',
+    'out',
+  ],
+  ['generate', 'load', 'no-load', 'smoke', 'no-wrk', 'no-report', 'quiet'],
+)
+
+/** A `parseArgs` options table from flag names, typed so each value keeps its own type. */
+function flagTable<const V extends string, const S extends string>(
+  valued: readonly V[],
+  switches: readonly S[],
+): { [K in V]: { type: 'string' } } & { [K in S]: { type: 'boolean' } } {
+  const table: Record<string, { type: 'string' | 'boolean' }> = {}
+  for (const name of valued) table[name] = { type: 'string' }
+  for (const name of switches) table[name] = { type: 'boolean' }
+  return table as { [K in V]: { type: 'string' } } & { [K in S]: { type: 'boolean' } }
+}
+
 /** Maps argv (after the suite name) onto bench options. */
 export function parseOptions(args: string[]): Partial<BenchOptions> {
   const { values } = parseArgs({
     args,
     strict: true,
     allowPositionals: false,
-    options: {
-      target: { type: 'string' },
-      'postgres-url': { type: 'string' },
-      database: { type: 'string' },
-      'server-cpus': { type: 'string' },
-      dataset: { type: 'string' },
-      generate: { type: 'boolean' },
-      users: { type: 'string' },
-      edges: { type: 'string' },
-      'posts-per-user': { type: 'string' },
-      load: { type: 'boolean' },
-      'no-load': { type: 'boolean' },
-      smoke: { type: 'boolean' },
-      warmup: { type: 'string' },
-      duration: { type: 'string' },
-      drain: { type: 'string' },
-      arrival: { type: 'string' },
-      connections: { type: 'string' },
-      timeout: { type: 'string' },
-      rate: { type: 'string' },
-      'start-rate': { type: 'string' },
-      'min-rate': { type: 'string' },
-      'max-rate': { type: 'string' },
-      precision: { type: 'string' },
-      'max-steps': { type: 'string' },
-      slo: { type: 'string' },
-      ceiling: { type: 'string' },
-      'closed-connections': { type: 'string' },
-      'no-wrk': { type: 'boolean' },
-      'load-concurrency': { type: 'string' },
-      seed: { type: 'string' },
-      out: { type: 'string' },
-      'no-report': { type: 'boolean' },
-      quiet: { type: 'boolean' },
-    },
+    options: FLAGS,
   })
   const ceiling = values.ceiling
   return {

@@ -9,7 +9,7 @@ export const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url)
 /** The reference system's entry point after `npm run build`. */
 export const APP_ENTRY = fileURLToPath(new URL('../../apps/microblog/dist/main.js', import.meta.url))
 /** The kit's own stand-in server (built with the kit), for self-checks without the app. */
-export const SYNTHETIC_ENTRY = fileURLToPath(new URL('../dist/synthetic/main.js', import.meta.url))
+export const SYNTHETIC_ENTRY = fileURLToPath(new URL('../dist/target/synthetic/main.js', import.meta.url))
 /** socfb-Reed98 beside the repository. */
 export const DEFAULT_DATASET_DIR = fileURLToPath(
   new URL('../../../shared/datasets/socfb-Reed98', import.meta.url),

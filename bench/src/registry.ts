@@ -1,14 +1,14 @@
 import type { Suite } from './suite.js'
-import { apiMixed } from './suites/api-mixed.js'
-import { cacheSuite } from './suites/cache.js'
-import { ceiling } from './suites/ceiling.js'
-import { dsbCompose } from './suites/dsb-compose.js'
-import { dsbHome } from './suites/dsb-home.js'
-import { dsbMixed } from './suites/dsb-mixed.js'
-import { dsbUser } from './suites/dsb-user.js'
+import { apiMixed } from './suites/api-mixed/index.js'
+import { cacheSuite } from './suites/cache/index.js'
+import { ceiling } from './suites/ceiling/index.js'
+import { dsbCompose } from './suites/dsb-compose/index.js'
+import { dsbHome } from './suites/dsb-home/index.js'
+import { dsbMixed } from './suites/dsb-mixed/index.js'
+import { dsbUser } from './suites/dsb-user/index.js'
 import { idSuite } from './suites/id/index.js'
-import { pgSuite } from './suites/pg.js'
-import { queueSuite } from './suites/queue.js'
+import { pgSuite } from './suites/pg/index.js'
+import { queueSuite } from './suites/queue/index.js'
 
 /** Every suite `npm run bench -- <name>` can run. Add a suite here to make it runnable and listed. */
 export const SUITES: readonly Suite[] = Object.freeze([

@@ -1,8 +1,8 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
-import { cpus, platform, release, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { BenchError } from './errors.js'
 import type { StepResult } from './loadgen/open-loop.js'
+import { type MachineInfo, machineInfo } from './machine/machine-info.js'
 import { type BenchOptions, recordableOptions } from './options.js'
 
 /** A flat metric value: numbers in the unit its key names (`_ms`, `_rps`, `_rate` = share 0…1). */
@@ -13,15 +13,6 @@ export interface StepRecord extends StepResult {
   phase: string
   rate: number
   sustains: Record<string, boolean>
-}
-
-/** The machine a result was measured on. */
-export interface MachineInfo {
-  cores: number
-  cpu_model: string
-  node: string
-  platform: string
-  memory_gb: number
 }
 
 /** The document in `bench/results/<suite>.json`. */
@@ -47,18 +38,6 @@ export interface ResultsInput {
   target?: { kind: string; base_url: string }
   notes?: string[]
   extra?: Record<string, unknown>
-}
-
-/** Cores, CPU model, Node version, platform and memory of this machine. */
-export function machineInfo(): MachineInfo {
-  const list = cpus()
-  return {
-    cores: list.length,
-    cpu_model: list[0]?.model.trim() ?? 'unknown',
-    node: process.version,
-    platform: `${platform()} ${release()}`,
-    memory_gb: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-  }
 }
 
 /** The command line that produced a result, as a user would type it. */

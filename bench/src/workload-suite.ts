@@ -2,13 +2,15 @@ import { performance } from 'node:perf_hooks'
 import { openApiSessions } from './dataset/api-sessions.js'
 import { resolveGraph } from './dataset/graph.js'
 import { loadApiDataset } from './dataset/load-api.js'
-import { type LoadStats, loadDsbDataset } from './dataset/load-dsb.js'
+import { loadDsbDataset } from './dataset/load-dsb.js'
+import type { LoadStats } from './dataset/load-graph.js'
 import type { RequestSource } from './loadgen/request.js'
 import { searchTarget, type TargetSearch } from './mst/search-target.js'
 import type { BenchOptions } from './options.js'
-import { writeReport } from './report/write-report.js'
-import { type MetricValue, type StepRecord, writeResults } from './results.js'
+import { writeResultsAndReport } from './report/write-report.js'
+import type { MetricValue, StepRecord } from './results.js'
 import type { Suite, SuiteOutcome } from './suite.js'
+import { withServerTail } from './target/server-tail.js'
 import { openTarget, type Target } from './target/target.js'
 import { type ApiSession, apiSource } from './workloads/api.js'
 import { ceilingSource } from './workloads/ceiling.js'
@@ -47,18 +49,9 @@ async function runWorkload(
   const log = (line: string): void => options.log(`[${definition.name}] ${line}`)
   await using target = await openTarget(options, signal, log)
   log(`target ${target.kind} at ${target.baseUrl}`)
-  try {
-    return await measureWorkload(definition, options, signal, target, started, log)
-  } catch (error) {
-    const tail = target
-      .tail()
-      .split('\n')
-      .slice(-6)
-      .map((line) => (line.length > 600 ? `${line.slice(0, 600)}…` : line))
-      .join('\n')
-    if (tail) log(`server output before the failure (last lines):\n${tail}`)
-    throw error
-  }
+  return await withServerTail(target, log, () =>
+    measureWorkload(definition, options, signal, target, started, log),
+  )
 }
 
 async function measureWorkload(
@@ -138,7 +131,7 @@ async function measureWorkload(
   metrics['dataset_posts'] = loaded?.posts ?? null
   metrics['load_s'] = loaded?.seconds ?? null
   metrics['run_s'] = Math.round(performance.now() - started) / 1000
-  const resultsPath = await writeResults(
+  const files = await writeResultsAndReport(
     definition.name,
     {
       description: definition.description,
@@ -154,10 +147,8 @@ async function measureWorkload(
       },
     },
     options,
+    log,
   )
-  const files = [resultsPath]
-  if (options.report) files.push(...(await writeReport(resultsPath)))
-  log(`wrote ${files.join(', ')}`)
   return { metrics, files }
 }
 

@@ -8,8 +8,8 @@ import { type BenchOptions, resolveOptions } from '../src/options.js'
 import { APP_ENTRY } from '../src/paths.js'
 import { findSuite, SUITES } from '../src/registry.js'
 import type { ResultsDocument } from '../src/results.js'
-import { startMiniMicroblog } from '../src/synthetic/mini-microblog.js'
 import { postgresReachable } from '../src/target/postgres-db.js'
+import { startMiniMicroblog } from '../src/target/synthetic/mini-microblog.js'
 
 const hasWrk = (() => {
   try {

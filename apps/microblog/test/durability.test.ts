@@ -1,36 +1,22 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { createQueue, type Queue } from '@hundredfold/queue'
 import { jetstreamDriver } from '@hundredfold/queue/jetstream'
+import { type NatsServer, startNatsServer } from '@hundredfold/queue/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/index.js'
 import { followsStream, openWriteQueue, postsStream, TIMELINE_CONSUMER } from '../src/storage/write-queue.js'
 import { type RunningConsumers, startConsumers } from '../src/workers/consumers.js'
-import { type NatsBroker, startNatsBroker } from './chaos/nats-broker.js'
-import { client, type Response, type RunningBlog, signUp, startBlog } from './support.js'
-
-/** Polls until `check` stops throwing (or the time is up, then throws its last error). */
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    try {
-      return await check()
-    } catch (err) {
-      if (Date.now() > deadline) throw err
-      await sleep(50)
-    }
-  }
-}
+import { client, eventually, type Response, type RunningBlog, signUp, startBlog } from './support.js'
 
 /**
  * What "202 Accepted" survives. Each test runs the microblog on PostgreSQL against a nats-server of
  * its own (own port, own store directory), so killing the broker touches nothing else.
  */
 describe('durability of acknowledged writes (JetStream, file storage)', () => {
-  let nats: NatsBroker
+  let nats: NatsServer
   let admin: Queue
 
   beforeAll(async () => {
-    nats = await startNatsBroker()
+    nats = await startNatsServer()
     admin = createQueue({ driver: jetstreamDriver({ servers: nats.url, name: 'durability-test' }) })
   }, 30_000)
   afterAll(async () => {
@@ -39,16 +25,22 @@ describe('durability of acknowledged writes (JetStream, file storage)', () => {
   })
 
   const namespace = (tag: string) => `d${tag}${process.pid}${Date.now() % 100_000}`
-
-  it('every post answered 202 is still in the stream after nats-server is SIGKILLed and restarted, and is then stored', async () => {
-    const ns = namespace('k')
-    // No consumers: what compose acknowledged stays in the stream until we look.
-    const run = await startBlog('postgres', {
+  /**
+   * The microblog on PostgreSQL, queued on this file's broker, with no consumers: what compose
+   * acknowledged stays in the stream until the test looks.
+   */
+  const startPublisher = (ns: string, env: Record<string, string> = {}) =>
+    startBlog('postgres', {
       HF_QUEUE: 'on',
       HF_NATS_URL: nats.url,
       HF_CONSUMERS: 'off',
       HF_NAMESPACE: ns,
+      ...env,
     })
+
+  it('every post answered 202 is still in the stream after nats-server is SIGKILLed and restarted, and is then stored', async () => {
+    const ns = namespace('k')
+    const run = await startPublisher(ns)
     let consumers: RunningConsumers | undefined
     try {
       const api = client(run.url)
@@ -71,7 +63,7 @@ describe('durability of acknowledged writes (JetStream, file storage)', () => {
       await nats.start() // same port, same store directory
 
       const driver = admin.driver
-      const info = await eventually(() => driver.streamInfo(postsStream(ns)))
+      const info = await eventually(() => driver.streamInfo(postsStream(ns)), 20_000)
       expect(info.messages).toBe(accepted.length)
       expect((await driver.consumerInfo(postsStream(ns), TIMELINE_CONSUMER)).pending).toBe(accepted.length)
       expect(await storedPostIds(run)).toEqual([]) // nothing was persisted before the restart
@@ -82,7 +74,10 @@ describe('durability of acknowledged writes (JetStream, file storage)', () => {
       await eventually(async () => expect(await storedPostIds(run)).toHaveLength(accepted.length), 60_000)
       expect(await storedPostIds(run)).toEqual([...accepted].sort())
       // Workqueue retention: what the consumer acknowledged has left the stream.
-      await eventually(async () => expect((await driver.streamInfo(postsStream(ns))).messages).toBe(0))
+      await eventually(
+        async () => expect((await driver.streamInfo(postsStream(ns))).messages).toBe(0),
+        20_000,
+      )
     } finally {
       await consumers?.stop()
       await run.stop()
@@ -92,12 +87,7 @@ describe('durability of acknowledged writes (JetStream, file storage)', () => {
 
   it('creates both streams with file storage, work-queue retention, discard new, and the configured limits', async () => {
     const ns = namespace('c')
-    const run = await startBlog('postgres', {
-      HF_QUEUE: 'on',
-      HF_NATS_URL: nats.url,
-      HF_CONSUMERS: 'off',
-      HF_NAMESPACE: ns,
-    })
+    const run = await startPublisher(ns)
     try {
       const expected = {
         storage: 'file',
@@ -141,13 +131,7 @@ describe('durability of acknowledged writes (JetStream, file storage)', () => {
 
   it('answers 503 E_BACKLOG with Retry-After once the stream is at HF_QUEUE_MAX_BYTES, and keeps every post it accepted', async () => {
     const ns = namespace('f')
-    const run = await startBlog('postgres', {
-      HF_QUEUE: 'on',
-      HF_NATS_URL: nats.url,
-      HF_CONSUMERS: 'off',
-      HF_NAMESPACE: ns,
-      HF_QUEUE_MAX_BYTES: '65536',
-    })
+    const run = await startPublisher(ns, { HF_QUEUE_MAX_BYTES: '65536' })
     try {
       const api = client(run.url)
       const author = await signUp(api, `df_${ns}`)

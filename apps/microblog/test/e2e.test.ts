@@ -1,17 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { client, type RunningBlog, signUp, startBlog, targets } from './support.js'
+import { describe, expect, it } from 'vitest'
+import { blogPerSuite, signUp, targets } from './support.js'
 
 describe.each(targets)('end to end on %s', (target) => {
-  let running: RunningBlog
-  let api: ReturnType<typeof client>
-
-  beforeAll(async () => {
-    running = await startBlog(target)
-    api = client(running.url)
-  })
-  afterAll(async () => {
-    await running?.stop()
-  })
+  const running = blogPerSuite(target)
+  const { api } = running
 
   it('registers, signs in, follows, posts with a location, and shows the post everywhere', async () => {
     const alice = await signUp(api, 'alice')

@@ -2,11 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from '../src/config.js'
 import { TokenSigner } from '../src/domain/token.js'
 import { startMicroblog } from '../src/index.js'
-import { client, type RunningBlog, rowCounts, signUp, startBlog } from './support.js'
+import { blogPerSuite, client, rowCounts, signUp } from './support.js'
 
 /** A raw socket to the server, recording what it answers and when it closes. */
 async function rawSocket(
@@ -39,14 +39,8 @@ async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
 }
 
 describe('the /wrk2-api surface touches only its own users', () => {
-  let running: RunningBlog
-  let api: ReturnType<typeof client>
-
-  beforeAll(async () => {
-    running = await startBlog('postgres')
-    api = client(running.url)
-  })
-  afterAll(async () => running?.stop())
+  const running = blogPerSuite('postgres')
+  const { api } = running
 
   it('refuses a follow or unfollow that names an /api/v1 user, and changes nothing', async () => {
     const alice = await signUp(api, 'alice')
@@ -109,14 +103,8 @@ describe('the /wrk2-api surface touches only its own users', () => {
 })
 
 describe('bearer tokens can be revoked', () => {
-  let running: RunningBlog
-  let api: ReturnType<typeof client>
-
-  beforeAll(async () => {
-    running = await startBlog('postgres')
-    api = client(running.url)
-  })
-  afterAll(async () => running?.stop())
+  const running = blogPerSuite('postgres')
+  const { api } = running
 
   it('logout revokes every token of the user; signing in again gives a working one', async () => {
     const carol = await signUp(api, 'carol')
@@ -217,20 +205,15 @@ describe('token keys rotate with a grace period', () => {
 })
 
 describe('HTTP limits: slow and idle clients are cut off', () => {
-  let running: RunningBlog
   const requestTimeoutMs = 1000
   const headersTimeoutMs = 600
   const keepAliveTimeoutMs = 400
-
-  beforeAll(async () => {
-    running = await startBlog('pglite', {
-      HF_HTTP_REQUEST_TIMEOUT_MS: String(requestTimeoutMs),
-      HF_HTTP_HEADERS_TIMEOUT_MS: String(headersTimeoutMs),
-      HF_HTTP_KEEP_ALIVE_TIMEOUT_MS: String(keepAliveTimeoutMs),
-      HF_HTTP_MAX_CONNECTIONS: '3',
-    })
+  const running = blogPerSuite('pglite', {
+    HF_HTTP_REQUEST_TIMEOUT_MS: String(requestTimeoutMs),
+    HF_HTTP_HEADERS_TIMEOUT_MS: String(headersTimeoutMs),
+    HF_HTTP_KEEP_ALIVE_TIMEOUT_MS: String(keepAliveTimeoutMs),
+    HF_HTTP_MAX_CONNECTIONS: '3',
   })
-  afterAll(async () => running?.stop())
 
   it('answers 408 problem+json to headers that never finish, and closes the socket', async () => {
     const raw = await rawSocket(running.url)
@@ -285,14 +268,8 @@ describe('HTTP limits: slow and idle clients are cut off', () => {
 })
 
 describe('every error is problem+json, fastify’s own included', () => {
-  let running: RunningBlog
-  let api: ReturnType<typeof client>
-
-  beforeAll(async () => {
-    running = await startBlog('pglite')
-    api = client(running.url)
-  })
-  afterAll(async () => running?.stop())
+  const running = blogPerSuite('pglite')
+  const { api } = running
 
   it('a path parameter over the router limit is 414 E_URI_TOO_LONG', async () => {
     const res = await api.get(`/api/v1/usernames/${'a'.repeat(150)}`)

@@ -1,4 +1,4 @@
-import { expect, it } from 'vitest'
+import { afterEach, beforeEach, expect, it } from 'vitest'
 import type { HomeTimelines, TimelineEntry } from '../src/storage/home-timelines.js'
 
 let next = 1_000_000_000_000n
@@ -9,17 +9,21 @@ const page = { offset: 0, limit: 100 }
 
 /** The rules every home-timeline store keeps; run against the in-process and the Redis store. */
 export function homeTimelinesContract(make: (max: number) => HomeTimelines): void {
+  // Each test gets a store of its own holding at most 10 entries per timeline.
+  let store: HomeTimelines
+  beforeEach(() => {
+    store = make(10)
+  })
+  afterEach(() => store.close())
+
   it('reads a never-built timeline as cold, and fan-out leaves it cold', async () => {
-    const store = make(10)
     const user = id()
     expect(await store.read(user, page)).toBeUndefined()
     await store.add([{ userId: user, entries: [entry()] }])
     expect(await store.read(user, page)).toBeUndefined()
-    await store.close()
   })
 
   it('builds a timeline, serves it newest first, and takes fan-out after', async () => {
-    const store = make(10)
     const user = id()
     const [a, b, c] = [entry(), entry(), entry()]
     const token = await store.beginBuild(user)
@@ -33,20 +37,16 @@ export function homeTimelinesContract(make: (max: number) => HomeTimelines): voi
       truncated: false,
     })
     expect(await store.read(user, { offset: 1, limit: 5 })).toEqual({ entries: [b, a], truncated: false })
-    await store.close()
   })
 
   it('keeps an empty timeline warm', async () => {
-    const store = make(10)
     const user = id()
     const token = await store.beginBuild(user)
     expect(await store.finishBuild(user, token!, [])).toBe(true)
     expect(await store.read(user, page)).toEqual({ entries: [], truncated: false })
-    await store.close()
   })
 
   it('takes fan-out while building, so a post stored during the build is not lost', async () => {
-    const store = make(10)
     const user = id()
     const old = entry()
     const token = await store.beginBuild(user)
@@ -55,11 +55,9 @@ export function homeTimelinesContract(make: (max: number) => HomeTimelines): voi
     await store.add([{ userId: user, entries: [during] }])
     expect(await store.finishBuild(user, token!, [old])).toBe(true)
     expect((await store.read(user, page))!.entries).toEqual([during, old])
-    await store.close()
   })
 
   it('drops a build voided by an invalidation, and the next build wins', async () => {
-    const store = make(10)
     const user = id()
     const stale = await store.beginBuild(user)
     await store.invalidate([user])
@@ -71,11 +69,9 @@ export function homeTimelinesContract(make: (max: number) => HomeTimelines): voi
     const good = entry()
     expect(await store.finishBuild(user, fresh!, [good])).toBe(true)
     expect((await store.read(user, page))!.entries).toEqual([good])
-    await store.close()
   })
 
   it('caps each timeline at its newest max entries and says so', async () => {
-    const store = make(10)
     const user = id()
     const all = Array.from({ length: 25 }, () => entry())
     const token = await store.beginBuild(user)
@@ -84,11 +80,9 @@ export function homeTimelinesContract(make: (max: number) => HomeTimelines): voi
     const got = await store.read(user, page)
     expect(got!.entries).toEqual(all.slice(15).reverse())
     expect(got!.truncated).toBe(true)
-    await store.close()
   })
 
   it('keeps one entry per post however often it is delivered', async () => {
-    const store = make(10)
     const user = id()
     const e = entry()
     const token = await store.beginBuild(user)
@@ -100,11 +94,9 @@ export function homeTimelinesContract(make: (max: number) => HomeTimelines): voi
     ])
     expect((await store.read(user, page))!.entries).toEqual([e])
     expect(await store.dump(user)).toEqual([e])
-    await store.close()
   })
 
   it('delivers to many timelines in one call', async () => {
-    const store = make(10)
     const users = [id(), id(), id()]
     for (const user of users.slice(0, 2)) await store.finishBuild(user, (await store.beginBuild(user))!, [])
     const e = entry()
@@ -112,13 +104,10 @@ export function homeTimelinesContract(make: (max: number) => HomeTimelines): voi
     expect(await store.dump(users[0]!)).toEqual([e])
     expect(await store.dump(users[1]!)).toEqual([e])
     expect(await store.dump(users[2]!)).toBeUndefined()
-    await store.close()
   })
 
   it('honours an aborted signal', async () => {
-    const store = make(10)
     const signal = AbortSignal.abort(new Error('stop'))
     await expect(store.read(id(), page, signal)).rejects.toThrow('stop')
-    await store.close()
   })
 }

@@ -7,23 +7,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PostMessage } from '../src/services/write-path.js'
-import { client, type RunningBlog, rowCounts, signUp, startBlog, type Target } from './support.js'
+import { client, eventually, type RunningBlog, rowCounts, signUp, startBlog, type Target } from './support.js'
 
 const REDIS_URL = process.env['HF_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
 const NATS_URL = process.env['HF_TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222'
-
-/** Polls until `check` stops throwing (or the time is up, then throws its last error). */
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    try {
-      return await check()
-    } catch (err) {
-      if (Date.now() > deadline) throw err
-      await sleep(25)
-    }
-  }
-}
 
 const texts = (res: { body: { posts: Array<{ text: string }> } }) => res.body.posts.map((p) => p.text)
 

@@ -1,7 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { temporaryDatabase } from '@hundredfold/pg/testing'
+import { afterAll, beforeAll } from 'vitest'
 import { loadConfig, type Microblog, startMicroblog } from '../src/index.js'
 
 /** The two ways the microblog runs: the embedded default and a PostgreSQL server. */
@@ -43,6 +45,52 @@ export async function startBlog(target: Target, env: Record<string, string> = {}
   }
 }
 
+/**
+ * The enclosing `describe`'s own microblog: started before its tests, stopped after them. `blog` and
+ * `url` are there once it started; `api` may be taken at once and calls the running one.
+ *
+ * @example
+ * const running = blogPerSuite('postgres')
+ * const { api } = running
+ * it('…', async () => expect((await api.get('/healthz')).status).toBe(200))
+ */
+export function blogPerSuite(
+  target: Target,
+  env: Record<string, string> = {},
+): { readonly blog: Microblog; readonly url: string; readonly api: Client } {
+  let running: RunningBlog | undefined
+  const started = () => {
+    if (!running) throw new Error('blogPerSuite: the microblog is not running (used outside a test?)')
+    return running
+  }
+  beforeAll(async () => {
+    running = await startBlog(target, env)
+  })
+  afterAll(async () => running?.stop())
+  return {
+    get blog() {
+      return started().blog
+    },
+    get url() {
+      return started().url
+    },
+    api: client(() => started().url),
+  }
+}
+
+/** Polls until `check` stops throwing (or the time is up, then throws its last error). */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      return await check()
+    } catch (err) {
+      if (Date.now() > deadline) throw err
+      await sleep(25)
+    }
+  }
+}
+
 export interface Response<T = unknown> {
   status: number
   contentType: string
@@ -51,8 +99,10 @@ export interface Response<T = unknown> {
   headers: Headers
 }
 
-/** A tiny HTTP client for tests: JSON in, JSON (or text) out. */
-export function client(base: string) {
+export type Client = ReturnType<typeof client>
+
+/** A tiny HTTP client for tests: JSON in, JSON (or text) out; `base` may be read at each call. */
+export function client(base: string | (() => string)) {
   const send = async <T>(
     method: string,
     path: string,
@@ -77,7 +127,11 @@ export function client(base: string) {
       body = init.raw
     }
     if (init.token) headers['authorization'] = `Bearer ${init.token}`
-    const res = await fetch(new URL(path, base), { method, headers, ...(body === undefined ? {} : { body }) })
+    const res = await fetch(new URL(path, typeof base === 'string' ? base : base()), {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body }),
+    })
     const text = await res.text()
     const contentType = res.headers.get('content-type') ?? ''
     let parsed: unknown = text
@@ -96,7 +150,7 @@ export function client(base: string) {
 }
 
 /** Registers a user and signs in; returns the id and a token. */
-export async function signUp(api: ReturnType<typeof client>, username: string, password = 'correct horse') {
+export async function signUp(api: Client, username: string, password = 'correct horse') {
   const created = await api.post('/api/v1/users', {
     username,
     password,

@@ -1,12 +1,10 @@
-import { performance } from 'node:perf_hooks'
-import { createRandom } from '../random.js'
+import { BenchError } from '../errors.js'
 import type { ApiSession } from '../workloads/api.js'
 import { dsbComposeForm, dsbPassword, dsbUsername } from '../workloads/dsb.js'
 import { openApiSessions } from './api-sessions.js'
 import type { SocialGraph } from './graph.js'
 import { openSetupClient } from './http.js'
-import { bothDirections, composePlan, type LoadOptions, type LoadStats } from './load-dsb.js'
-import { mapLimit } from './map-limit.js'
+import { type LoadOptions, type LoadStats, loadGraph } from './load-graph.js'
 
 const JSON_TYPE = { 'content-type': 'application/json' }
 
@@ -25,59 +23,43 @@ export async function loadApiDataset(
   options: LoadOptions,
   signal: AbortSignal,
 ): Promise<{ stats: LoadStats; sessions: ApiSession[] }> {
-  const started = performance.now()
   await using client = openSetupClient(baseUrl, options.concurrency, signal)
-  const users = Array.from({ length: graph.users }, (_, id) => id)
-
-  options.log(`registering ${graph.users} users through /api/v1`)
-  await mapLimit(
-    users,
-    options.concurrency,
-    async (id) => {
-      const body = JSON.stringify({
-        username: dsbUsername(id),
-        password: dsbPassword(id),
-        display_name: `first_name_${id} last_name_${id}`,
-      })
-      await client.send({ method: 'POST', path: '/api/v1/users', headers: JSON_TYPE, body }, [409])
-    },
-    signal,
-  )
-  const sessions = await openApiSessions(baseUrl, graph.users, options.concurrency, signal)
-  const auth = (index: number) => ({ ...JSON_TYPE, authorization: `Bearer ${sessions[index]!.token}` })
-
-  const follows = bothDirections(graph)
-  options.log(`following ${follows.length} edges (both directions of ${graph.edges.length})`)
-  await mapLimit(
-    follows,
-    options.concurrency,
-    async ([follower, followee]) => {
-      const path = `/api/v1/users/${sessions[followee]!.userId}/follow`
-      await client.send({ method: 'POST', path, headers: auth(follower), body: '{}' })
-    },
-    signal,
-  )
-
-  const random = createRandom(options.seed)
-  const composes = composePlan(random, graph.users, options.maxPostsPerUser)
-  options.log(`composing ${composes.length} posts`)
-  await mapLimit(
-    composes,
-    options.concurrency,
-    async (authorId) => {
-      const text = dsbComposeForm(random, graph.users, authorId).get('text') ?? 'post'
-      const body = JSON.stringify({ text })
-      await client.send({ method: 'POST', path: '/api/v1/posts', headers: auth(authorId), body })
-    },
-    signal,
-  )
-  return {
-    stats: {
-      users: graph.users,
-      follows: follows.length,
-      posts: composes.length,
-      seconds: Math.round(performance.now() - started) / 1000,
-    },
-    sessions,
+  let sessions: ApiSession[] = []
+  const session = (index: number): ApiSession => {
+    const found = sessions[index]
+    if (!found) {
+      throw new BenchError('E_BENCH_LOAD', `user ${index} has no /api/v1 session`, { context: { index } })
+    }
+    return found
   }
+  const auth = (index: number) => ({ ...JSON_TYPE, authorization: `Bearer ${session(index).token}` })
+  const stats = await loadGraph(
+    graph,
+    options,
+    {
+      surface: 'through /api/v1',
+      async register(id) {
+        const body = JSON.stringify({
+          username: dsbUsername(id),
+          password: dsbPassword(id),
+          display_name: `first_name_${id} last_name_${id}`,
+        })
+        await client.send({ method: 'POST', path: '/api/v1/users', headers: JSON_TYPE, body }, [409])
+      },
+      async registered() {
+        sessions = await openApiSessions(baseUrl, graph.users, options.concurrency, signal)
+      },
+      async follow(follower, followee) {
+        const path = `/api/v1/users/${session(followee).userId}/follow`
+        await client.send({ method: 'POST', path, headers: auth(follower), body: '{}' })
+      },
+      async compose(authorId, random) {
+        const text = dsbComposeForm(random, graph.users, authorId).get('text') ?? 'post'
+        const body = JSON.stringify({ text })
+        await client.send({ method: 'POST', path: '/api/v1/posts', headers: auth(authorId), body })
+      },
+    },
+    signal,
+  )
+  return { stats, sessions }
 }

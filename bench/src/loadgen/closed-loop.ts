@@ -1,8 +1,7 @@
 import { performance } from 'node:perf_hooks'
-import { Pool } from 'undici'
 import { BenchError } from '../errors.js'
+import { ownCpuSeconds, processCpuSeconds } from '../machine/cpu.js'
 import { createRandom } from '../random.js'
-import { ownCpuSeconds, processCpuSeconds } from './cpu.js'
 import {
   createLatencyHistogram,
   type LatencySummary,
@@ -11,6 +10,7 @@ import {
 } from './histogram.js'
 import type { RequestSource } from './request.js'
 import { send } from './send.js'
+import { openSenderPool } from './sender-pool.js'
 
 /** Options of a closed-loop run: `connections` clients, each sending its next request on the last response. */
 export interface ClosedLoopOptions {
@@ -47,13 +47,7 @@ export async function runClosedLoop(
   options: ClosedLoopOptions,
   signal: AbortSignal,
 ): Promise<ClosedLoopResult> {
-  const pool = new Pool(options.baseUrl, {
-    connections: options.connections,
-    pipelining: 1,
-    keepAliveTimeout: 60_000,
-    headersTimeout: options.timeoutMs,
-    bodyTimeout: options.timeoutMs,
-  })
+  const pool = openSenderPool(options)
   const stop = new AbortController()
   // Destroying the pool fails the requests in flight, so every client loop ends at once.
   const onAbort = (): void => {

@@ -1,10 +1,10 @@
 import { performance } from 'node:perf_hooks'
 import type { Histogram } from 'hdr-histogram-js'
-import { Pool } from 'undici'
+import type { Pool } from 'undici'
 import { BenchError } from '../errors.js'
+import { machineCpuSeconds, ownCpuSeconds, processCpuSeconds } from '../machine/cpu.js'
 import { createRandom } from '../random.js'
 import { type ArrivalProcess, interArrival } from './arrivals.js'
-import { machineCpuSeconds, ownCpuSeconds, processCpuSeconds } from './cpu.js'
 import {
   createLatencyHistogram,
   type LatencySummary,
@@ -13,6 +13,7 @@ import {
 } from './histogram.js'
 import { isEmptyPage, type RequestSource, type RequestSpec } from './request.js'
 import { send } from './send.js'
+import { openSenderPool } from './sender-pool.js'
 
 /** Options of one open-loop step: one offered rate for a warm-up and a measurement window. */
 export interface OpenLoopOptions {
@@ -125,13 +126,7 @@ export async function runOpenLoop(options: OpenLoopOptions, signal: AbortSignal)
       context: { ratePerSecond: options.ratePerSecond },
     })
   }
-  const pool = new Pool(options.baseUrl, {
-    connections: options.connections,
-    pipelining: 1,
-    keepAliveTimeout: 60_000,
-    headersTimeout: options.timeoutMs,
-    bodyTimeout: options.timeoutMs,
-  })
+  const pool = openSenderPool(options)
   const stop = new AbortController()
   const onAbort = (): void => stop.abort(signal.reason)
   signal.addEventListener('abort', onAbort, { once: true })

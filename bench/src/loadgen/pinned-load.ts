@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { BenchError } from '../errors.js'
-import { processCpuSeconds } from './cpu.js'
+import { processCpuSeconds } from '../machine/cpu.js'
 import type { RawLoadOptions, RawLoadResult } from './raw-load.js'
 import { parseWrkOutput, type WrkResult } from './wrk.js'
 

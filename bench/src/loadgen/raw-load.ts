@@ -1,8 +1,8 @@
 import { connect, type Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
+import { ownCpuSeconds } from '../machine/cpu.js'
 import { createRandom } from '../random.js'
 import { type ArrivalProcess, interArrival } from './arrivals.js'
-import { ownCpuSeconds } from './cpu.js'
 import {
   createLatencyHistogram,
   type LatencySummary,

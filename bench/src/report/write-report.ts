@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises'
 import { Resvg } from '@resvg/resvg-js'
-import { readResults } from '../results.js'
+import type { BenchOptions } from '../options.js'
+import { type ResultsInput, readResults, writeResults } from '../results.js'
 import { latencyChart } from './charts.js'
 import { renderHtml } from './html-report.js'
 
@@ -26,4 +27,24 @@ export async function writeReport(resultsPath: string): Promise<string[]> {
   await writeFile(`${base}.html`, renderHtml(doc))
   await writeFile(`${base}.png`, svgToPng(latencyChart(doc)))
   return [`${base}.html`, `${base}.png`]
+}
+
+/**
+ * Writes `<outDir>/<suite>.json` and, with `options.report`, its HTML report and PNG chart beside it;
+ * logs and returns the paths.
+ *
+ * @example
+ * const files = await writeResultsAndReport('ceiling', { metrics, steps }, options, log)
+ */
+export async function writeResultsAndReport(
+  suite: string,
+  input: ResultsInput,
+  options: Readonly<BenchOptions>,
+  log: (line: string) => void,
+): Promise<string[]> {
+  const resultsPath = await writeResults(suite, input, options)
+  const files = [resultsPath]
+  if (options.report) files.push(...(await writeReport(resultsPath)))
+  log(`wrote ${files.join(', ')}`)
+  return files
 }

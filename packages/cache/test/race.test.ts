@@ -1,11 +1,8 @@
-import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { type TemporaryDatabase, temporaryDatabase } from '@hundredfold/pg/testing'
-import { Redis } from 'ioredis'
-import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { redisBus, redisStore } from '../src/drivers/redis/index.js'
 import { type Cache, createCache } from '../src/index.js'
+import { REDIS_URL, sharedBackends } from './fixtures/shared-backends.js'
 
 /**
  * Concurrent writers and readers on a few hot keys over real Redis and PostgreSQL, through leases.
@@ -13,7 +10,6 @@ import { type Cache, createCache } from '../src/index.js'
  * Plain cache-aside and delayed double delete, which do leave stale keys, are measured beside it by
  * `npm run bench -- cache` (`bench/results/cache.json`). `HF_RACE_OPS` sets the operations (10⁵ by default).
  */
-const REDIS_URL = process.env['HF_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
 const OPS = Number(process.env['HF_RACE_OPS'] ?? 100_000)
 const KEYS = 16
 const WORKERS = 48
@@ -27,35 +23,20 @@ interface Strategy {
 }
 
 describe('stale sets under concurrent writes (Redis + PostgreSQL)', () => {
-  let db: TemporaryDatabase
-  let pool: pg.Pool
-  let redis: Redis
-  const prefix = `hf-race:${randomBytes(4).toString('hex')}:`
-
-  beforeAll(async () => {
-    db = await temporaryDatabase({ prefix: 'cache_race' })
-    pool = new pg.Pool({ connectionString: db.url, max: 24 })
-    pool.on('error', () => {})
-    await pool.query('CREATE TABLE kv (k int PRIMARY KEY, v bigint NOT NULL)')
-    await pool.query(`INSERT INTO kv SELECT g, 0 FROM generate_series(1, ${KEYS}) g`)
-    redis = new Redis(REDIS_URL)
-  })
-  afterAll(async () => {
-    const keys = await redis.keys(`${prefix}*`)
-    if (keys.length > 0) await redis.del(...keys)
-    await redis.quit()
-    await pool.end()
-    await db.drop()
+  const backends = sharedBackends('race', {
+    poolMax: 24,
+    schema: `CREATE TABLE kv (k int PRIMARY KEY, v bigint NOT NULL);
+             INSERT INTO kv SELECT g, 0 FROM generate_series(1, ${KEYS}) g`,
   })
 
   /** The database read a cache loads from, then a pause such as a GC or a slow network would make. */
   const load = async (key: number): Promise<number> => {
-    const { rows } = await pool.query<{ v: string }>('SELECT v FROM kv WHERE k = $1', [key])
+    const { rows } = await backends.pool.query<{ v: string }>('SELECT v FROM kv WHERE k = $1', [key])
     await sleep(Math.random() * 6)
     return Number(rows[0]!.v)
   }
   const update = async (key: number) => {
-    await pool.query('UPDATE kv SET v = v + 1 WHERE k = $1', [key])
+    await backends.pool.query('UPDATE kv SET v = v + 1 WHERE k = $1', [key])
   }
 
   async function run(strategy: Strategy): Promise<number> {
@@ -70,7 +51,7 @@ describe('stale sets under concurrent writes (Redis + PostgreSQL)', () => {
     }
     await Promise.all(Array.from({ length: WORKERS }, worker))
     await sleep(300) // delayed deletes, bus messages and last fills settle
-    const { rows } = await pool.query<{ k: number; v: string }>('SELECT k, v FROM kv')
+    const { rows } = await backends.pool.query<{ k: number; v: string }>('SELECT k, v FROM kv')
     let stale = 0
     for (const row of rows) {
       const cached = await strategy.cached(row.k)
@@ -80,10 +61,10 @@ describe('stale sets under concurrent writes (Redis + PostgreSQL)', () => {
   }
 
   it('leases leave zero stale values, in L2 and in both nodes’ L1', async () => {
-    const store = redisStore({ connection: REDIS_URL, prefix: `${prefix}lease:` })
+    const store = redisStore({ connection: REDIS_URL, prefix: `${backends.prefix}lease:` })
     const buses = [
-      redisBus({ connection: REDIS_URL, channel: `${prefix}bus` }),
-      redisBus({ connection: REDIS_URL, channel: `${prefix}bus` }),
+      redisBus({ connection: REDIS_URL, channel: `${backends.prefix}bus` }),
+      redisBus({ connection: REDIS_URL, channel: `${backends.prefix}bus` }),
     ]
     const nodes: Cache[] = buses.map((bus, i) =>
       createCache({ l2: store, bus, nodeId: `n${i}`, leaseWaitMs: 2000 }),

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { acquireWorkerLease, Snowflake, type WorkerLease } from '@hundredfold/id'
-import { pgLeaseStore } from '@hundredfold/id/lease-pg'
+import { pgLeaseStore } from '@hundredfold/id/pg'
 import { createCluster } from '@hundredfold/pg'
 import { pgDriver } from '@hundredfold/pg/node-postgres'
 import { loadIdServiceConfig } from './config.js'

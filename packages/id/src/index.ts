@@ -1,5 +1,10 @@
 export { type ClockBackwardsEvent, ID_CHANNELS, type LeaseEvent } from './channels.js'
 export { type DecodedId, type DecodeOptions, decode, parseId } from './decode.js'
+export {
+  MemoryLeaseStore,
+  type MemoryLeaseStoreOptions,
+  memoryLeaseStore,
+} from './drivers/memory/index.js'
 export { IdError, type IdErrorCode, type IdErrorContext } from './errors.js'
 export {
   DEFAULT_EPOCH,
@@ -14,7 +19,6 @@ export {
   WORKER_ID_SHIFT,
 } from './layout.js'
 export type { AcquireRequest, LeaseGrant, LeaseKey, LeaseStore } from './lease/lease-store.js'
-export { MemoryLeaseStore, type MemoryLeaseStoreOptions } from './lease/memory-lease-store.js'
 export {
   acquireWorkerLease,
   statefulSetOrdinal,

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest'
 import {
   DEFAULT_EPOCH,
   decode,
-  IdError,
   MAX_ID,
   MAX_SEQUENCE,
   MAX_TIMESTAMP,
@@ -11,16 +10,7 @@ import {
   parseId,
   Snowflake,
 } from '../src/index.js'
-
-function catchError(fn: () => unknown): IdError {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(IdError)
-    return err as IdError
-  }
-  throw new Error('expected an IdError')
-}
+import { thrown } from './support/caught.js'
 
 const parts = {
   timestamp: fc.integer({ min: 0, max: MAX_TIMESTAMP }),
@@ -69,10 +59,10 @@ describe('decode', () => {
   })
 
   it('rejects ids outside 0..2^63-1 and bad epochs', () => {
-    expect(catchError(() => decode(-1n))).toMatchObject({ code: 'E_INVALID_ID', value: -1n })
-    expect(catchError(() => decode(MAX_ID + 1n)).code).toBe('E_INVALID_ID')
-    expect(catchError(() => decode('x'))).toMatchObject({ code: 'E_INVALID_ID', value: 'x' })
-    expect(catchError(() => decode(1n, { epoch: -5 }))).toMatchObject({
+    expect(thrown(() => decode(-1n))).toMatchObject({ code: 'E_INVALID_ID', value: -1n })
+    expect(thrown(() => decode(MAX_ID + 1n)).code).toBe('E_INVALID_ID')
+    expect(thrown(() => decode('x'))).toMatchObject({ code: 'E_INVALID_ID', value: 'x' })
+    expect(thrown(() => decode(1n, { epoch: -5 }))).toMatchObject({
       code: 'E_INVALID_OPTION',
       option: 'options.epoch',
     })
@@ -102,15 +92,15 @@ describe('parseId', () => {
     '10000000000000000000',
     '12345678901234567890',
   ])('rejects %j', (value) => {
-    const err = catchError(() => parseId(value))
+    const err = thrown(() => parseId(value))
     expect(err.code).toBe('E_INVALID_ID')
     expect(err.value).toBe(value)
     expect(err.message).toContain('decimal string of 1..19 digits')
   })
 
   it('rejects non-strings and cuts long values in the error context', () => {
-    expect(catchError(() => parseId(12 as never)).code).toBe('E_INVALID_ID')
-    const err = catchError(() => parseId('9'.repeat(1000)))
+    expect(thrown(() => parseId(12 as never)).code).toBe('E_INVALID_ID')
+    const err = thrown(() => parseId('9'.repeat(1000)))
     expect(String(err.value).length).toBeLessThan(70)
   })
 

@@ -1,32 +1,27 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createCluster } from '@hundredfold/pg'
 import { pgDriver } from '@hundredfold/pg/node-postgres'
-import { type TemporaryDatabase, temporaryDatabase } from '@hundredfold/pg/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { pgLeaseStore } from '../src/drivers/pg/index.js'
 import { acquireWorkerLease, DEFAULT_EPOCH, decode, IdError } from '../src/index.js'
-import { pgLeaseStore } from '../src/lease-pg/index.js'
-import { countDuplicates, type Issuer, kill9, readIds, startIssuer } from './support/processes.js'
+import {
+  countDuplicates,
+  type Issuer,
+  issuerWorkspace,
+  kill9,
+  readIds,
+  startIssuer,
+} from './support/processes.js'
 import { startTcpProxy } from './support/tcp-proxy.js'
 
 // Every case ends in "no duplicate" or "an explicit refusal", against a real PostgreSQL server.
 
-let database: TemporaryDatabase
-let dir: string
+const workspace = issuerWorkspace('faults')
 let tables = 0
-beforeAll(async () => {
-  database = await temporaryDatabase({ prefix: 'id_faults' })
-  dir = mkdtempSync(join(tmpdir(), 'hf-id-faults-'))
-})
-afterAll(async () => {
-  await database?.drop()
-  if (dir) rmSync(dir, { recursive: true, force: true })
-})
 
-function cluster(url = database.url) {
+function cluster(url = workspace.database.url) {
   return createCluster({ driver: pgDriver({ connectionString: url }), pool: { max: 2 } })
 }
 
@@ -103,7 +98,7 @@ describe('clock steps back (injected clock, lease on PostgreSQL)', () => {
 describe('kill -9 and restart (child processes, lease on PostgreSQL)', () => {
   // TTL 5 s: a crashed holder's lease outlives every restart delay tried here (0–2 s).
   const env = (extra: Record<string, string>) => ({
-    DB_URL: database.url,
+    DB_URL: workspace.database.url,
     TTL_MS: '5000',
     QUARANTINE_MS: '300',
     ...extra,
@@ -116,7 +111,10 @@ describe('kill -9 and restart (child processes, lease on PostgreSQL)', () => {
     hint?: string
     ttlMs?: string
   }): Promise<{ first: Issuer; second: Issuer; files: string[] }> {
-    const files = [join(dir, `${options.table}-a.bin`), join(dir, `${options.table}-b.bin`)]
+    const files = [
+      join(workspace.dir, `${options.table}-a.bin`),
+      join(workspace.dir, `${options.table}-b.bin`),
+    ]
     const hint = {
       ...(options.hint ? { HINT: options.hint } : {}),
       ...(options.ttlMs ? { TTL_MS: options.ttlMs } : {}),
@@ -217,7 +215,7 @@ describe('kill -9 and restart (child processes, lease on PostgreSQL)', () => {
 
   it('two processes started with the same configuration get different worker ids', async () => {
     const table = `twins_${++tables}`
-    const files = [join(dir, `${table}-a.bin`), join(dir, `${table}-b.bin`)]
+    const files = [join(workspace.dir, `${table}-a.bin`), join(workspace.dir, `${table}-b.bin`)]
     const twins = files.map((file) => startIssuer(env({ TABLE: table, OUT: file, HINT: '7' })))
     const leased = await Promise.all(twins.map((twin) => twin.waitFor('leased')))
     await Promise.all(twins.map((twin) => twin.waitFor('issuing')))
@@ -232,8 +230,11 @@ describe('kill -9 and restart (child processes, lease on PostgreSQL)', () => {
 
 describe('lease store unreachable', () => {
   it('stops issuing within ttlMs / 2 of losing the store, with E_LEASE_LOST', async () => {
-    const proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(database.url).port || 5432) })
-    const url = new URL(database.url)
+    const proxy = await startTcpProxy({
+      host: '127.0.0.1',
+      port: Number(new URL(workspace.database.url).port || 5432),
+    })
+    const url = new URL(workspace.database.url)
     url.port = String(proxy.port)
     const db = cluster(url.toString())
     const store = pgLeaseStore({ cluster: db, table: `cut_${++tables}` })

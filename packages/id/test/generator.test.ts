@@ -11,6 +11,7 @@ import {
   SEQUENCE_OFFSET_RANGE,
   Snowflake,
 } from '../src/index.js'
+import { thrown } from './support/caught.js'
 
 const T0 = DEFAULT_EPOCH + 5_000_000
 
@@ -27,16 +28,6 @@ function steppableClock() {
       offset += ms
     },
   }
-}
-
-function catchError(fn: () => unknown): IdError {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(IdError)
-    return err as IdError
-  }
-  throw new Error('expected an IdError')
 }
 
 describe('clock steps', () => {
@@ -66,11 +57,11 @@ describe('clock steps', () => {
     try {
       const before = ids.next()
       clock.step(-stepMs)
-      const err = catchError(() => ids.next())
+      const err = thrown(() => ids.next())
       expect(err.code).toBe('E_CLOCK_BACKWARDS')
       expect(err.backwardsMs).toBe(stepMs)
       expect(err.workerId).toBe(4)
-      expect(catchError(() => ids.nextBatch(3)).code).toBe('E_CLOCK_BACKWARDS')
+      expect(thrown(() => ids.nextBatch(3)).code).toBe('E_CLOCK_BACKWARDS')
       expect(ids.stats.clockBackwardsRefused).toBe(2)
       expect(events).toContainEqual(expect.objectContaining({ action: 'refuse', workerId: 4 }))
       // The clock is put right: the generator resumes above everything it issued.
@@ -95,7 +86,7 @@ describe('clock steps', () => {
     const ids = new Snowflake({ workerId: 4, clock: () => now, random: () => 0 })
     ids.next()
     now = T0 - 2
-    expect(catchError(() => ids.next())).toMatchObject({ code: 'E_CLOCK_BACKWARDS', backwardsMs: 2 })
+    expect(thrown(() => ids.next())).toMatchObject({ code: 'E_CLOCK_BACKWARDS', backwardsMs: 2 })
   })
 })
 
@@ -163,25 +154,14 @@ describe('batches', () => {
         fc.integer({ min: 0, max: 2 ** 41 - 10 }),
         fc.integer({ min: 0, max: 1023 }),
         (count, draw, ms, workerId) => {
-          let a = DEFAULT_EPOCH + ms
-          let b = DEFAULT_EPOCH + ms
-          const tick = (n: number) => (n + 1) % 997 === 0
-          let readsA = 0
-          let readsB = 0
-          const epoch = DEFAULT_EPOCH
-          const strings = new Snowflake({
-            workerId,
-            epoch,
-            random: () => draw,
-            clock: () => (tick(readsA++) ? ++a : a),
-          }).nextStringBatch(count)
-          const bigints = new Snowflake({
-            workerId,
-            epoch,
-            random: () => draw,
-            clock: () => (tick(readsB++) ? ++b : b),
-          }).nextBatch(count)
-          expect(strings).toEqual(bigints.map(String))
+          // Two generators alike: the same draw, and each its own clock that ticks every 997th read.
+          const generator = () => {
+            let now = DEFAULT_EPOCH + ms
+            let reads = 0
+            const clock = () => ((reads++ + 1) % 997 === 0 ? ++now : now)
+            return new Snowflake({ workerId, epoch: DEFAULT_EPOCH, random: () => draw, clock })
+          }
+          expect(generator().nextStringBatch(count)).toEqual(generator().nextBatch(count).map(String))
         },
       ),
       { numRuns: 60 },
@@ -198,11 +178,11 @@ describe('batches', () => {
 
   it.each([0, -1, 1.5, 1_000_001, '5'])('rejects a count of %s', (count) => {
     const ids = new Snowflake({ workerId: 1 })
-    expect(catchError(() => ids.nextBatch(count as number))).toMatchObject({
+    expect(thrown(() => ids.nextBatch(count as number))).toMatchObject({
       code: 'E_INVALID_OPTION',
       option: 'count',
     })
-    expect(catchError(() => ids.nextStringBatch(count as number)).code).toBe('E_INVALID_OPTION')
+    expect(thrown(() => ids.nextStringBatch(count as number)).code).toBe('E_INVALID_OPTION')
   })
 })
 
@@ -218,7 +198,7 @@ describe('startAfter and guard', () => {
     })
     expect(decode(spinning.next()).timestamp).toBe(T0 + 1)
     now = T0 - 1
-    expect(catchError(() => ids.next()).code).toBe('E_CLOCK_BACKWARDS')
+    expect(thrown(() => ids.next()).code).toBe('E_CLOCK_BACKWARDS')
     now = T0 + 1
     expect(decode(ids.next()).timestamp).toBe(T0 + 1)
   })
@@ -241,8 +221,8 @@ describe('startAfter and guard', () => {
     expect(asked).toBe(2)
     valid = false
     now++
-    expect(catchError(() => ids.next()).code).toBe('E_LEASE_LOST')
-    expect(catchError(() => ids.nextBatch(2)).code).toBe('E_LEASE_LOST')
+    expect(thrown(() => ids.next()).code).toBe('E_LEASE_LOST')
+    expect(thrown(() => ids.nextBatch(2)).code).toBe('E_LEASE_LOST')
     expect(ids.lastTimestamp).toBe(T0 + 1)
   })
 

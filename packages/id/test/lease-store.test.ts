@@ -2,9 +2,9 @@ import { createCluster } from '@hundredfold/pg'
 import { pgDriver } from '@hundredfold/pg/node-postgres'
 import { type TemporaryDatabase, temporaryDatabase } from '@hundredfold/pg/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { pgLeaseStore } from '../src/drivers/pg/index.js'
 import { IdError, MemoryLeaseStore } from '../src/index.js'
-import { pgLeaseStore } from '../src/lease-pg/index.js'
-import { registerLeaseStoreContract } from './support/lease-store-contract.js'
+import { registerLeaseStoreContract } from '../src/testing/index.js'
 
 registerLeaseStoreContract('memory', async () => ({ store: new MemoryLeaseStore(), close: async () => {} }))
 

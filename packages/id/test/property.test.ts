@@ -1,34 +1,22 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type TemporaryDatabase, temporaryDatabase } from '@hundredfold/pg/testing'
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { acquireWorkerLease, DEFAULT_EPOCH, decode, MemoryLeaseStore, type Snowflake } from '../src/index.js'
-import { countDuplicates, readIds, startIssuer } from './support/processes.js'
+import { countDuplicates, issuerWorkspace, readIds, startIssuer } from './support/processes.js'
 
 // The full 10^7 runs in `npm run bench -- id`; here a count that keeps the suite quick.
 const PROCESSES = 8
 const IDS_PER_PROCESS = 25_000
 
 describe('no duplicates across processes (property)', () => {
-  let database: TemporaryDatabase
-  let dir: string
-  beforeAll(async () => {
-    database = await temporaryDatabase({ prefix: 'id_property' })
-    dir = mkdtempSync(join(tmpdir(), 'hf-id-property-'))
-  })
-  afterAll(async () => {
-    await database?.drop()
-    if (dir) rmSync(dir, { recursive: true, force: true })
-  })
+  const workspace = issuerWorkspace('property')
 
   it(`${PROCESSES} processes leasing from one PostgreSQL issue ${PROCESSES * IDS_PER_PROCESS} ids, all distinct`, async () => {
-    const files = Array.from({ length: PROCESSES }, (_, i) => join(dir, `p${i}.bin`))
+    const files = Array.from({ length: PROCESSES }, (_, i) => join(workspace.dir, `p${i}.bin`))
     // Same configuration everywhere, hint included: only the lease tells them apart.
     const issuers = files.map((file) =>
       startIssuer({
-        DB_URL: database.url,
+        DB_URL: workspace.database.url,
         OUT: file,
         HINT: '0',
         COUNT: String(IDS_PER_PROCESS),

@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_EPOCH, decode, IdError, MAX_SEQUENCE, MAX_TIMESTAMP, Snowflake } from '../src/index.js'
+import { DEFAULT_EPOCH, decode, MAX_SEQUENCE, MAX_TIMESTAMP, Snowflake } from '../src/index.js'
+import { thrown } from './support/caught.js'
 
 const T0 = DEFAULT_EPOCH + 1_000_000
 
@@ -33,16 +34,6 @@ function manualClock(start = T0) {
     },
   }
   return clock
-}
-
-function catchError(fn: () => unknown): IdError {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(IdError)
-    return err as IdError
-  }
-  throw new Error('expected an IdError')
 }
 
 describe('Snowflake', () => {
@@ -108,7 +99,7 @@ describe('Snowflake', () => {
       const before = [ids.next(), ids.next()]
 
       clock.set(T0 - backwardsMs)
-      const err = catchError(() => ids.next())
+      const err = thrown(() => ids.next())
       expect(err).toMatchObject({
         code: 'E_CLOCK_BACKWARDS',
         lastTimestamp: T0,
@@ -118,7 +109,7 @@ describe('Snowflake', () => {
       expect(err.message).toContain(`${backwardsMs} ms`)
       // Still refusing while the clock is behind; the refusal changes no state.
       clock.set(T0 - 1 - maxBackwardsMs)
-      expect(catchError(() => ids.next()).code).toBe('E_CLOCK_BACKWARDS')
+      expect(thrown(() => ids.next()).code).toBe('E_CLOCK_BACKWARDS')
 
       clock.set(T0) // caught up to the same millisecond: the sequence continues
       const resumed = ids.next()
@@ -135,7 +126,7 @@ describe('Snowflake', () => {
     const ids = new Snowflake({ workerId: 0, clock: clock.read, random: () => 0, maxBackwardsMs: 1 })
     for (let i = 0; i <= MAX_SEQUENCE; i++) ids.next()
     clock.moveAfter(2, T0 - 2)
-    expect(catchError(() => ids.next())).toMatchObject({ code: 'E_CLOCK_BACKWARDS', backwardsMs: 2 })
+    expect(thrown(() => ids.next())).toMatchObject({ code: 'E_CLOCK_BACKWARDS', backwardsMs: 2 })
   })
 
   it('never repeats or reorders ids under an arbitrary clock (property)', () => {
@@ -164,17 +155,17 @@ describe('Snowflake', () => {
   it('refuses timestamps before the epoch or past 41 bits', () => {
     let now = DEFAULT_EPOCH - 1
     const ids = new Snowflake({ workerId: 1, clock: () => now, random: () => 0 })
-    expect(catchError(() => ids.next())).toMatchObject({ code: 'E_TIMESTAMP_OUT_OF_RANGE', now })
+    expect(thrown(() => ids.next())).toMatchObject({ code: 'E_TIMESTAMP_OUT_OF_RANGE', now })
     now = DEFAULT_EPOCH + MAX_TIMESTAMP
     expect(decode(ids.next())).toMatchObject({ timestamp: now, sequence: 0 })
     expect(ids.next()).toBe((1n << 63n) - (1n << 22n) + (1n << 12n) + 1n)
     now++
-    expect(catchError(() => ids.next())).toMatchObject({
+    expect(thrown(() => ids.next())).toMatchObject({
       code: 'E_TIMESTAMP_OUT_OF_RANGE',
       epoch: DEFAULT_EPOCH,
     })
     now = Number.NaN
-    expect(catchError(() => ids.next()).code).toBe('E_TIMESTAMP_OUT_OF_RANGE')
+    expect(thrown(() => ids.next()).code).toBe('E_TIMESTAMP_OUT_OF_RANGE')
   })
 
   it('honours a custom epoch', () => {
@@ -201,14 +192,14 @@ describe('Snowflake options', () => {
     [{ workerId: 1, startAfter: 1.5 }, 'options.startAfter must be an integer ≥ 0'],
     [{ workerId: 1, guard: {} }, 'options.guard must have an assertValid() method'],
   ])('rejects %o', (options, message) => {
-    const err = catchError(() => new Snowflake(options as never))
+    const err = thrown(() => new Snowflake(options as never))
     expect(err.code).toBe('E_INVALID_OPTION')
     expect(err.message).toBe(message)
     expect(err.option).toBe(message.split(' ')[0])
   })
 
   it('rejects a missing options object', () => {
-    expect(catchError(() => new Snowflake(undefined as never))).toMatchObject({
+    expect(thrown(() => new Snowflake(undefined as never))).toMatchObject({
       code: 'E_INVALID_OPTION',
       option: 'options',
     })

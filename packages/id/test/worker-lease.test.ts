@@ -3,12 +3,12 @@ import {
   acquireWorkerLease,
   DEFAULT_EPOCH,
   decode,
-  IdError,
   type LeaseStore,
   MemoryLeaseStore,
   statefulSetOrdinal,
   type WorkerLeaseOptions,
 } from '../src/index.js'
+import { rejection, thrown } from './support/caught.js'
 import { ChaosLeaseStore } from './support/chaos-lease-store.js'
 
 const T0 = DEFAULT_EPOCH + 9_000_000
@@ -35,26 +35,6 @@ function setup(extra: Partial<WorkerLeaseOptions> = {}) {
     ...extra,
   }
   return { memory, store, options, setWall: (ms: number) => (wall = ms) }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<IdError> {
-  try {
-    await promise
-  } catch (error) {
-    expect(error).toBeInstanceOf(IdError)
-    return error as IdError
-  }
-  throw new Error('expected an IdError')
-}
-
-function thrown(fn: () => unknown): IdError {
-  try {
-    fn()
-  } catch (error) {
-    expect(error).toBeInstanceOf(IdError)
-    return error as IdError
-  }
-  throw new Error('expected an IdError')
 }
 
 describe('acquireWorkerLease', () => {

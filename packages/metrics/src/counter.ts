@@ -1,6 +1,6 @@
 import { MetricsError } from './errors.js'
-import { braces, formatValue } from './exposition.js'
-import { MetricFamily, type MetricOptions } from './metric-family.js'
+import type { MetricOptions } from './metric-family.js'
+import { ValueChild, ValueFamily } from './value-family.js'
 
 /** Options of {@link Counter}: the common metric options. */
 export interface CounterOptions<L extends string> extends MetricOptions<L, Counter<L>> {}
@@ -12,20 +12,7 @@ export interface CounterOptions<L extends string> extends MetricOptions<L, Count
  * const ok = requests.labels({ route: '/posts', status: 200 })
  * ok.inc()
  */
-export class CounterChild {
-  readonly #metric: string
-  #value = 0
-
-  /** @internal */
-  constructor(metric: string) {
-    this.#metric = metric
-  }
-
-  /** The current value. */
-  get value(): number {
-    return this.#value
-  }
-
+export class CounterChild extends ValueChild {
   /**
    * Adds `amount`.
    *
@@ -37,14 +24,14 @@ export class CounterChild {
     if (!(amount >= 0 && amount < Number.POSITIVE_INFINITY)) {
       throw new MetricsError(
         'E_INVALID_VALUE',
-        `counter ${this.#metric} can only increase by a finite amount ≥ 0`,
+        `counter ${this.metric} can only increase by a finite amount ≥ 0`,
         {
-          metric: this.#metric,
+          metric: this.metric,
           value: amount,
         },
       )
     }
-    this.#value += amount
+    this.current += amount
   }
 }
 
@@ -56,16 +43,11 @@ export class CounterChild {
  * const errors = registry.counter({ name: 'app_errors_total', help: 'Unhandled errors.' })
  * errors.inc()
  */
-export class Counter<L extends string = never> extends MetricFamily<L, CounterChild> {
+export class Counter<L extends string = never> extends ValueFamily<L, CounterChild> {
   readonly type = 'counter'
 
   constructor(options: CounterOptions<L>) {
     super(options)
-  }
-
-  /** The value of a counter without labels. */
-  get value(): number {
-    return this.root.value
   }
 
   /**
@@ -81,9 +63,5 @@ export class Counter<L extends string = never> extends MetricFamily<L, CounterCh
 
   protected createChild(): CounterChild {
     return new CounterChild(this.name)
-  }
-
-  protected renderSeries(pairs: string, child: CounterChild, out: string[]): void {
-    out.push(`${this.name}${braces(pairs)} ${formatValue(child.value)}`)
   }
 }

@@ -1,6 +1,6 @@
 import { MetricsError } from './errors.js'
-import { braces, formatValue } from './exposition.js'
-import { MetricFamily, type MetricOptions } from './metric-family.js'
+import type { MetricOptions } from './metric-family.js'
+import { ValueChild, ValueFamily } from './value-family.js'
 
 /**
  * Options of {@link Gauge}: the common metric options. Its `collect` callback is the way to export a live
@@ -16,20 +16,7 @@ export interface GaugeOptions<L extends string> extends MetricOptions<L, Gauge<L
  * inFlight.inc()
  * try { await handle() } finally { inFlight.dec() }
  */
-export class GaugeChild {
-  readonly #metric: string
-  #value = 0
-
-  /** @internal */
-  constructor(metric: string) {
-    this.#metric = metric
-  }
-
-  /** The current value. */
-  get value(): number {
-    return this.#value
-  }
-
+export class GaugeChild extends ValueChild {
   /**
    * Sets the value.
    *
@@ -38,7 +25,7 @@ export class GaugeChild {
    * queueDepth.set(queue.length)
    */
   set(value: number): void {
-    this.#value = this.#check(value)
+    this.current = this.#check(value)
   }
 
   /**
@@ -48,7 +35,7 @@ export class GaugeChild {
    * connections.inc()
    */
   inc(amount = 1): void {
-    this.#value += this.#check(amount)
+    this.current += this.#check(amount)
   }
 
   /**
@@ -58,13 +45,13 @@ export class GaugeChild {
    * connections.dec()
    */
   dec(amount = 1): void {
-    this.#value -= this.#check(amount)
+    this.current -= this.#check(amount)
   }
 
   #check(value: number): number {
     if (typeof value !== 'number') {
-      throw new MetricsError('E_INVALID_VALUE', `gauge ${this.#metric} takes numbers`, {
-        metric: this.#metric,
+      throw new MetricsError('E_INVALID_VALUE', `gauge ${this.metric} takes numbers`, {
+        metric: this.metric,
         value,
       })
     }
@@ -84,16 +71,11 @@ export class GaugeChild {
  *   collect: (g) => { for (const [name, pool] of pools) g.labels({ pool: name }).set(pool.idleCount) },
  * })
  */
-export class Gauge<L extends string = never> extends MetricFamily<L, GaugeChild> {
+export class Gauge<L extends string = never> extends ValueFamily<L, GaugeChild> {
   readonly type = 'gauge'
 
   constructor(options: GaugeOptions<L>) {
     super(options)
-  }
-
-  /** The value of a gauge without labels. */
-  get value(): number {
-    return this.root.value
   }
 
   /** Sets a gauge without labels. @example heapUsed.set(process.memoryUsage().heapUsed) */
@@ -113,9 +95,5 @@ export class Gauge<L extends string = never> extends MetricFamily<L, GaugeChild>
 
   protected createChild(): GaugeChild {
     return new GaugeChild(this.name)
-  }
-
-  protected renderSeries(pairs: string, child: GaugeChild, out: string[]): void {
-    out.push(`${this.name}${braces(pairs)} ${formatValue(child.value)}`)
   }
 }

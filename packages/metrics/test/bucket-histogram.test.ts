@@ -5,20 +5,10 @@ import {
   exponentialBuckets,
   latencyBuckets,
   linearBuckets,
-  MetricsError,
   Registry,
 } from '../src/index.js'
+import { thrown } from './caught.js'
 import { parseExposition, sumHistograms } from './exposition.js'
-
-function catchError(fn: () => unknown): MetricsError {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(MetricsError)
-    return err as MetricsError
-  }
-  throw new Error('expected a MetricsError')
-}
 
 describe('BucketHistogram exposition', () => {
   it('renders cumulative buckets up to +Inf, then _sum and _count, per label set (golden)', () => {
@@ -189,7 +179,7 @@ describe('BucketHistogram options and values', () => {
     ],
   ])('rejects buckets that are %s, naming the option, and registers nothing', (_, buckets, message) => {
     const registry = new Registry()
-    const err = catchError(() => registry.bucketHistogram({ name: 'h_seconds', help: 'H.', buckets }))
+    const err = thrown(() => registry.bucketHistogram({ name: 'h_seconds', help: 'H.', buckets }))
     expect(err).toMatchObject({
       code: 'E_INVALID_OPTION',
       option: 'options.buckets',
@@ -212,7 +202,7 @@ describe('BucketHistogram options and values', () => {
     const h = new Registry().bucketHistogram({ name: 'h', help: 'H.', buckets: [1] })
     h.observe(0.5)
     for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, '1' as never]) {
-      expect(catchError(() => h.observe(bad))).toMatchObject({ code: 'E_INVALID_VALUE', metric: 'h' })
+      expect(thrown(() => h.observe(bad))).toMatchObject({ code: 'E_INVALID_VALUE', metric: 'h' })
     }
     expect(h.cumulativeCounts()).toEqual([1, 1])
     expect(h.sum).toBe(0.5)
@@ -221,14 +211,14 @@ describe('BucketHistogram options and values', () => {
   it('reserves the `le` label and the names it renders', () => {
     const registry = new Registry()
     expect(
-      catchError(() => registry.bucketHistogram({ name: 'h', help: 'H.', labelNames: ['le'] })),
+      thrown(() => registry.bucketHistogram({ name: 'h', help: 'H.', labelNames: ['le'] })),
     ).toMatchObject({ code: 'E_INVALID_NAME', label: 'le' })
     registry.bucketHistogram({ name: 'rpc_seconds', help: 'R.' })
     for (const name of ['rpc_seconds', 'rpc_seconds_bucket', 'rpc_seconds_sum', 'rpc_seconds_count']) {
-      expect(catchError(() => registry.gauge({ name, help: 'G.' })).code).toBe('E_DUPLICATE_METRIC')
+      expect(thrown(() => registry.gauge({ name, help: 'G.' })).code).toBe('E_DUPLICATE_METRIC')
     }
     registry.counter({ name: 'size_bucket', help: 'C.' })
-    expect(catchError(() => registry.bucketHistogram({ name: 'size', help: 'S.' }))).toMatchObject({
+    expect(thrown(() => registry.bucketHistogram({ name: 'size', help: 'S.' }))).toMatchObject({
       code: 'E_DUPLICATE_METRIC',
       value: 'size_bucket',
     })
@@ -252,6 +242,6 @@ describe('bucket generators', () => {
     [() => exponentialBuckets(-1, 2, 3), 'start must be a finite number > 0', 'start'],
     [() => exponentialBuckets(1, 2, 1.5), 'count must be an integer ≥ 1', 'count'],
   ])('rejects bad arguments (%#)', (make, message, option) => {
-    expect(catchError(make)).toMatchObject({ code: 'E_INVALID_OPTION', message, option })
+    expect(thrown(make)).toMatchObject({ code: 'E_INVALID_OPTION', message, option })
   })
 })

@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { MetricsError, Registry } from '../src/index.js'
-
-function catchError(fn: () => unknown): MetricsError {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(MetricsError)
-    return err as MetricsError
-  }
-  throw new Error('expected a MetricsError')
-}
+import { Registry } from '../src/index.js'
+import { thrown } from './caught.js'
 
 describe('metric and label names', () => {
   it.each(['', '1abc', 'a-b', 'a b', 'é', 'a.b'])('rejects metric name %j', (name) => {
-    const err = catchError(() => new Registry().counter({ name, help: 'X.' }))
+    const err = thrown(() => new Registry().counter({ name, help: 'X.' }))
     expect(err.code).toBe('E_INVALID_NAME')
     expect(err.message).toBe('options.name must match [a-zA-Z_:][a-zA-Z0-9_:]*')
   })
@@ -23,16 +14,16 @@ describe('metric and label names', () => {
   })
 
   it.each(['', '1a', 'a-b', 'a:b', '__reserved', 'é'])('rejects label name %j', (label) => {
-    const err = catchError(() => new Registry().counter({ name: 'x', help: 'X.', labelNames: [label] }))
+    const err = thrown(() => new Registry().counter({ name: 'x', help: 'X.', labelNames: [label] }))
     expect(err).toMatchObject({ code: 'E_INVALID_NAME', metric: 'x', label })
   })
 
   it('rejects repeated label names and `quantile` on histograms', () => {
     const registry = new Registry()
-    expect(catchError(() => registry.gauge({ name: 'g', help: 'G.', labelNames: ['a', 'a'] })).code).toBe(
+    expect(thrown(() => registry.gauge({ name: 'g', help: 'G.', labelNames: ['a', 'a'] })).code).toBe(
       'E_INVALID_NAME',
     )
-    const err = catchError(() => registry.histogram({ name: 'h', help: 'H.', labelNames: ['quantile'] }))
+    const err = thrown(() => registry.histogram({ name: 'h', help: 'H.', labelNames: ['quantile'] }))
     expect(err).toMatchObject({ code: 'E_INVALID_NAME', label: 'quantile' })
     expect(registry.counter({ name: 'c', help: 'C.', labelNames: ['quantile'] }).labelNames).toEqual([
       'quantile',
@@ -41,21 +32,21 @@ describe('metric and label names', () => {
 
   it('rejects a missing help, bad labelNames and a non-function collect', () => {
     const registry = new Registry()
-    expect(catchError(() => registry.counter({ name: 'a', help: '' }))).toMatchObject({
+    expect(thrown(() => registry.counter({ name: 'a', help: '' }))).toMatchObject({
       code: 'E_INVALID_OPTION',
       option: 'options.help',
     })
-    expect(
-      catchError(() => registry.counter({ name: 'a', help: 'A.', labelNames: 'x' as never })),
-    ).toMatchObject({
-      code: 'E_INVALID_OPTION',
-      option: 'options.labelNames',
-    })
-    expect(catchError(() => registry.gauge({ name: 'a', help: 'A.', collect: 1 as never }))).toMatchObject({
+    expect(thrown(() => registry.counter({ name: 'a', help: 'A.', labelNames: 'x' as never }))).toMatchObject(
+      {
+        code: 'E_INVALID_OPTION',
+        option: 'options.labelNames',
+      },
+    )
+    expect(thrown(() => registry.gauge({ name: 'a', help: 'A.', collect: 1 as never }))).toMatchObject({
       code: 'E_INVALID_OPTION',
       option: 'options.collect',
     })
-    expect(catchError(() => registry.counter(undefined as never)).code).toBe('E_INVALID_OPTION')
+    expect(thrown(() => registry.counter(undefined as never)).code).toBe('E_INVALID_OPTION')
   })
 })
 
@@ -90,21 +81,21 @@ describe('labels', () => {
       'route',
     ],
   ])('rejects %o', (values, message, label) => {
-    const err = catchError(() => c.labels(values as never))
+    const err = thrown(() => c.labels(values as never))
     expect(err).toMatchObject({ code: 'E_INVALID_LABELS', metric: 'req_total', label, message })
   })
 
   it('rejects a non-object', () => {
-    expect(catchError(() => c.labels(null as never)).code).toBe('E_INVALID_LABELS')
+    expect(thrown(() => c.labels(null as never)).code).toBe('E_INVALID_LABELS')
   })
 
   it('makes a labelled family use .labels() and an unlabelled one refuse labels', () => {
-    expect(catchError(() => c.inc())).toMatchObject({ code: 'E_INVALID_LABELS', metric: 'req_total' })
+    expect(thrown(() => c.inc())).toMatchObject({ code: 'E_INVALID_LABELS', metric: 'req_total' })
     const plain = registry.counter({ name: 'plain_total', help: 'P.' })
     expect(plain.labels({})).toBe(plain.labels({}))
     plain.labels({}).inc()
     expect(plain.value).toBe(1)
-    expect(catchError(() => plain.labels({ a: 1 } as never)).code).toBe('E_INVALID_LABELS')
+    expect(thrown(() => plain.labels({ a: 1 } as never)).code).toBe('E_INVALID_LABELS')
   })
 
   it('renders children in creation order with labels in declared order', () => {
@@ -123,7 +114,7 @@ describe('Counter', () => {
     c.inc(2.5)
     expect(c.value).toBe(3.5)
     for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
-      expect(catchError(() => c.inc(bad))).toMatchObject({ code: 'E_INVALID_VALUE', metric: 'c_total' })
+      expect(thrown(() => c.inc(bad))).toMatchObject({ code: 'E_INVALID_VALUE', metric: 'c_total' })
     }
     expect(c.value).toBe(3.5)
   })
@@ -137,7 +128,7 @@ describe('Gauge', () => {
     g.dec(3)
     g.inc(0.5)
     expect(g.value).toBe(8.5)
-    expect(catchError(() => g.set('1' as never)).code).toBe('E_INVALID_VALUE')
+    expect(thrown(() => g.set('1' as never)).code).toBe('E_INVALID_VALUE')
   })
 
   it('reads live values through collect callbacks at every scrape', () => {

@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { contentType, MetricsError, Registry } from '../src/index.js'
-
-function catchError(fn: () => unknown): MetricsError {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(MetricsError)
-    return err as MetricsError
-  }
-  throw new Error('expected a MetricsError')
-}
+import { contentType, Registry } from '../src/index.js'
+import { thrown } from './caught.js'
 
 describe('Registry.metrics', () => {
   it('renders the Prometheus text exposition format 0.0.4 (golden)', () => {
@@ -100,16 +91,16 @@ describe('Registry.metrics', () => {
   it('rejects duplicate names, including the _sum and _count series of summaries', () => {
     const registry = new Registry()
     registry.counter({ name: 'x_total', help: 'X.' })
-    expect(catchError(() => registry.gauge({ name: 'x_total', help: 'X.' }))).toMatchObject({
+    expect(thrown(() => registry.gauge({ name: 'x_total', help: 'X.' }))).toMatchObject({
       code: 'E_DUPLICATE_METRIC',
       metric: 'x_total',
     })
     registry.histogram({ name: 'rpc_seconds', help: 'RPC.' })
-    expect(catchError(() => registry.counter({ name: 'rpc_seconds_count', help: 'C.' })).code).toBe(
+    expect(thrown(() => registry.counter({ name: 'rpc_seconds_count', help: 'C.' })).code).toBe(
       'E_DUPLICATE_METRIC',
     )
     registry.gauge({ name: 'lag_sum', help: 'L.' })
-    const err = catchError(() => registry.histogram({ name: 'lag', help: 'L.' }))
+    const err = thrown(() => registry.histogram({ name: 'lag', help: 'L.' }))
     expect(err).toMatchObject({ code: 'E_DUPLICATE_METRIC', metric: 'lag', value: 'lag_sum' })
     // A rejected metric leaves nothing behind.
     expect(registry.get('lag')).toBeUndefined()
@@ -126,7 +117,7 @@ describe('Registry.metrics', () => {
         throw boom
       },
     })
-    expect(catchError(() => registry.metrics())).toMatchObject({
+    expect(thrown(() => registry.metrics())).toMatchObject({
       code: 'E_COLLECT_FAILED',
       metric: 'broken',
       cause: boom,

@@ -13,6 +13,7 @@
  * - `E_INVALID_TOKEN`: a consistency token is not a WAL LSN like `0/3000148`.
  * - `E_NO_PRIMARY`: no read-write primary is known right now (failover under way); retryable.
  * - `E_NO_REPLICA`: no replica is fit to read and `routing.whenNoReplica` is `'error'`; retryable.
+ * - `E_PEER_MISSING`: a driver entry (`@hundredfold/pg/pglite`, `@hundredfold/pg/node-postgres`) was imported without its optional peer installed; `context.peer` names it, the message says what to install.
  */
 export type PgErrorCode =
   | 'E_POOL_TIMEOUT'
@@ -27,6 +28,7 @@ export type PgErrorCode =
   | 'E_INVALID_TOKEN'
   | 'E_NO_PRIMARY'
   | 'E_NO_REPLICA'
+  | 'E_PEER_MISSING'
 
 /**
  * Every error this package throws. `code` is stable; the remaining fields are context.

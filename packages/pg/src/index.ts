@@ -9,14 +9,7 @@ export {
 } from './cluster.js'
 export { type AsPoolOptions, asPool, ClusterPool } from './cluster-pool.js'
 export { ClusterPoolClient } from './cluster-pool-client.js'
-export type {
-  Driver,
-  DriverConnection,
-  QueryResult,
-  RowMode,
-  StatementOptions,
-  TypeParsers,
-} from './driver.js'
+export type * from './driver.js'
 export { PgError, type PgErrorCode } from './errors.js'
 export type { HostRole, HostStats } from './host.js'
 export { formatLsn, parseLsn } from './lsn.js'

@@ -1,8 +1,8 @@
 import { Kysely, PostgresDialect, type PostgresPool, sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { pgDriver } from '../src/drivers/pg/index.js'
-import { asPool, type Cluster, createCluster, isReadOnly, Session } from '../src/index.js'
+import { asPool, type Cluster, isReadOnly, Session } from '../src/index.js'
 import { type ReplicaSet, startReplicaSet } from '../src/testing/index.js'
+import { replicaReads, replicaSetCluster } from './support/replica-set-cluster.js'
 
 /** Kysely types its pool with a cursor overload for `.stream()`, which the facade does not offer. */
 const kyselyPool = (cluster: Cluster, session?: Session) =>
@@ -20,9 +20,7 @@ describe('Kysely through asPool() on a primary and two replicas', () => {
   beforeAll(async () => {
     set = await startReplicaSet({ replicas: 2 })
     await set.sql(set.primary, 'CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL)')
-    cluster = createCluster({
-      primary: pgDriver({ connectionString: set.primary.url, label: 'primary' }),
-      replicas: set.replicas.map((r) => pgDriver({ connectionString: r.url, label: r.name })),
+    cluster = replicaSetCluster(set, {
       routing: { probeIntervalMs: 100 },
     })
     await cluster.ready()
@@ -50,11 +48,8 @@ describe('Kysely through asPool() on a primary and two replicas', () => {
       // Inside the transaction the select runs on the primary session and sees the uncommitted row.
       expect(inside.rows[0]).toEqual({ recovery: false, n: '2' })
     })
-    const replicaReads = cluster
-      .stats()
-      .hosts.filter((h) => h.role === 'replica')
-      .reduce((n, h) => n + h.reads, 0)
-    expect(replicaReads).toBeGreaterThan(0)
+    const fromReplicas = replicaReads(cluster)
+    expect(fromReplicas).toBeGreaterThan(0)
   })
 
   it('rolls back a failed transaction and gives read-your-writes through a session', async () => {

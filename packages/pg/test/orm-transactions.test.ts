@@ -5,10 +5,11 @@ import { date, integer, pgTable, primaryKey, text, timestamp } from 'drizzle-orm
 import { Kysely, PostgresDialect, type PostgresPool } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { asPgPool, pgDriver } from '../src/drivers/pg/index.js'
-import { asPool, type Cluster, ClusterPool, createCluster, PgError, Session } from '../src/index.js'
+import { asPgPool } from '../src/drivers/pg/index.js'
+import { asPool, type Cluster, ClusterPool, PgError, Session } from '../src/index.js'
 import { type ReplicaSet, startReplicaSet } from '../src/testing/index.js'
-import { PrismaClient } from './prisma/client/client.js'
+import { generatePrismaClient, type TestPrismaClient } from './prisma/generate-client.js'
+import { replicaReads, replicaSetCluster } from './support/replica-set-cluster.js'
 
 const txRows = pgTable('tx_rows', { orm: text('orm').notNull(), n: integer('n').notNull() }, (t) => [
   primaryKey({ columns: [t.orm, t.n] }),
@@ -32,8 +33,10 @@ class Rollback extends Error {}
 describe('Drizzle, Kysely and Prisma transactions through asPool() on a primary and two replicas', () => {
   let set: ReplicaSet
   let cluster: Cluster
+  let PrismaClient: new (options: { adapter: unknown }) => TestPrismaClient
 
   beforeAll(async () => {
+    PrismaClient = await generatePrismaClient()
     set = await startReplicaSet({ replicas: 2 })
     await set.sql(
       set.primary,
@@ -41,9 +44,7 @@ describe('Drizzle, Kysely and Prisma transactions through asPool() on a primary 
        CREATE TABLE stamps (id int PRIMARY KEY, plain timestamp(6) NOT NULL, zoned timestamptz(6) NOT NULL,
                             day date NOT NULL)`,
     )
-    cluster = createCluster({
-      primary: pgDriver({ connectionString: set.primary.url, label: 'primary' }),
-      replicas: set.replicas.map((r) => pgDriver({ connectionString: r.url, label: r.name })),
+    cluster = replicaSetCluster(set, {
       pool: { max: 8, acquireTimeoutMs: 20_000 },
       routing: { probeIntervalMs: 100 },
     })
@@ -121,11 +122,8 @@ describe('Drizzle, Kysely and Prisma transactions through asPool() on a primary 
     const [server] = await set.sql<{ zoned: string }>(set.primary, 'SELECT zoned::text AS zoned FROM stamps')
     expect(row!.zoned).toBe(server!.zoned) // the server's own text, in its TimeZone
     expect(row!.zoned).toMatch(/:05\.654321[+-]\d\d/)
-    const replicaReads = cluster
-      .stats()
-      .hosts.filter((h) => h.role === 'replica')
-      .reduce((n, h) => n + h.reads, 0)
-    expect(replicaReads).toBeGreaterThan(0)
+    const fromReplicas = replicaReads(cluster)
+    expect(fromReplicas).toBeGreaterThan(0)
   })
 
   it('Kysely: 10 of 20 concurrent transactions commit, 10 roll back; pool.query(BEGIN) is refused', async () => {

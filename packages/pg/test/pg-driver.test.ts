@@ -3,8 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { pgDriver } from '../src/drivers/pg/index.js'
 import { type Cluster, createCluster, PgError } from '../src/index.js'
-import { type TemporaryDatabase, temporaryDatabase } from '../src/testing/index.js'
-import { registerDriverContract } from './driver-contract.js'
+import { registerDriverContract, type TemporaryDatabase, temporaryDatabase } from '../src/testing/index.js'
 
 registerDriverContract('node-postgres on a PostgreSQL server', { interruptsStatements: true }, async () => {
   const database = await temporaryDatabase({ prefix: 'hf_pg_contract' })

@@ -8,7 +8,7 @@ import type pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { pgliteDriver } from '../src/drivers/pglite/index.js'
 import { asPool, createCluster, type Driver } from '../src/index.js'
-import { registerDriverContract } from './driver-contract.js'
+import { registerDriverContract } from '../src/testing/index.js'
 
 registerDriverContract('PGlite in-process', { interruptsStatements: false }, async () => {
   const driver = pgliteDriver()

@@ -5,6 +5,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { pgDriver } from '../src/drivers/pg/index.js'
 import { type Cluster, createCluster, PgError, Session } from '../src/index.js'
 import { type ReplicaSet, startReplicaSet } from '../src/testing/index.js'
+import { replicaSetCluster } from './support/replica-set-cluster.js'
+
+/** Writes version `v` of key `k`, never lowering it, and records the write's position in `session`. */
+const upsert = (db: Cluster, k: number, v: number, session: Session) =>
+  db.write(
+    'INSERT INTO kv (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = GREATEST(kv.v, $2)',
+    [k, v],
+    {
+      session,
+    },
+  )
 
 /** Waits until `check` holds, polling; fails after `ms` (a bound on waiting, not an assertion of speed). */
 async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
@@ -41,9 +52,7 @@ describe('a primary and two streaming replicas', () => {
   beforeAll(async () => {
     set = await startReplicaSet({ replicas: 2 })
     await set.sql(set.primary, 'CREATE TABLE kv (k int PRIMARY KEY, v int NOT NULL)')
-    db = createCluster({
-      primary: pgDriver({ connectionString: set.primary.url, label: 'primary' }),
-      replicas: set.replicas.map((r) => pgDriver({ connectionString: r.url, label: r.name })),
+    db = replicaSetCluster(set, {
       pool: { max: 16 },
       routing: { maxLagMs: 200, probeIntervalMs: 100, tokenWaitMs: 30 },
     })
@@ -78,9 +87,7 @@ describe('a primary and two streaming replicas', () => {
     // Bounds far above any replay lag of streaming on loopback, however busy the machine: a read
     // waits for a replica to catch up rather than going to the primary, so the share on replicas
     // depends on routing, not on speed.
-    const patient = createCluster({
-      primary: pgDriver({ connectionString: set.primary.url, label: 'primary' }),
-      replicas: set.replicas.map((r) => pgDriver({ connectionString: r.url, label: r.name })),
+    const patient = replicaSetCluster(set, {
       pool: { max: 16 },
       routing: { maxLagMs: 30_000, probeIntervalMs: 100, tokenWaitMs: 10_000 },
     })
@@ -99,13 +106,7 @@ describe('a primary and two streaming replicas', () => {
         const { k, reads: count } = sessions[i]!
         const session = new Session()
         const v = ++version
-        await patient.write(
-          'INSERT INTO kv (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = GREATEST(kv.v, $2)',
-          [k, v],
-          {
-            session,
-          },
-        )
+        await upsert(patient, k, v, session)
         for (let r = 0; r < count; r++) {
           // A token travels as a string: rebuild the session from it, as another process would.
           const carried = new Session(session.token)
@@ -133,9 +134,7 @@ describe('a primary and two streaming replicas', () => {
   it('read-your-writes holds with 0–2 s of replay lag, where reads without tokens go stale', async () => {
     await set.setApplyDelay(set.replicas[0]!, 300)
     await set.setApplyDelay(set.replicas[1]!, 2000)
-    const lagged = createCluster({
-      primary: pgDriver({ connectionString: set.primary.url, label: 'primary' }),
-      replicas: set.replicas.map((r) => pgDriver({ connectionString: r.url, label: r.name })),
+    const lagged = replicaSetCluster(set, {
       routing: { maxLagMs: 5000, probeIntervalMs: 100, tokenWaitMs: 20 },
     })
     try {
@@ -150,13 +149,7 @@ describe('a primary and two streaming replicas', () => {
           const k = keys[i]!
           const session = new Session()
           const v = ++version
-          await lagged.write(
-            'INSERT INTO kv (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = GREATEST(kv.v, $2)',
-            [k, v],
-            {
-              session,
-            },
-          )
+          await upsert(lagged, k, v, session)
           const withToken = await lagged.read<{ v: number }>('SELECT v FROM kv WHERE k = $1', [k], {
             session,
           })

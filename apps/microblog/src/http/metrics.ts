@@ -137,13 +137,11 @@ function registerQueueMetrics(registry: Registry, services: Services): () => voi
       }
     },
   })
-  registry.counter({
+  totalsCounter(registry, {
     name: 'home_timeline_reads_total',
     help: 'Home-timeline pages by source (store: fan-out store; rebuild: cold, rebuilt; query: past the cap).',
-    labelNames: ['source'],
-    collect: (counter) => {
-      for (const [source, n] of Object.entries(timelines.homeReads)) catchUp(counter.labels({ source }), n)
-    },
+    label: 'source',
+    totals: () => timelines.homeReads,
   })
   const lag = registry.histogram({
     name: 'fanout_lag_seconds',
@@ -156,19 +154,13 @@ function registerQueueMetrics(registry: Registry, services: Services): () => voi
 
 /** The cache's counters as Prometheus series, read from `cache.stats()` at each scrape. */
 function registerCacheMetrics(registry: Registry, cache: Cache): void {
-  registry.counter({
+  totalsCounter(registry, {
     name: 'cache_keys_total',
     help: 'Keys asked of the cache, by where they were served from (miss: the loader).',
-    labelNames: ['result'],
-    collect: (counter) => {
-      const stats = cache.stats()
-      const by = {
-        l1_hit: stats.l1Hits,
-        l2_hit: stats.l2Hits,
-        stale_hit: stats.staleHits,
-        miss: stats.misses,
-      }
-      for (const [result, value] of Object.entries(by)) catchUp(counter.labels({ result }), value)
+    label: 'result',
+    totals: () => {
+      const s = cache.stats()
+      return { l1_hit: s.l1Hits, l2_hit: s.l2Hits, stale_hit: s.staleHits, miss: s.misses }
     },
   })
   registry.gauge({
@@ -180,19 +172,13 @@ function registerCacheMetrics(registry: Registry, cache: Cache): void {
       gauge.set(hits + s.misses === 0 ? 0 : hits / (hits + s.misses))
     },
   })
-  registry.counter({
+  totalsCounter(registry, {
     name: 'cache_loads_total',
     help: 'Loader calls, by kind (lease: under a lease; fallback: L2 cut off; error: the loader threw).',
-    labelNames: ['kind'],
-    collect: (counter) => {
+    label: 'kind',
+    totals: () => {
       const s = cache.stats()
-      const by = {
-        all: s.loads,
-        fallback: s.fallbackLoads,
-        lease_timeout: s.leaseTimeouts,
-        error: s.loadErrors,
-      }
-      for (const [kind, value] of Object.entries(by)) catchUp(counter.labels({ kind }), value)
+      return { all: s.loads, fallback: s.fallbackLoads, lease_timeout: s.leaseTimeouts, error: s.loadErrors }
     },
   })
   registry.counter({
@@ -214,6 +200,27 @@ function registerCacheMetrics(registry: Registry, cache: Cache): void {
     name: 'cache_l2_pending_deletes',
     help: 'Deletes L2 has not seen yet (it was cut off); replayed before it serves reads again.',
     collect: (gauge) => gauge.set(cache.stats().pendingDeletes),
+  })
+}
+
+/**
+ * A counter with one label whose series follow running totals kept elsewhere: at each scrape,
+ * `totals()` gives each label value's total so far.
+ */
+function totalsCounter<L extends string>(
+  registry: Registry,
+  options: { name: string; help: string; label: L; totals: () => Readonly<Record<string, number>> },
+): void {
+  const { name, help, label, totals } = options
+  registry.counter({
+    name,
+    help,
+    labelNames: [label],
+    collect: (counter) => {
+      for (const [value, total] of Object.entries(totals())) {
+        catchUp(counter.labels({ [label]: value } as Record<L, string>), total)
+      }
+    },
   })
 }
 

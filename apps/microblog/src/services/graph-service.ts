@@ -3,6 +3,17 @@ import { AppError } from '../domain/app-error.js'
 import type { CallOptions } from './types.js'
 
 /**
+ * The statements on the two sides of an edge. `$1, $2` are (follower, followee) on `following` and
+ * (followee, follower) on `followers`: each table's key comes first.
+ */
+const edges = {
+  addFollowing: 'INSERT INTO following (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+  removeFollowing: 'DELETE FROM following WHERE follower_id = $1 AND followee_id = $2',
+  addFollower: 'INSERT INTO followers (followee_id, follower_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+  removeFollower: 'DELETE FROM followers WHERE followee_id = $1 AND follower_id = $2',
+} as const
+
+/**
  * Who follows whom, stored in both directions: `following` keyed by the follower (home timelines
  * read it), `followers` keyed by the followee (fan-out reads it). Following twice or unfollowing
  * someone not followed changes nothing.
@@ -15,55 +26,28 @@ export class GraphService {
   }
 
   /** Returns whether a new edge was made. Both users must exist (the caller checks). */
-  async follow(followerId: string, followeeId: string, options: CallOptions = {}): Promise<boolean> {
-    if (followerId === followeeId) throw new AppError('E_SELF_FOLLOW')
-    return this.#db.transaction(async (tx) => {
-      const inserted = await tx.query(
-        'INSERT INTO following (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
-        [followerId, followeeId],
-      )
-      if (inserted.rowCount === 0) return false
-      await tx.query(
-        'INSERT INTO followers (followee_id, follower_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
-        [followeeId, followerId],
-      )
+  follow(followerId: string, followeeId: string, options: CallOptions = {}): Promise<boolean> {
+    return this.#changeEdge('add', followerId, followeeId, options, async (tx) => {
+      await tx.query(edges.addFollower, [followeeId, followerId])
       await adjustCounters(tx, followerId, followeeId, 1)
-      return true
-    }, options)
+    })
   }
 
   /**
    * The queued write path's half of a follow: the follower's side (`following`, their counter) now;
    * the followee's side is written by `reconcile()` from the queue.
    */
-  async followFirstHalf(followerId: string, followeeId: string, options: CallOptions = {}): Promise<boolean> {
-    if (followerId === followeeId) throw new AppError('E_SELF_FOLLOW')
-    return this.#db.transaction(async (tx) => {
-      const inserted = await tx.query(
-        'INSERT INTO following (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
-        [followerId, followeeId],
-      )
-      if (inserted.rowCount === 0) return false
-      await tx.query('UPDATE user_counters SET following = following + 1 WHERE user_id = $1', [followerId])
-      return true
-    }, options)
+  followFirstHalf(followerId: string, followeeId: string, options: CallOptions = {}): Promise<boolean> {
+    return this.#changeEdge('add', followerId, followeeId, options, (tx) =>
+      moveCounter(tx, followerId, 'following', 1),
+    )
   }
 
   /** The queued write path's half of an unfollow (see `followFirstHalf`). */
-  async unfollowFirstHalf(
-    followerId: string,
-    followeeId: string,
-    options: CallOptions = {},
-  ): Promise<boolean> {
-    return this.#db.transaction(async (tx) => {
-      const deleted = await tx.query('DELETE FROM following WHERE follower_id = $1 AND followee_id = $2', [
-        followerId,
-        followeeId,
-      ])
-      if (deleted.rowCount === 0) return false
-      await tx.query('UPDATE user_counters SET following = following - 1 WHERE user_id = $1', [followerId])
-      return true
-    }, options)
+  unfollowFirstHalf(followerId: string, followeeId: string, options: CallOptions = {}): Promise<boolean> {
+    return this.#changeEdge('remove', followerId, followeeId, options, (tx) =>
+      moveCounter(tx, followerId, 'following', -1),
+    )
   }
 
   /**
@@ -79,37 +63,43 @@ export class GraphService {
         'SELECT 1 FROM following WHERE follower_id = $1 AND followee_id = $2',
         [followerId, followeeId],
       )
-      const changed = rowCount
-        ? await tx.query(
-            'INSERT INTO followers (followee_id, follower_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
-            [followeeId, followerId],
-          )
-        : await tx.query('DELETE FROM followers WHERE followee_id = $1 AND follower_id = $2', [
-            followeeId,
-            followerId,
-          ])
-      if (!changed.rowCount) return false
-      await tx.query('UPDATE user_counters SET followers = followers + $2 WHERE user_id = $1', [
+      const changed = await tx.query(rowCount ? edges.addFollower : edges.removeFollower, [
         followeeId,
-        rowCount ? 1 : -1,
+        followerId,
       ])
+      if (!changed.rowCount) return false
+      await moveCounter(tx, followeeId, 'followers', rowCount ? 1 : -1)
       return true
     }, options)
   }
 
   /** Returns whether an edge was removed. */
-  async unfollow(followerId: string, followeeId: string, options: CallOptions = {}): Promise<boolean> {
-    return this.#db.transaction(async (tx) => {
-      const deleted = await tx.query('DELETE FROM following WHERE follower_id = $1 AND followee_id = $2', [
-        followerId,
-        followeeId,
-      ])
-      if (deleted.rowCount === 0) return false
-      await tx.query('DELETE FROM followers WHERE followee_id = $1 AND follower_id = $2', [
-        followeeId,
-        followerId,
-      ])
+  unfollow(followerId: string, followeeId: string, options: CallOptions = {}): Promise<boolean> {
+    return this.#changeEdge('remove', followerId, followeeId, options, async (tx) => {
+      await tx.query(edges.removeFollower, [followeeId, followerId])
       await adjustCounters(tx, followerId, followeeId, -1)
+    })
+  }
+
+  /**
+   * Adds or removes the follower's side of an edge (`following`, the truth) and, when that changed
+   * something, runs `rest` in the same transaction. Returns whether it changed something.
+   */
+  async #changeEdge(
+    change: 'add' | 'remove',
+    followerId: string,
+    followeeId: string,
+    options: CallOptions,
+    rest: (tx: Transaction) => Promise<unknown>,
+  ): Promise<boolean> {
+    if (change === 'add' && followerId === followeeId) throw new AppError('E_SELF_FOLLOW')
+    return this.#db.transaction(async (tx) => {
+      const changed = await tx.query(change === 'add' ? edges.addFollowing : edges.removeFollowing, [
+        followerId,
+        followeeId,
+      ])
+      if (changed.rowCount === 0) return false
+      await rest(tx)
       return true
     }, options)
   }
@@ -152,12 +142,20 @@ export class GraphService {
  * same moment would otherwise each hold one row and wait for the other (a deadlock).
  */
 async function adjustCounters(tx: Transaction, followerId: string, followeeId: string, delta: 1 | -1) {
-  const updates: Array<[string, string]> = [
+  const updates: Array<[string, 'following' | 'followers']> = [
     [followerId, 'following'],
     [followeeId, 'followers'],
   ]
   updates.sort(([a], [b]) => (BigInt(a) < BigInt(b) ? -1 : 1))
-  for (const [userId, column] of updates) {
-    await tx.query(`UPDATE user_counters SET ${column} = ${column} + $2 WHERE user_id = $1`, [userId, delta])
-  }
+  for (const [userId, column] of updates) await moveCounter(tx, userId, column, delta)
+}
+
+/** Adds `delta` to one of a user's counters. */
+async function moveCounter(
+  tx: Transaction,
+  userId: string,
+  column: 'following' | 'followers',
+  delta: 1 | -1,
+): Promise<void> {
+  await tx.query(`UPDATE user_counters SET ${column} = ${column} + $2 WHERE user_id = $1`, [userId, delta])
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { type TemporaryDatabase, temporaryDatabase } from '@hundredfold/pg/testing'
 import type { QueueDriver } from '@hundredfold/queue'
 import { jetstreamDriver } from '@hundredfold/queue/jetstream'
+import { type NatsServer, startNatsServer } from '@hundredfold/queue/testing'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import {
@@ -11,7 +12,6 @@ import {
   TIMELINE_CONSUMER,
 } from '../../src/storage/write-queue.js'
 import { type MicroblogProcess, spawnMicroblog } from './microblog-process.js'
-import { type NatsBroker, startNatsBroker } from './nats-broker.js'
 
 const REDIS_URL = process.env['HF_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
 
@@ -37,7 +37,7 @@ const SHARED_ENV = {
  */
 export interface Deployment extends AsyncDisposable {
   readonly namespace: string
-  readonly nats: NatsBroker
+  readonly nats: NatsServer
   readonly database: TemporaryDatabase
   /** The environment of every process. */
   readonly env: Readonly<Record<string, string>>
@@ -75,7 +75,7 @@ export async function startDeployment(options: { workers: number }): Promise<Dep
     if (errors.length > 0) throw new AggregateError(errors, 'chaos deployment cleanup failed')
   }
   try {
-    const nats = await startNatsBroker()
+    const nats = await startNatsServer()
     cleanups.push(async () => nats[Symbol.asyncDispose]())
     const database = await temporaryDatabase({ prefix: 'hf_chaos' })
     cleanups.push(() => database.drop())

@@ -36,7 +36,7 @@ export interface LeaseGrant extends LeaseKey {
 /**
  * Where worker-id leases live: a table of 1024 worker ids, each with its holder, expiry, fencing token and
  * the last timestamp issued under it. Implemented in memory (one process: tests, the embedded default) and
- * in PostgreSQL (`@hundredfold/id/lease-pg`); both pass the same contract suite.
+ * in PostgreSQL (`@hundredfold/id/pg`); both pass the same contract suite (`@hundredfold/id/testing`).
  *
  * Errors: `renew` throws `IdError` `E_LEASE_LOST` when the key no longer holds the worker id (taken over,
  * released or expired); every other failure is an `IdError` `E_LEASE_STORE` with the cause.

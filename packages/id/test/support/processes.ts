@@ -1,11 +1,43 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { type TemporaryDatabase, temporaryDatabase } from '@hundredfold/pg/testing'
+import { afterAll, beforeAll } from 'vitest'
 
 const ISSUER = fileURLToPath(new URL('../fixtures/issuer.mjs', import.meta.url))
 /** Child processes import the workspace packages from source, as the tests do: no build needed. */
 const FROM_SOURCE = ['--conditions=@hundredfold/source', '--import', 'tsx']
+
+/**
+ * Where issuer processes of one test file meet: a temporary database for their leases and a directory for
+ * their id files, made before the file's tests (`beforeAll`) and removed after them.
+ */
+export function issuerWorkspace(name: string): {
+  readonly database: TemporaryDatabase
+  readonly dir: string
+} {
+  let database: TemporaryDatabase | undefined
+  let dir: string | undefined
+  beforeAll(async () => {
+    database = await temporaryDatabase({ prefix: `id_${name}` })
+    dir = mkdtempSync(join(tmpdir(), `hf-id-${name}-`))
+  })
+  afterAll(async () => {
+    await database?.drop()
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+  return {
+    get database() {
+      return database!
+    },
+    get dir() {
+      return dir!
+    },
+  }
+}
 
 /** A JSON line the issuer printed. */
 export interface IssuerEvent {

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
-import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -38,7 +39,7 @@ export interface ReplicaSet {
 export interface ReplicaSetOptions {
   /** Number of streaming replicas. @default 2 */
   replicas?: number
-  /** Port of the primary; replicas take the next ones. @default a free range from 56000 */
+  /** Port of the primary; replicas take the next ones. @default a free run of ports in 20000-31999 */
   basePort?: number
   /** PostgreSQL binaries. @default '/usr/lib/postgresql/15/bin' */
   binDir?: string
@@ -58,7 +59,7 @@ export async function startReplicaSet(options: ReplicaSetOptions = {}): Promise<
   const binDir = options.binDir ?? '/usr/lib/postgresql/15/bin'
   const osUser = options.osUser ?? 'postgres'
   const count = options.replicas ?? 2
-  const basePort = options.basePort ?? 56_000 + Math.floor(Math.random() * 400) * 10
+  const basePort = options.basePort ?? (await freeBasePort(count + 1))
   const root = await mkdtemp(join(tmpdir(), 'hf-replicaset-'))
   await chmod(root, 0o755)
   const { stdout } = await run('id', ['-u', osUser])
@@ -84,12 +85,17 @@ export async function startReplicaSet(options: ReplicaSetOptions = {}): Promise<
     await as('pg_ctl', [action, '-D', server.dataDir, '-w', '-t', '60', ...extra])
   }
   const start = async (server: ServerHandle) => {
-    await pgCtl(server, 'start', [
-      '-l',
-      join(root, `${server.name}.log`),
-      '-o',
-      `-p ${server.port} -k ${root}`,
-    ])
+    const log = join(root, `${server.name}.log`)
+    try {
+      await pgCtl(server, 'start', ['-l', log, '-o', `-p ${server.port} -k ${root}`])
+    } catch (err) {
+      // pg_ctl only says "could not start server": the reason is in the server's log.
+      const tail = await readFile(log, 'utf8').then(
+        (text) => text.trim().split('\n').slice(-5).join('\n'),
+        () => '(no log)',
+      )
+      throw new Error(`${server.name} on port ${server.port} did not start:\n${tail}`, { cause: err })
+    }
     started.add(server)
   }
 
@@ -172,4 +178,25 @@ export async function startReplicaSet(options: ReplicaSetOptions = {}): Promise<
       await rm(root, { recursive: true, force: true })
     },
   }
+}
+
+/**
+ * A run of `count` consecutive free loopback ports below Linux's ephemeral range (32768+), where no
+ * outgoing connection of a busy test run can be holding one.
+ */
+async function freeBasePort(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 1200) * 10
+    const ports = Array.from({ length: count }, (_, i) => base + i)
+    if ((await Promise.all(ports.map(isFree))).every(Boolean)) return base
+  }
+  throw new Error(`no run of ${count} free ports found in 20000-31999`)
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+  })
 }

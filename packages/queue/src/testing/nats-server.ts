@@ -16,7 +16,10 @@ export interface NatsServerOptions {
 
 /** A `nats-server -js` of the test's own (own port, own store directory), never a shared one. */
 export interface NatsServer extends AsyncDisposable {
-  /** `127.0.0.1:<port>`, the form `jetstreamDriver({ servers })` takes. */
+  /**
+   * `nats://127.0.0.1:<port>`: what `jetstreamDriver({ servers })` takes, and a URL an application's
+   * configuration (an environment variable) can hold as it is.
+   */
   readonly url: string
   readonly port: number
   /**
@@ -24,6 +27,18 @@ export interface NatsServer extends AsyncDisposable {
    * leaves it running but deaf (what clients send stays unread in its socket) until `SIGCONT`.
    */
   kill(signal?: NodeJS.Signals): Promise<void>
+  /**
+   * SIGSTOP: the server reads nothing and answers nothing until `resume()`; a `kill()` meanwhile
+   * discards what clients sent it, as a crash of a stalled broker would.
+   */
+  pause(): void
+  /** SIGCONT: a paused server reads its sockets again. */
+  resume(): void
+  /**
+   * Starts the server again after `kill()`, on the same port and store; resolves once it accepts
+   * connections. Rejects while it is running.
+   */
+  start(): Promise<void>
   /** Kills the server (SIGKILL: no clean shutdown) and starts it again on the same port and store. */
   restart(): Promise<void>
   /** Kills the server and removes the store directory it created. Also `await using`. */
@@ -38,6 +53,7 @@ export interface NatsServer extends AsyncDisposable {
  * await using nats = await startNatsServer()
  * const queue = createQueue({ driver: jetstreamDriver({ servers: nats.url }) })
  * await nats.restart() // SIGKILL, then the same port and store again
+ * nats.pause() // a stalled broker: connections stay open, nothing is answered
  */
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServer> {
   const binary = findNatsServer()
@@ -45,7 +61,10 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const ownStore = options.storeDir === undefined
   const storeDir = options.storeDir ?? (await mkdtemp(join(tmpdir(), 'hf-queue-nats-')))
   let child: ChildProcess | undefined
+  const running = (c: ChildProcess | undefined): c is ChildProcess =>
+    c !== undefined && c.exitCode === null && c.signalCode === null
   const start = async () => {
+    if (running(child)) throw new Error(`nats-server is running already on ${port}`)
     const c = spawn(binary, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], {
       stdio: 'ignore',
     })
@@ -54,7 +73,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   }
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
     const c = child
-    if (!c || c.exitCode !== null || c.signalCode !== null) return
+    if (!running(c)) return
     if (signal === 'SIGSTOP' || signal === 'SIGCONT') {
       c.kill(signal)
       return
@@ -69,11 +88,17 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     await kill('SIGKILL')
     if (ownStore) await rm(storeDir, { recursive: true, force: true })
   }
+  const signalIfRunning = (signal: NodeJS.Signals) => {
+    if (running(child)) child.kill(signal)
+  }
   await start()
   return {
-    url: `127.0.0.1:${port}`,
+    url: `nats://127.0.0.1:${port}`,
     port,
     kill,
+    pause: () => signalIfRunning('SIGSTOP'),
+    resume: () => signalIfRunning('SIGCONT'),
+    start,
     async restart() {
       await kill('SIGKILL')
       await start()

@@ -121,25 +121,21 @@ export function apiUserRoutes(app: FastifyInstance, services: Services): void {
     },
   )
 
-  app.post<{ Params: { user_id: string } }>(
-    '/api/v1/users/:user_id/follow',
-    { schema: { params: userIdParams }, preHandler: authenticated },
-    async (request) => {
-      const followeeId = parseId(request.params.user_id).toString()
-      await users.require(followeeId, request.ctx)
-      const changed = await writes.follow(request.userId!, followeeId, request.ctx)
-      return { follower_id: request.userId, followee_id: followeeId, following: true, changed }
-    },
-  )
-
-  app.delete<{ Params: { user_id: string } }>(
-    '/api/v1/users/:user_id/follow',
-    { schema: { params: userIdParams }, preHandler: authenticated },
-    async (request) => {
-      const followeeId = parseId(request.params.user_id).toString()
-      await users.require(followeeId, request.ctx)
-      const changed = await writes.unfollow(request.userId!, followeeId, request.ctx)
-      return { follower_id: request.userId, followee_id: followeeId, following: false, changed }
-    },
-  )
+  // POST follows, DELETE unfollows; both answer the state the edge is in now.
+  for (const following of [true, false]) {
+    app.route<{ Params: { user_id: string } }>({
+      method: following ? 'POST' : 'DELETE',
+      url: '/api/v1/users/:user_id/follow',
+      schema: { params: userIdParams },
+      preHandler: authenticated,
+      handler: async (request) => {
+        const followeeId = parseId(request.params.user_id).toString()
+        await users.require(followeeId, request.ctx)
+        const changed = following
+          ? await writes.follow(request.userId!, followeeId, request.ctx)
+          : await writes.unfollow(request.userId!, followeeId, request.ctx)
+        return { follower_id: request.userId, followee_id: followeeId, following, changed }
+      },
+    })
+  }
 }

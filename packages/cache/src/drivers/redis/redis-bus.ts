@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { Bus, Invalidation } from '../../bus.js'
 import { abortError } from '../../errors.js'
-import { openRedis, type RedisConnection } from './redis-client.js'
+import { RedisBacked, type RedisConnection } from './redis-client.js'
 
 /** Options of `redisBus`. */
 export type RedisBusOptions = RedisConnection & {
@@ -17,30 +17,26 @@ export type RedisBusOptions = RedisConnection & {
  * const cache = createCache({ l2: redisStore({ connection: url }), bus: redisBus({ connection: url }) })
  */
 export function redisBus(options: RedisBusOptions): Bus {
-  const { client, owned } = openRedis(options)
-  return new RedisBus(client, owned, options.channel ?? 'hf:cache:invalidate')
+  return new RedisBus(options)
 }
 
-class RedisBus implements Bus {
-  readonly #client: Redis
-  readonly #owned: boolean
+class RedisBus extends RedisBacked implements Bus {
   readonly #channel: string
   readonly #subscribers = new Set<Redis>()
 
-  constructor(client: Redis, owned: boolean, channel: string) {
-    this.#client = client
-    this.#owned = owned
-    this.#channel = channel
+  constructor(options: RedisBusOptions) {
+    super(options)
+    this.#channel = options.channel ?? 'hf:cache:invalidate'
   }
 
   async publish(message: Invalidation, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) throw abortError(signal)
-    await this.#client.publish(this.#channel, JSON.stringify({ o: message.origin, k: message.keys }))
+    await this.client.publish(this.#channel, JSON.stringify({ o: message.origin, k: message.keys }))
   }
 
   async subscribe(listener: (message: Invalidation) => void, onReset?: () => void): Promise<() => void> {
     // A subscriber keeps its commands queued while offline, so it resubscribes after a reconnect.
-    const subscriber = this.#client.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null })
+    const subscriber = this.client.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null })
     subscriber.on('error', () => {})
     this.#subscribers.add(subscriber)
     let ready = false
@@ -67,6 +63,6 @@ class RedisBus implements Bus {
   async close(): Promise<void> {
     for (const subscriber of this.#subscribers) subscriber.disconnect()
     this.#subscribers.clear()
-    if (this.#owned) await this.#client.quit().catch(() => this.#client.disconnect())
+    await this.releaseClient()
   }
 }

@@ -20,7 +20,7 @@ export type RedisConnection = { connection: RedisOptions | string } | { client: 
  * Redis is down a command fails within one reconnect delay instead of queueing for ever; the cache's
  * timeout and breaker cut L2 off sooner still. At start, commands wait for the first connection.
  */
-export function openRedis(source: RedisConnection): { client: Redis; owned: boolean } {
+function openRedis(source: RedisConnection): { client: Redis; owned: boolean } {
   if ('client' in source) return { client: source.client, owned: false }
   const defaults: RedisOptions = {
     maxRetriesPerRequest: 1,
@@ -34,6 +34,26 @@ export function openRedis(source: RedisConnection): { client: Redis; owned: bool
   // Errors also reach the caller of each command; an unhandled 'error' event would crash the process.
   client.on('error', () => {})
   return { client, owned: true }
+}
+
+/**
+ * What the Redis store and bus share: the client they run on, opened from `connection` (then closed by
+ * `releaseClient`) or handed in as `client` (then left open, it is yours).
+ */
+export abstract class RedisBacked {
+  protected readonly client: Redis
+  readonly #owned: boolean
+
+  constructor(source: RedisConnection) {
+    const { client, owned } = openRedis(source)
+    this.client = client
+    this.#owned = owned
+  }
+
+  /** Quits the client if this opened it (disconnecting when the quit fails); a client of yours stays open. */
+  protected async releaseClient(): Promise<void> {
+    if (this.#owned) await this.client.quit().catch(() => this.client.disconnect())
+  }
 }
 
 /** Runs a script by its SHA, loading it once on NOSCRIPT (a restarted Redis forgets scripts). */

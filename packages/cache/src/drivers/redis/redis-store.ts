@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis'
 import { abortError } from '../../errors.js'
 import type { AcquireResult, FillItem, L2Store, StoredValue } from '../../l2-store.js'
-import { openRedis, type RedisConnection, Script } from './redis-client.js'
+import { RedisBacked, type RedisConnection, Script } from './redis-client.js'
 import { ACQUIRE, FILL, PEEK } from './scripts.js'
 
 /** Options of `redisStore`: a connection (or client) and a key prefix. */
@@ -22,19 +21,15 @@ const peek = new Script(PEEK)
  * const cache = createCache({ l2: redisStore({ connection: 'redis://127.0.0.1:6379' }) })
  */
 export function redisStore(options: RedisStoreOptions): L2Store {
-  const { client, owned } = openRedis(options)
-  return new RedisStore(client, owned, options.prefix ?? 'hf:')
+  return new RedisStore(options)
 }
 
-class RedisStore implements L2Store {
-  readonly #client: Redis
-  readonly #owned: boolean
+class RedisStore extends RedisBacked implements L2Store {
   readonly #prefix: string
 
-  constructor(client: Redis, owned: boolean, prefix: string) {
-    this.#client = client
-    this.#owned = owned
-    this.#prefix = prefix
+  constructor(options: RedisStoreOptions) {
+    super(options)
+    this.#prefix = options.prefix ?? 'hf:'
   }
 
   async acquire(
@@ -44,7 +39,7 @@ class RedisStore implements L2Store {
     signal?: AbortSignal,
   ): Promise<AcquireResult[]> {
     if (signal?.aborted) throw abortError(signal)
-    const reply = (await acquire.run(this.#client, this.#triplets(keys), [leaseMs, ...tokens])) as string[]
+    const reply = (await acquire.run(this.client, this.#triplets(keys), [leaseMs, ...tokens])) as string[]
     return keys.map((_, i): AcquireResult => {
       const kind = reply[i * 2]
       const payload = reply[i * 2 + 1]!
@@ -57,7 +52,7 @@ class RedisStore implements L2Store {
   async peek(keys: readonly string[], signal?: AbortSignal): Promise<(StoredValue | undefined)[]> {
     if (signal?.aborted) throw abortError(signal)
     const names = keys.flatMap((key) => [this.#name(key, 'v'), this.#name(key, 'f')])
-    const reply = (await peek.run(this.#client, names, [])) as (number | string)[]
+    const reply = (await peek.run(this.client, names, [])) as (number | string)[]
     return keys.map((_, i) => {
       const payload = reply[i * 2 + 1] as string
       return payload === '' ? undefined : { payload, fresh: reply[i * 2] === 1 }
@@ -74,7 +69,7 @@ class RedisStore implements L2Store {
       Math.max(1, Math.round(item.ttlMs + item.graceMs)),
     ])
     const reply = (await fill.run(
-      this.#client,
+      this.client,
       this.#triplets(items.map((item) => item.key)),
       args,
     )) as number[]
@@ -83,7 +78,7 @@ class RedisStore implements L2Store {
 
   async delete(keys: readonly string[], signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) throw abortError(signal)
-    if (keys.length > 0) await this.#client.del(...this.#triplets(keys))
+    if (keys.length > 0) await this.client.del(...this.#triplets(keys))
   }
 
   async clear(signal?: AbortSignal): Promise<void> {
@@ -92,14 +87,14 @@ class RedisStore implements L2Store {
     let cursor = '0'
     do {
       if (signal?.aborted) throw abortError(signal)
-      const [next, names] = await this.#client.scan(cursor, 'MATCH', match, 'COUNT', 1000)
-      if (names.length > 0) await this.#client.unlink(...names)
+      const [next, names] = await this.client.scan(cursor, 'MATCH', match, 'COUNT', 1000)
+      if (names.length > 0) await this.client.unlink(...names)
       cursor = next
     } while (cursor !== '0')
   }
 
   async close(): Promise<void> {
-    if (this.#owned) await this.#client.quit().catch(() => this.#client.disconnect())
+    await this.releaseClient()
   }
 
   #triplets(keys: readonly string[]): string[] {

@@ -1,6 +1,7 @@
-import pg from 'pg'
+import type pg from 'pg'
 import type { Cluster } from '../../cluster.js'
 import { type AsPoolOptions, ClusterPool } from '../../cluster-pool.js'
+import { Pool } from './pg-client.js'
 
 /**
  * `asPool()` as a real `pg.Pool` subclass: for `@prisma/adapter-pg`, whose `PrismaPg` takes anything
@@ -8,7 +9,7 @@ import { type AsPoolOptions, ClusterPool } from '../../cluster-pool.js'
  * default host), and for code typed against `pg.Pool`. Every call goes to a `ClusterPool`; nothing
  * of `pg.Pool`'s own pooling is used, and it opens no connection of its own.
  */
-class ClusterPgPool extends pg.Pool {
+class ClusterPgPool extends Pool {
   constructor(cluster: Cluster, options: AsPoolOptions) {
     super({})
     const facade = new ClusterPool(cluster, options)

@@ -1,4 +1,5 @@
-import pg from 'pg'
+import type pg from 'pg'
+import { Connection } from './pg-client.js'
 
 /** The fields of a connected `pg.Client` a cancel request needs (set by node-postgres, not in its types). */
 interface BackendKey {
@@ -28,7 +29,7 @@ export function sendCancelRequest(client: pg.Client, timeoutMs: number): Promise
   const { processID, secretKey, host, port } = client as unknown as BackendKey
   if (processID === null || secretKey === null) return Promise.resolve(false)
   // No TLS: the server reads a CancelRequest before any negotiation, on any listening socket.
-  const con = new pg.Connection() as unknown as CancelConnection
+  const con = new Connection() as unknown as CancelConnection
   return new Promise<boolean>((resolve) => {
     let settled = false
     const finish = (delivered: boolean) => {

@@ -1,8 +1,9 @@
-import pg from 'pg'
+import type pg from 'pg'
 import { abortable } from '../../abortable.js'
 import type { Driver, DriverConnection, QueryResult, StatementOptions } from '../../driver.js'
 import { abortError, PgError, queryError } from '../../errors.js'
 import { sendCancelRequest } from './cancel-request.js'
+import { Client } from './pg-client.js'
 import {
   type PgDriverOptions,
   type ResolvedPgDriverOptions,
@@ -140,7 +141,7 @@ export function pgDriver(options: PgDriverOptions): Driver {
     maxConnections: Number.POSITIVE_INFINITY,
     async connect(signal) {
       if (signal?.aborted) throw abortError(signal, { host: label })
-      const client = new pg.Client(config)
+      const client = new Client(config)
       const conn = new PgConnection(client, resolved)
       const onAbort = () => void client.end().catch(() => {})
       signal?.addEventListener('abort', onAbort, { once: true })

@@ -2,6 +2,7 @@ import type { Extensions, PGlite, PGliteOptions } from '@electric-sql/pglite'
 import { abortable } from '../../abortable.js'
 import type { Driver, DriverConnection, QueryResult, StatementOptions, TypeParsers } from '../../driver.js'
 import { abortError, PgError, queryError } from '../../errors.js'
+import { createPglite } from './pglite-client.js'
 
 /** Options of `pgliteDriver`: a data directory to open, or an instance you already have. */
 export interface PgliteDriverOptions {
@@ -146,10 +147,8 @@ export function pgliteDriver(options: PgliteDriverOptions = {}): Driver {
   let opening: Promise<PGlite> | undefined
   const open = (): Promise<PGlite> => {
     if (options.instance) return Promise.resolve(options.instance)
-    opening ??= import('@electric-sql/pglite').then(({ PGlite }) => {
-      const settings: PGliteOptions = options.extensions ? { extensions: options.extensions } : {}
-      return PGlite.create(options.dataDir ?? 'memory://', settings)
-    })
+    const settings: PGliteOptions = options.extensions ? { extensions: options.extensions } : {}
+    opening ??= createPglite(options.dataDir ?? 'memory://', settings)
     return opening
   }
   return {

@@ -1,0 +1,127 @@
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { BenchError } from '../../errors.js'
+import type { BenchOptions } from '../../options.js'
+import { APP_ENTRY } from '../../paths.js'
+import { databaseUrl, dropDatabase, postgresReachable, recreateDatabase } from '../../target/postgres-db.js'
+import { type SpawnedServer, spawnServer } from '../../target/spawn-server.js'
+import { APP_ENV } from '../../target/target.js'
+
+/**
+ * One database for the whole queue run, on which the app is started once per write path (synchronous,
+ * then queued): the graph is loaded once and both servers see the same data. It is the `--target
+ * postgres` (or `embedded`) machinery of `target/target.ts`, split so the app can be restarted on the
+ * same database with another environment.
+ */
+export interface AppDatabase extends AsyncDisposable {
+  kind: 'postgres' | 'embedded'
+  /** The `HF_*` variables that point the app at this database. */
+  env: Readonly<Record<string, string>>
+}
+
+/** A running app: where it listens, its pid, and the `HF_*` environment it was given. */
+export interface AppServer extends AsyncDisposable {
+  baseUrl: string
+  pid: number
+  env: Readonly<Record<string, string>>
+  tail(): string
+}
+
+/**
+ * Recreates `options.database` on PostgreSQL (`--target postgres`, or `auto` when it answers) or makes a
+ * PGlite folder (`embedded`); undefined for targets the suite cannot restart (a URL, `synthetic`).
+ *
+ * @example
+ * await using db = await openAppDatabase(options, signal, log)
+ */
+export async function openAppDatabase(
+  options: Readonly<BenchOptions>,
+  signal: AbortSignal,
+  log: (line: string) => void,
+): Promise<AppDatabase | undefined> {
+  let kind = options.target
+  if (kind === 'auto') {
+    kind = (await postgresReachable(options.postgresUrl)) ? 'postgres' : 'embedded'
+    log(`target auto → ${kind}`)
+  }
+  if (kind !== 'postgres' && kind !== 'embedded') return undefined
+  if (!existsSync(APP_ENTRY)) {
+    throw new BenchError('E_BENCH_TARGET', `the app is not built (${APP_ENTRY} missing): run npm run build`, {
+      context: { entry: APP_ENTRY },
+    })
+  }
+  if (kind === 'postgres') {
+    await recreateDatabase(options.postgresUrl, options.database, signal)
+    return {
+      kind,
+      env: { HF_DATABASE_URL: databaseUrl(options.postgresUrl, options.database) },
+      async [Symbol.asyncDispose]() {
+        await dropDatabase(options.postgresUrl, options.database)
+      },
+    }
+  }
+  const dataDir = await mkdtemp(join(tmpdir(), 'hf-bench-queue-'))
+  return {
+    kind,
+    env: { HF_DATA_DIR: dataDir },
+    async [Symbol.asyncDispose]() {
+      await rm(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+/**
+ * Starts the app on `database` with `env` added to the bench's usual environment.
+ *
+ * @example
+ * await using server = await spawnApp(db, { HF_QUEUE: 'off' }, options, signal)
+ */
+export async function spawnApp(
+  database: AppDatabase,
+  env: Readonly<Record<string, string>>,
+  options: Pick<BenchOptions, 'serverCpus'>,
+  signal: AbortSignal,
+): Promise<AppServer> {
+  const full = { ...APP_ENV, ...database.env, ...env }
+  const server: SpawnedServer = await spawnServer(
+    {
+      entry: APP_ENTRY,
+      env: full,
+      ...(options.serverCpus === undefined ? {} : { cpus: options.serverCpus }),
+    },
+    signal,
+  )
+  // spawnServer passes the bench's own environment on too: record the HF_* the server really got.
+  const inherited = Object.entries(process.env).filter(
+    (entry): entry is [string, string] => entry[0].startsWith('HF_') && entry[1] !== undefined,
+  )
+  return {
+    baseUrl: server.baseUrl,
+    pid: server.pid,
+    env: { ...Object.fromEntries(inherited), ...full },
+    tail: server.tail,
+    [Symbol.asyncDispose]: () => server[Symbol.asyncDispose](),
+  }
+}
+
+/** The environment as recorded in results: every `HF_*` the server got, passwords masked. */
+export function recordableEnv(env: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('HF_')) continue
+    out[name] = /^[a-z]+:\/\//.test(value) ? maskPassword(value) : value
+  }
+  return out
+}
+
+function maskPassword(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password) parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return url
+  }
+}

@@ -1,0 +1,1 @@
+export { MemoryLeaseStore, type MemoryLeaseStoreOptions, memoryLeaseStore } from './memory-lease-store.js'

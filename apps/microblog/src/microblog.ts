@@ -50,6 +50,8 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
   let consumers: RunningConsumers | undefined
   let services: Services | undefined
   const fatal = new AbortController()
+  // One logger for the process: the app's requests, and what start-up has to say before the app exists.
+  const log = pino({ level: config.logLevel })
   try {
     // On a server, several processes share the id space: each leases its worker id (with fencing)
     // from the database; HF_WORKER_ID or a StatefulSet ordinal is only a hint. Embedded: one process.
@@ -75,8 +77,7 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
     }
     cache = await openCache(config)
     if (config.queue) {
-      // Fastify's logger comes later, with the app; the queue may have to warn before it exists.
-      queue = await openWriteQueue(config, { log: pino({ level: config.logLevel }), signal })
+      queue = await openWriteQueue(config, { log, signal })
       homes = config.redisUrl
         ? redisHomeTimelines({
             connection: config.redisUrl,
@@ -101,7 +102,7 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
       ...(queue && homes ? { queue, homes, maxBacklog: config.queueMaxBacklog } : {}),
       ...(signal ? { signal } : {}),
     })
-    app = buildApp({ config, database, services, isClosing: () => closing })
+    app = buildApp({ config, database, services, log, isClosing: () => closing })
     if (queue && config.consumers) consumers = startConsumers(queue, services, database.cluster, app.log)
     const url = await app.listen({ host: config.host, port: config.port })
     let closed: Promise<void> | undefined

@@ -300,7 +300,9 @@ export class Cache {
   ): Promise<Map<string, Outcome>> {
     const out = new Map<string, Outcome>()
     const marks = new Map(keys.map((key) => [key, this.#mark(key)]))
-    const acquired = (await this.#clearDistrusted(keys)) ? await this.#acquire(keys) : undefined
+    // While L2 is trusted (nearly always) no extra await on the read path.
+    const usable = this.#trust.trusted || (await this.#clearDistrusted(keys))
+    const acquired = usable ? await this.#acquire(keys) : undefined
     if (!acquired) {
       await this.#fallback(keys, loader, marks, out)
       return out

@@ -1,5 +1,5 @@
 import formbody from '@fastify/formbody'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { HttpLimits, MicroblogConfig } from '../config.js'
 import type { Services } from '../services/index.js'
 import type { Database } from '../storage/database.js'
@@ -19,14 +19,16 @@ export interface BuildAppOptions {
   config: MicroblogConfig
   database: Database
   services: Services
+  /** The process's logger (pino); requests log through it. */
+  log: FastifyBaseLogger
   isClosing: () => boolean
 }
 
 /** The HTTP edge: validation, errors as problem+json, and the routes the configuration enables. */
-export function buildApp({ config, database, services, isClosing }: BuildAppOptions): FastifyInstance {
+export function buildApp({ config, database, services, log, isClosing }: BuildAppOptions): FastifyInstance {
   const limits = config.http
   const app = Fastify({
-    logger: { level: config.logLevel },
+    loggerInstance: log,
     bodyLimit: config.bodyLimit,
     return503OnClosing: true,
     // Types are exact: "12" is not a number. Defaults apply; unknown properties are ignored.

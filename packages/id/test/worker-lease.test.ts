@@ -26,12 +26,14 @@ function setup(extra: Partial<WorkerLeaseOptions> = {}) {
   const memory = new MemoryLeaseStore({ now: () => Date.now() })
   const store = new ChaosLeaseStore(memory)
   let wall = T0
+  // The wall clock runs from T0 with the (fake) time elapsed since setup; never wraps back mid-test.
+  const started = Date.now()
   const options = {
     store,
     ttlMs: TTL,
     quarantineMs: 300,
     monotonic: () => Date.now(),
-    clock: () => wall + (Date.now() % 1_000_000),
+    clock: () => wall + (Date.now() - started),
     ...extra,
   }
   return { memory, store, options, setWall: (ms: number) => (wall = ms) }

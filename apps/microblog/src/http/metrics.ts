@@ -1,10 +1,11 @@
-import { subscribe, unsubscribe } from 'node:diagnostics_channel'
-import type { Cache } from '@hundredfold/cache'
+import type { Cache, CacheStats } from '@hundredfold/cache'
 import { collectDefaultMetrics, contentType, Registry } from '@hundredfold/metrics'
 import type { Cluster } from '@hundredfold/pg'
 import type { FastifyInstance } from 'fastify'
 import type { Services } from '../services/index.js'
 import { fanoutChannel } from '../workers/consumers.js'
+import { registerDbMetrics } from './db-metrics.js'
+import { catchUp, totalsCounter } from './metric-helpers.js'
 
 /**
  * `/metrics`: per-route latency in seconds (a bucketed histogram that sums across processes, and the HDR
@@ -30,66 +31,7 @@ export function registerMetrics(app: FastifyInstance, db: Cluster, services: Ser
     help: 'Requests answered, by route and status.',
     labelNames: ['method', 'route', 'status'],
   })
-  registry.gauge({
-    name: 'db_pool_sessions',
-    help: 'Database sessions by host and state.',
-    labelNames: ['host', 'state'],
-    collect: (gauge) => {
-      for (const { host, idle, inUse, waiting } of db.stats().hosts) {
-        gauge.labels({ host, state: 'idle' }).set(idle)
-        gauge.labels({ host, state: 'in_use' }).set(inUse)
-        gauge.labels({ host, state: 'waiting' }).set(waiting)
-      }
-    },
-  })
-
-  registry.gauge({
-    name: 'db_host_up',
-    help: 'Whether the last probe of a database host succeeded (and, for a replica, its lag is known), by role.',
-    labelNames: ['host', 'role'],
-    collect: (gauge) => {
-      for (const { host, role, healthy } of db.stats().hosts) {
-        for (const r of ['primary', 'replica', 'unknown']) gauge.labels({ host, role: r }).set(0)
-        gauge.labels({ host, role }).set(healthy ? 1 : 0)
-      }
-    },
-  })
-  registry.gauge({
-    name: 'db_replica_lag_seconds',
-    help: 'Replay lag of each replica as last probed (NaN when unknown).',
-    labelNames: ['host'],
-    collect: (gauge) => {
-      for (const { host, role, lagMs } of db.stats().hosts) {
-        if (role === 'replica') gauge.labels({ host }).set(lagMs === null ? Number.NaN : lagMs / 1000)
-      }
-    },
-  })
-  registry.counter({
-    name: 'db_queries_total',
-    help: 'Statements sent, by host and route (read: replica-eligible; write: primary).',
-    labelNames: ['host', 'route'],
-    collect: (counter) => {
-      for (const { host, reads, writes } of db.stats().hosts) {
-        catchUp(counter.labels({ host, route: 'read' }), reads)
-        catchUp(counter.labels({ host, route: 'write' }), writes)
-      }
-    },
-  })
-  registry.counter({
-    name: 'pg_consistency_tokens_ahead_total',
-    help: 'Reads whose consistency token was ahead of the primary (forged, or from another cluster), served as if they had none.',
-    collect: (counter) => catchUp(counter, db.stats().tokensAhead),
-  })
-  const acquireWait = registry.histogram({
-    name: 'db_pool_acquire_wait_seconds',
-    help: 'Time a statement waited for a database session, by host.',
-    labelNames: ['host'],
-  })
-  const onAcquire = (message: unknown) => {
-    const { cluster, host, waitMs } = message as { cluster: unknown; host: string; waitMs: number }
-    if (cluster === db) acquireWait.labels({ host }).recordMs(waitMs)
-  }
-  subscribe('hundredfold:pg:acquire', onAcquire)
+  const stopDbMetrics = registerDbMetrics(registry, db)
 
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched'
@@ -100,7 +42,7 @@ export function registerMetrics(app: FastifyInstance, db: Cluster, services: Ser
   app.addHook('onClose', (_app, done) => {
     defaults.stop()
     stopQueueMetrics()
-    unsubscribe('hundredfold:pg:acquire', onAcquire)
+    stopDbMetrics()
     done()
   })
   app.get('/metrics', (_request, reply) => {
@@ -152,17 +94,34 @@ function registerQueueMetrics(registry: Registry, services: Services): () => voi
   return () => fanoutChannel.unsubscribe(onFanout)
 }
 
-/** The cache's counters as Prometheus series, read from `cache.stats()` at each scrape. */
-function registerCacheMetrics(registry: Registry, cache: Cache): void {
-  totalsCounter(registry, {
+/** The numeric fields of `cache.stats()`. */
+type CacheCount = { [K in keyof CacheStats]: CacheStats[K] extends number ? K : never }[keyof CacheStats]
+
+/** Cache counters with one label: each label value's total is a field of `cache.stats()`. */
+const CACHE_TOTALS: { name: string; help: string; label: string; fields: Record<string, CacheCount> }[] = [
+  {
     name: 'cache_keys_total',
     help: 'Keys asked of the cache, by where they were served from (miss: the loader).',
     label: 'result',
-    totals: () => {
-      const s = cache.stats()
-      return { l1_hit: s.l1Hits, l2_hit: s.l2Hits, stale_hit: s.staleHits, miss: s.misses }
-    },
-  })
+    fields: { l1_hit: 'l1Hits', l2_hit: 'l2Hits', stale_hit: 'staleHits', miss: 'misses' },
+  },
+  {
+    name: 'cache_loads_total',
+    help: 'Loader calls, by kind (lease: under a lease; fallback: L2 cut off; error: the loader threw).',
+    label: 'kind',
+    fields: { all: 'loads', fallback: 'fallbackLoads', lease_timeout: 'leaseTimeouts', error: 'loadErrors' },
+  },
+]
+
+function pick(stats: CacheStats, fields: Record<string, CacheCount>): Record<string, number> {
+  return Object.fromEntries(Object.entries(fields).map(([value, field]) => [value, stats[field]]))
+}
+
+/** The cache's counters as Prometheus series, read from `cache.stats()` at each scrape. */
+function registerCacheMetrics(registry: Registry, cache: Cache): void {
+  for (const { fields, ...counter } of CACHE_TOTALS) {
+    totalsCounter(registry, { ...counter, totals: () => pick(cache.stats(), fields) })
+  }
   registry.gauge({
     name: 'cache_hit_ratio',
     help: 'Share of keys served without the loader, since start.',
@@ -170,15 +129,6 @@ function registerCacheMetrics(registry: Registry, cache: Cache): void {
       const s = cache.stats()
       const hits = s.l1Hits + s.l2Hits + s.staleHits
       gauge.set(hits + s.misses === 0 ? 0 : hits / (hits + s.misses))
-    },
-  })
-  totalsCounter(registry, {
-    name: 'cache_loads_total',
-    help: 'Loader calls, by kind (lease: under a lease; fallback: L2 cut off; error: the loader threw).',
-    label: 'kind',
-    totals: () => {
-      const s = cache.stats()
-      return { all: s.loads, fallback: s.fallbackLoads, lease_timeout: s.leaseTimeouts, error: s.loadErrors }
     },
   })
   registry.counter({
@@ -201,30 +151,4 @@ function registerCacheMetrics(registry: Registry, cache: Cache): void {
     help: 'Deletes L2 has not seen yet (it was cut off); replayed before it serves reads again.',
     collect: (gauge) => gauge.set(cache.stats().pendingDeletes),
   })
-}
-
-/**
- * A counter with one label whose series follow running totals kept elsewhere: at each scrape,
- * `totals()` gives each label value's total so far.
- */
-function totalsCounter<L extends string>(
-  registry: Registry,
-  options: { name: string; help: string; label: L; totals: () => Readonly<Record<string, number>> },
-): void {
-  const { name, help, label, totals } = options
-  registry.counter({
-    name,
-    help,
-    labelNames: [label],
-    collect: (counter) => {
-      for (const [value, total] of Object.entries(totals())) {
-        catchUp(counter.labels({ [label]: value } as Record<L, string>), total)
-      }
-    },
-  })
-}
-
-/** Brings a counter up to a running total kept elsewhere (cluster or cache stats) at scrape time. */
-function catchUp(counter: { value: number; inc(amount: number): void }, total: number): void {
-  if (total > counter.value) counter.inc(total - counter.value)
 }

@@ -23,43 +23,39 @@ export const pageQuery = {
   },
 } as const
 
+const text = { type: 'string' } as const
+const number = { type: 'number' } as const
+
+/** An array of objects with these properties. */
+function listOf<P extends Record<string, object>>(properties: P) {
+  return { type: 'array', items: { type: 'object', properties } } as const
+}
+
+/** A request body: an object whose listed properties are required, the others optional. */
+export function body<P extends Record<string, object>>(
+  required: readonly (keyof P & string)[],
+  properties: P,
+) {
+  return { type: 'object', required, properties } as const
+}
+
 export const userView = {
   type: 'object',
-  properties: {
-    user_id: { type: 'string' },
-    username: { type: 'string' },
-    display_name: { type: 'string' },
-    created_at: { type: 'string' },
-  },
+  properties: { user_id: text, username: text, display_name: text, created_at: text },
 } as const
 
 export const postView = {
   type: 'object',
   properties: {
-    post_id: { type: 'string' },
+    post_id: text,
     author: userView,
-    text: { type: 'string' },
-    mentions: {
-      type: 'array',
-      items: { type: 'object', properties: { user_id: { type: 'string' }, username: { type: 'string' } } },
-    },
-    urls: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: { shortened_url: { type: 'string' }, expanded_url: { type: 'string' } },
-      },
-    },
-    media: {
-      type: 'array',
-      items: { type: 'object', properties: { media_id: { type: 'string' }, media_type: { type: 'string' } } },
-    },
-    location: {
-      type: ['object', 'null'],
-      properties: { latitude: { type: 'number' }, longitude: { type: 'number' } },
-    },
-    distance_m: { type: 'number' },
-    created_at: { type: 'string' },
+    text,
+    mentions: listOf({ user_id: text, username: text }),
+    urls: listOf({ shortened_url: text, expanded_url: text }),
+    media: listOf({ media_id: text, media_type: text }),
+    location: { type: ['object', 'null'], properties: { latitude: number, longitude: number } },
+    distance_m: number,
+    created_at: text,
   },
 } as const
 

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { AppError } from '../../domain/app-error.js'
 import type { Services } from '../../services/index.js'
 import { requireUser } from '../request-context.js'
-import { textPattern, userIdParams, usernamePattern, userView } from '../schemas.js'
+import { body, textPattern, userIdParams, usernamePattern, userView } from '../schemas.js'
 import { userJson } from '../views.js'
 
 const credentials = {
@@ -20,14 +20,10 @@ export function apiUserRoutes(app: FastifyInstance, services: Services): void {
     '/api/v1/users',
     {
       schema: {
-        body: {
-          type: 'object',
-          required: ['username', 'password'],
-          properties: {
-            ...credentials,
-            display_name: { type: 'string', minLength: 1, maxLength: 100, pattern: textPattern },
-          },
-        },
+        body: body(['username', 'password'], {
+          ...credentials,
+          display_name: { type: 'string', minLength: 1, maxLength: 100, pattern: textPattern },
+        }),
         response: { 201: userView },
       },
     },
@@ -45,14 +41,10 @@ export function apiUserRoutes(app: FastifyInstance, services: Services): void {
     '/api/v1/sessions',
     {
       schema: {
-        body: {
-          type: 'object',
-          required: ['username', 'password'],
-          properties: {
-            username: { type: 'string', maxLength: 64 },
-            password: { type: 'string', maxLength: 128 },
-          },
-        },
+        body: body(['username', 'password'], {
+          username: { type: 'string', maxLength: 64 },
+          password: { type: 'string', maxLength: 128 },
+        }),
       },
     },
     async (request) => {
@@ -75,14 +67,10 @@ export function apiUserRoutes(app: FastifyInstance, services: Services): void {
     {
       preHandler: authenticated,
       schema: {
-        body: {
-          type: 'object',
-          required: ['current_password', 'new_password'],
-          properties: {
-            current_password: { type: 'string', maxLength: 128 },
-            new_password: credentials.password,
-          },
-        },
+        body: body(['current_password', 'new_password'], {
+          current_password: { type: 'string', maxLength: 128 },
+          new_password: credentials.password,
+        }),
       },
     },
     async (request, reply) => {

@@ -56,6 +56,15 @@ export function createCache(options: CacheOptions = {}): Cache {
   return new Cache(options)
 }
 
+/** One shared fetch's inputs and its results so far, handed down its steps. */
+interface FetchJob<V> {
+  readonly loader: ManyLoader<V>
+  readonly options: GetOptions
+  /** Each key's invalidation mark when the fetch began, so a fill that a delete overtook stays out of L1. */
+  readonly marks: ReadonlyMap<string, Mark>
+  readonly out: Map<string, Outcome>
+}
+
 /**
  * Cache-aside with leases over two tiers: L1 in this process, L2 shared (Redis or embedded).
  *
@@ -298,23 +307,24 @@ export class Cache {
     loader: ManyLoader<V>,
     options: GetOptions,
   ): Promise<Map<string, Outcome>> {
-    const out = new Map<string, Outcome>()
-    const marks = new Map(keys.map((key) => [key, this.#mark(key)]))
+    const job: FetchJob<V> = {
+      loader,
+      options,
+      marks: new Map(keys.map((key) => [key, this.#mark(key)])),
+      out: new Map<string, Outcome>(),
+    }
     // While L2 is trusted (nearly always) no extra await on the read path.
     const usable = this.#trust.trusted || (await this.#clearDistrusted(keys))
     const acquired = usable ? await this.#acquire(keys) : undefined
     if (!acquired) {
-      await this.#fallback(keys, loader, marks, out)
-      return out
+      await this.#fallback(keys, job)
+      return job.out
     }
     const leased: { key: string; token: string }[] = []
     const busy: string[] = []
-    this.#sort(keys, acquired, marks, out, leased, busy)
-    await Promise.all([
-      this.#loadLeased(leased, loader, options, marks, out),
-      this.#waitBusy(busy, loader, options, marks, out),
-    ])
-    return out
+    this.#sort(keys, acquired, job, leased, busy)
+    await Promise.all([this.#loadLeased(leased, job), this.#waitBusy(busy, job)])
+    return job.out
   }
 
   /**
@@ -352,8 +362,7 @@ export class Cache {
   #sort(
     keys: readonly string[],
     acquired: readonly AcquireResult[],
-    marks: ReadonlyMap<string, Mark>,
-    out: Map<string, Outcome>,
+    { marks, out }: FetchJob<unknown>,
     leased: { key: string; token: string }[],
     busy: string[],
   ): void {
@@ -375,13 +384,8 @@ export class Cache {
     })
   }
 
-  async #loadLeased<V>(
-    leased: readonly { key: string; token: string }[],
-    loader: ManyLoader<V>,
-    options: GetOptions,
-    marks: ReadonlyMap<string, Mark>,
-    out: Map<string, Outcome>,
-  ): Promise<void> {
+  async #loadLeased<V>(leased: readonly { key: string; token: string }[], job: FetchJob<V>): Promise<void> {
+    const { loader, options, marks, out } = job
     if (leased.length === 0) return
     const values = await this.#load(
       leased.map((l) => l.key),
@@ -415,13 +419,7 @@ export class Cache {
   }
 
   /** Polls the keys others hold leases on; takes over a lease that was voided or expired. */
-  async #waitBusy<V>(
-    busy: readonly string[],
-    loader: ManyLoader<V>,
-    options: GetOptions,
-    marks: ReadonlyMap<string, Mark>,
-    out: Map<string, Outcome>,
-  ): Promise<void> {
+  async #waitBusy<V>(busy: readonly string[], job: FetchJob<V>): Promise<void> {
     if (busy.length === 0) return
     this.#counters.leaseWaits += busy.length
     const deadline = Date.now() + this.#options.leaseWaitMs
@@ -436,24 +434,19 @@ export class Cache {
       if (!acquired) break
       const leased: { key: string; token: string }[] = []
       const still: string[] = []
-      this.#sort(pending, acquired, marks, out, leased, still)
-      await this.#loadLeased(leased, loader, options, marks, out)
+      this.#sort(pending, acquired, job, leased, still)
+      await this.#loadLeased(leased, job)
       pending = still
     }
     if (pending.length === 0) return
     // The holder is slow or gone (or L2 went away): load without storing, under the fallback limit.
     this.#counters.leaseTimeouts += pending.length
-    const values = await this.#limiter.run(() => this.#load(pending, loader), this.#life.signal)
-    for (const key of pending) out.set(key, { found: values.has(key), value: values.get(key) })
+    const values = await this.#limiter.run(() => this.#load(pending, job.loader), this.#life.signal)
+    for (const key of pending) job.out.set(key, { found: values.has(key), value: values.get(key) })
   }
 
   /** L2 is cut off: the loader, under the concurrency limit; L1 keeps what it loads. */
-  async #fallback<V>(
-    keys: readonly string[],
-    loader: ManyLoader<V>,
-    marks: ReadonlyMap<string, Mark>,
-    out: Map<string, Outcome>,
-  ): Promise<void> {
+  async #fallback<V>(keys: readonly string[], { loader, marks, out }: FetchJob<V>): Promise<void> {
     this.#counters.fallbackLoads++
     const values = await this.#limiter.run(() => this.#load(keys, loader), this.#life.signal)
     for (const key of keys) {

@@ -82,15 +82,12 @@ export class IdError extends Error {
   ) {
     super(message, options)
     this.code = code
-    if (context.lastTimestamp !== undefined) this.lastTimestamp = context.lastTimestamp
-    if (context.now !== undefined) this.now = context.now
-    if (context.backwardsMs !== undefined) this.backwardsMs = context.backwardsMs
-    if (context.epoch !== undefined) this.epoch = context.epoch
-    if (context.workerId !== undefined) this.workerId = context.workerId
-    if (context.fencingToken !== undefined) this.fencingToken = context.fencingToken
-    if (context.status !== undefined) this.status = context.status
-    if (context.option !== undefined) this.option = context.option
-    if ('value' in context) this.value = shorten(context.value)
+    // Only the fields given become own properties; a given `value` is kept even when undefined.
+    const fields = this as Record<string, unknown>
+    for (const [field, value] of Object.entries(context)) {
+      if (field === 'value') fields[field] = shorten(value)
+      else if (value !== undefined) fields[field] = value
+    }
   }
 }
 

@@ -78,19 +78,16 @@ describe('acquireWorkerLease', () => {
     expect(lease.valid).toBe(false)
   })
 
-  it('fires lost from its own timer when nobody asks for ids', async () => {
+  // Unreachable: lost from its own timer once the TTL's safe half has passed, with nobody asking for ids.
+  // Taken over: lost at the first renewal that hears it.
+  it.each([
+    ['unreachable', TTL / 2 + 5],
+    ['taken', TTL / 5 + 1],
+  ] as const)('a lease whose store turns %s is lost after %d ms on its own timer', async (mode, ms) => {
     const { options, store } = setup()
     const lease = await acquireWorkerLease(options)
-    store.mode = 'unreachable'
-    await vi.advanceTimersByTimeAsync(TTL / 2 + 5)
-    expect(lease.lost.aborted).toBe(true)
-  })
-
-  it('stops at once when the store says the lease was taken over', async () => {
-    const { options, store } = setup()
-    const lease = await acquireWorkerLease(options)
-    store.mode = 'taken'
-    await vi.advanceTimersByTimeAsync(TTL / 5 + 1)
+    store.mode = mode
+    await vi.advanceTimersByTimeAsync(ms)
     expect(lease.lost.aborted).toBe(true)
     expect(thrown(() => lease.generator().next()).code).toBe('E_LEASE_LOST')
   })

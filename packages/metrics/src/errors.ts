@@ -30,6 +30,9 @@ export interface MetricsErrorContext {
   value?: unknown
 }
 
+/** The context fields, typed on the error itself (`err.metric`, `err.option`, …). */
+export interface MetricsError extends Readonly<MetricsErrorContext> {}
+
 /**
  * The one error class of `@hundredfold/metrics`: a stable `code`, context fields and `cause`.
  *
@@ -41,25 +44,16 @@ export interface MetricsErrorContext {
  *   else throw err
  * }
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the constructor assigns every context field it is given.
 export class MetricsError extends Error {
   override readonly name = 'MetricsError'
   readonly code: MetricsErrorCode
-  readonly metric?: string
-  readonly label?: string
-  readonly option?: string
-  readonly value?: unknown
 
-  constructor(
-    code: MetricsErrorCode,
-    message: string,
-    context: MetricsErrorContext = {},
-    options?: { cause?: unknown },
-  ) {
-    super(message, options)
+  /** `context.cause`, if given, becomes the standard `cause`; every other field is copied onto the error. */
+  constructor(code: MetricsErrorCode, message: string, context: MetricsErrorContext & ErrorOptions = {}) {
+    const { cause, ...fields } = context
+    super(message, cause === undefined ? undefined : { cause })
     this.code = code
-    if (context.metric !== undefined) this.metric = context.metric
-    if (context.label !== undefined) this.label = context.label
-    if (context.option !== undefined) this.option = context.option
-    if ('value' in context) this.value = context.value
+    Object.assign(this, fields)
   }
 }

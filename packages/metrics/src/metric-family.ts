@@ -166,12 +166,10 @@ export abstract class MetricFamily<L extends string, C> {
     try {
       ;(this.#collect as (metric: this) => void)(this)
     } catch (cause) {
-      throw new MetricsError(
-        'E_COLLECT_FAILED',
-        `collect callback of ${this.name} threw`,
-        { metric: this.name },
-        { cause },
-      )
+      throw new MetricsError('E_COLLECT_FAILED', `collect callback of ${this.name} threw`, {
+        metric: this.name,
+        cause,
+      })
     }
   }
 

@@ -13,12 +13,8 @@ import { parseExposition, sumHistograms } from './exposition.js'
 describe('BucketHistogram exposition', () => {
   it('renders cumulative buckets up to +Inf, then _sum and _count, per label set (golden)', () => {
     const registry = new Registry()
-    const h = registry.bucketHistogram({
-      name: 'rpc_duration_seconds',
-      help: 'RPC latency.',
-      labelNames: ['method'],
-      buckets: [0.01, 0.1, 1],
-    })
+    const rpc = { name: 'rpc_duration_seconds', help: 'RPC latency.', labelNames: ['method'] } as const
+    const h = registry.bucketHistogram({ ...rpc, buckets: [0.01, 0.1, 1] })
     const get = h.labels({ method: 'get' })
     for (const seconds of [0.005, 0.01, 0.05, 0.5, 2]) get.observe(seconds) // 0.01 is `le` 0.01: inclusive
     h.labels({ method: 'put' })

@@ -3,11 +3,12 @@ import { MetricsError } from '../src/index.js'
 
 /** The `MetricsError` that `fn` throws; fails the test if it throws nothing or something else. */
 export function thrown(fn: () => unknown): MetricsError {
+  let error: unknown = new Error('nothing was thrown')
   try {
     fn()
-  } catch (error) {
-    expect(error).toBeInstanceOf(MetricsError)
-    return error as MetricsError
+  } catch (caught) {
+    error = caught
   }
-  throw new Error('expected a MetricsError')
+  expect(error).toBeInstanceOf(MetricsError)
+  return error as MetricsError
 }

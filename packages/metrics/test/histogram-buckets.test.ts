@@ -1,16 +1,17 @@
 import { describe, expect, it } from 'vitest'
 import { latencyBuckets, latencyHistogramDefaults, MetricsError, Registry } from '../src/index.js'
+import { thrown } from './caught.js'
 import { parseExposition, sumHistograms } from './exposition.js'
 
 describe('Histogram metric with buckets', () => {
   it('renders a bucketed histogram under its name and the HDR quantiles as <name>_summary (golden)', () => {
     const registry = new Registry()
-    const h = registry.histogram({
+    const http = {
       name: 'http_request_duration_seconds',
       help: 'HTTP latency.',
       labelNames: ['route'],
-      buckets: [0.0005, 0.001],
-    })
+    } as const
+    const h = registry.histogram({ ...http, buckets: [0.0005, 0.001] })
     const posts = h.labels({ route: '/posts' })
     for (let us = 1; us <= 1000; us++) posts.record(us)
     posts.recordMs(2)
@@ -108,19 +109,13 @@ describe('Histogram metric with buckets', () => {
     ],
   ])('rejects buckets %o with E_INVALID_OPTION and registers nothing', (buckets, message) => {
     const registry = new Registry()
-    let caught: unknown
-    try {
-      registry.histogram({ name: 'h_seconds', help: 'H.', buckets })
-    } catch (err) {
-      caught = err
-    }
-    expect(caught).toBeInstanceOf(MetricsError)
-    expect(caught).toMatchObject({
-      code: 'E_INVALID_OPTION',
-      option: 'options.buckets',
-      metric: 'h_seconds',
+    const err = thrown(() => registry.histogram({ name: 'h_seconds', help: 'H.', buckets }))
+    expect([err.code, err.option, err.metric, err.message]).toEqual([
+      'E_INVALID_OPTION',
+      'options.buckets',
+      'h_seconds',
       message,
-    })
+    ])
     expect(registry.get('h_seconds')).toBeUndefined()
   })
 

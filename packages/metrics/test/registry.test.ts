@@ -5,11 +5,8 @@ import { thrown } from './caught.js'
 describe('Registry.metrics', () => {
   it('renders the Prometheus text exposition format 0.0.4 (golden)', () => {
     const registry = new Registry()
-    const requests = registry.counter({
-      name: 'http_requests_total',
-      help: 'HTTP requests.',
-      labelNames: ['route', 'method'],
-    })
+    const labelNames = ['route', 'method'] as const
+    const requests = registry.counter({ name: 'http_requests_total', help: 'HTTP requests.', labelNames })
     requests.labels({ route: '/posts', method: 'GET' }).inc()
     requests.labels({ route: '/posts', method: 'GET' }).inc(2)
     requests.labels({ route: '/posts/:id', method: 'DELETE' }).inc(0.5)

@@ -170,13 +170,12 @@ export class Cluster {
     return this.#onPrimary((conn) => conn.query<Row>(sql, params, options), options)
   }
 
-  /** Runs a statement that changes data, on the primary; with a `session`, records its position. */
-  write<Row = Record<string, unknown>>(
-    sql: string,
-    params: readonly unknown[] = [],
-    options: CallOptions = {},
-  ): Promise<QueryResult<Row>> {
-    return this.#onPrimary((conn) => conn.query<Row>(sql, params, options), options)
+  /**
+   * Runs a statement that changes data, on the primary; with a `session`, records its position. The same
+   * call as `query`, named for what it does so a reader sees where the writes are.
+   */
+  write<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: CallOptions) {
+    return this.query<Row>(sql, params, options)
   }
 
   /** Runs a multi-statement script without parameters on the primary (schema migrations). */

@@ -1,8 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs'
-import { Counter } from '../counter.js'
-import { Gauge } from '../gauge.js'
 import type { Metric } from '../registry.js'
-import type { MetricGroup } from './metric-group.js'
+import { type MetricGroup, prefixed } from './metric-group.js'
 
 // /proc is a view of kernel data: reading it never blocks, which is why a scrape may read it synchronously
 // (libuv does the same for process.memoryUsage()).
@@ -15,45 +13,32 @@ const STATUS_LINE = /^(VmSize|VmData):\s+(\d+) kB$/gm
 export function processMetrics(prefix: string): MetricGroup {
   // The counters follow process.cpuUsage(), which counts from the process's start, by adding what it
   // grew by since the previous scrape.
+  const { counter, gauge } = prefixed(prefix)
   let cpu = { user: 0, system: 0 }
-  const user = new Counter({
-    name: `${prefix}process_cpu_user_seconds_total`,
-    help: 'Total user CPU time spent in seconds.',
-  })
-  const system = new Counter({
-    name: `${prefix}process_cpu_system_seconds_total`,
-    help: 'Total system CPU time spent in seconds.',
-  })
-  const total = new Counter({
-    name: `${prefix}process_cpu_seconds_total`,
-    help: 'Total user and system CPU time spent in seconds.',
-    collect: (counter) => {
+  const user = counter('process_cpu_user_seconds_total', 'Total user CPU time spent in seconds.')
+  const system = counter('process_cpu_system_seconds_total', 'Total system CPU time spent in seconds.')
+  const total = counter(
+    'process_cpu_seconds_total',
+    'Total user and system CPU time spent in seconds.',
+    (all) => {
       const now = process.cpuUsage()
       const userDelta = Math.max(now.user - cpu.user, 0) / 1e6
       const systemDelta = Math.max(now.system - cpu.system, 0) / 1e6
       cpu = now
       user.inc(userDelta)
       system.inc(systemDelta)
-      counter.inc(userDelta + systemDelta)
+      all.inc(userDelta + systemDelta)
     },
-  })
-  const start = new Gauge({
-    name: `${prefix}process_start_time_seconds`,
-    help: 'Start time of the process since unix epoch in seconds.',
-  })
+  )
+  const start = gauge('process_start_time_seconds', 'Start time of the process since unix epoch in seconds.')
   start.set(Math.round(Date.now() / 1000 - process.uptime()))
 
   const metrics: Metric[] = [user, system, total, start]
   const linux = process.platform === 'linux' && readStatus() !== undefined
-  const virtual = new Gauge({
-    name: `${prefix}process_virtual_memory_bytes`,
-    help: 'Virtual memory size in bytes.',
-  })
-  const heap = new Gauge({ name: `${prefix}process_heap_bytes`, help: 'Process heap size in bytes.' })
+  const virtual = gauge('process_virtual_memory_bytes', 'Virtual memory size in bytes.')
+  const heap = gauge('process_heap_bytes', 'Process heap size in bytes.')
   metrics.push(
-    new Gauge({
-      name: `${prefix}process_resident_memory_bytes`,
-      help: 'Resident memory size in bytes.',
+    gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', {
       collect: (rss) => {
         rss.set(process.memoryUsage.rss())
         if (!linux) return
@@ -67,24 +52,19 @@ export function processMetrics(prefix: string): MetricGroup {
 
   if (linux && openFds() !== undefined) {
     metrics.push(
-      new Gauge({
-        name: `${prefix}process_open_fds`,
-        help: 'Number of open file descriptors.',
-        collect: (gauge) => {
+      gauge('process_open_fds', 'Number of open file descriptors.', {
+        collect: (open) => {
           const fds = openFds()
-          if (fds !== undefined) gauge.set(fds)
+          if (fds !== undefined) open.set(fds)
         },
       }),
     )
   }
   const maxFds = linux ? readMaxFds() : undefined
   if (maxFds !== undefined) {
-    const gauge = new Gauge({
-      name: `${prefix}process_max_fds`,
-      help: 'Maximum number of open file descriptors.',
-    })
-    gauge.set(maxFds)
-    metrics.push(gauge)
+    const max = gauge('process_max_fds', 'Maximum number of open file descriptors.')
+    max.set(maxFds)
+    metrics.push(max)
   }
   return { metrics }
 }

@@ -43,66 +43,78 @@ class MemoryStore implements L2Store {
     this.#maxEntries = maxEntries
   }
 
-  async acquire(
+  acquire(
     keys: readonly string[],
     tokens: readonly string[],
     leaseMs: number,
     signal?: AbortSignal,
   ): Promise<AcquireResult[]> {
-    if (signal?.aborted) throw abortError(signal)
-    const now = this.#now()
-    this.#sweep(now)
-    return keys.map((key, i): AcquireResult => {
-      const slot = this.#live(key, now)
-      if (slot.payload !== undefined && slot.freshUntil > now) return { kind: 'hit', payload: slot.payload }
-      if (slot.lease === undefined || slot.leaseUntil <= now) {
-        slot.lease = tokens[i]!
-        slot.leaseUntil = now + leaseMs
-        if (!this.#slots.has(key)) {
-          this.#slots.set(key, slot)
-          if (this.#slots.size > this.#maxEntries) this.#slots.delete(this.#slots.keys().next().value!)
-        }
-        return { kind: 'lease', token: slot.lease, stale: slot.payload }
-      }
-      return { kind: 'busy', stale: slot.payload }
+    return this.#at(signal, (now) => {
+      this.#sweep(now)
+      return keys.map((key, i) => this.#acquireOne(key, tokens[i]!, leaseMs, now))
     })
   }
 
-  async peek(keys: readonly string[], signal?: AbortSignal): Promise<(StoredValue | undefined)[]> {
-    if (signal?.aborted) throw abortError(signal)
-    const now = this.#now()
-    return keys.map((key) => {
-      const slot = this.#live(key, now)
-      return slot.payload === undefined ? undefined : { payload: slot.payload, fresh: slot.freshUntil > now }
+  #acquireOne(key: string, token: string, leaseMs: number, now: number): AcquireResult {
+    const slot = this.#live(key, now)
+    if (slot.payload !== undefined && slot.freshUntil > now) return { kind: 'hit', payload: slot.payload }
+    if (slot.lease !== undefined && slot.leaseUntil > now) return { kind: 'busy', stale: slot.payload }
+    slot.lease = token
+    slot.leaseUntil = now + leaseMs
+    if (!this.#slots.has(key)) {
+      this.#slots.set(key, slot)
+      if (this.#slots.size > this.#maxEntries) this.#slots.delete(this.#slots.keys().next().value!)
+    }
+    return { kind: 'lease', token, stale: slot.payload }
+  }
+
+  peek(keys: readonly string[], signal?: AbortSignal): Promise<(StoredValue | undefined)[]> {
+    return this.#at(signal, (now) =>
+      keys.map((key) => {
+        const slot = this.#live(key, now)
+        return slot.payload === undefined
+          ? undefined
+          : { payload: slot.payload, fresh: slot.freshUntil > now }
+      }),
+    )
+  }
+
+  fill(items: readonly FillItem[], signal?: AbortSignal): Promise<boolean[]> {
+    return this.#at(signal, (now) =>
+      items.map((item) => {
+        const slot = this.#slots.get(item.key)
+        if (!slot || slot.lease !== item.token || slot.leaseUntil <= now) return false
+        slot.payload = item.payload
+        slot.freshUntil = now + item.ttlMs
+        slot.aliveUntil = now + item.ttlMs + item.graceMs
+        slot.lease = undefined
+        return true
+      }),
+    )
+  }
+
+  delete(keys: readonly string[], signal?: AbortSignal): Promise<void> {
+    return this.#at(signal, () => {
+      for (const key of keys) this.#slots.delete(key)
     })
   }
 
-  async fill(items: readonly FillItem[], signal?: AbortSignal): Promise<boolean[]> {
-    if (signal?.aborted) throw abortError(signal)
-    const now = this.#now()
-    return items.map((item) => {
-      const slot = this.#slots.get(item.key)
-      if (!slot || slot.lease !== item.token || slot.leaseUntil <= now) return false
-      slot.payload = item.payload
-      slot.freshUntil = now + item.ttlMs
-      slot.aliveUntil = now + item.ttlMs + item.graceMs
-      slot.lease = undefined
-      return true
-    })
-  }
-
-  async delete(keys: readonly string[], signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) throw abortError(signal)
-    for (const key of keys) this.#slots.delete(key)
-  }
-
-  async clear(signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) throw abortError(signal)
-    this.#slots.clear()
+  clear(signal?: AbortSignal): Promise<void> {
+    return this.#at(signal, () => this.#slots.clear())
   }
 
   async close(): Promise<void> {
     this.#slots.clear()
+  }
+
+  /** Runs one step at the store's current time, as a promise; a fired signal rejects before it runs. */
+  #at<T>(signal: AbortSignal | undefined, step: (now: number) => T): Promise<T> {
+    if (signal?.aborted) return Promise.reject(abortError(signal))
+    try {
+      return Promise.resolve(step(this.#now()))
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 
   /** The key's slot with expired parts cleared (a fresh object if none; not stored until used). */

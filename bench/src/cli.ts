@@ -12,9 +12,12 @@ const USAGE = `usage: npm run bench -- <suite> [options]
        npm run bench -- report <suite | path/to/results.json>
 
 targets:
-  --target <t>            auto (postgres when 127.0.0.1:5432 answers, else embedded) | embedded | postgres |
+  --target <t>            auto (full when PostgreSQL, Redis and JetStream answer, else what answers) |
+                          full (app on PostgreSQL + Redis + JetStream, queue on) | postgres | embedded |
                           synthetic (the kit's stand-in server) | http://host:port   [auto]
-  --postgres-url <url>    PostgreSQL server for --target postgres      [${DEFAULT_OPTIONS.postgresUrl}]
+  --postgres-url <url>    PostgreSQL server for postgres and full      [${DEFAULT_OPTIONS.postgresUrl}]
+  --redis-url <url>       Redis for full                               [${DEFAULT_OPTIONS.redisUrl}]
+  --nats-url <url>        JetStream broker for full                    [${DEFAULT_OPTIONS.natsUrl}]
   --database <name>       database recreated for the run               [hf_bench]
   --server-cpus <list>    pin the spawned server with taskset -c, e.g. 1
 dataset:
@@ -68,6 +71,8 @@ const FLAGS = flagTable(
   [
     'target',
     'postgres-url',
+    'redis-url',
+    'nats-url',
     'database',
     'server-cpus',
     'dataset',
@@ -119,6 +124,8 @@ export function parseOptions(args: string[]): Partial<BenchOptions> {
   return {
     target: values.target,
     postgresUrl: values['postgres-url'],
+    redisUrl: values['redis-url'],
+    natsUrl: values['nats-url'],
     database: values.database,
     serverCpus: values['server-cpus'],
     dataset: values.dataset,

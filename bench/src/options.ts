@@ -5,10 +5,17 @@ import { DEFAULT_POSTGRES_URL } from './target/postgres-db.js'
 
 /** Every option a suite accepts; the CLI maps `--kebab-case` flags onto these. */
 export interface BenchOptions {
-  /** `auto` | `embedded` | `postgres` | `synthetic` | a base URL. @default 'auto' (postgres when reachable) */
+  /**
+   * `auto` | `full` | `embedded` | `postgres` | `synthetic` | a base URL.
+   * @default 'auto' (the full system when PostgreSQL, Redis and JetStream answer; else what answers)
+   */
   target: string
-  /** PostgreSQL server for the `postgres` target. @default 'postgres://postgres@127.0.0.1:5432/postgres' */
+  /** PostgreSQL server for the `postgres` and `full` targets. @default 'postgres://postgres@127.0.0.1:5432/postgres' */
   postgresUrl: string
+  /** Redis of the `full` target (cache L2, home timelines). @default 'redis://127.0.0.1:6379' */
+  redisUrl: string
+  /** JetStream broker of the `full` target (the write queue). @default 'nats://127.0.0.1:4222' */
+  natsUrl: string
   /** Database recreated for the run on the `postgres` target. @default 'hf_bench' */
   database: string
   /** Pin the spawned server to these CPUs (`taskset -c`), e.g. `1`. @default undefined (no pinning) */
@@ -80,6 +87,8 @@ const SMOKE = { warmupMs: 500, durationMs: 1500, drainMs: 1000, precision: 0.3, 
 export const DEFAULT_OPTIONS: Readonly<BenchOptions> = Object.freeze({
   target: 'auto',
   postgresUrl: DEFAULT_POSTGRES_URL,
+  redisUrl: 'redis://127.0.0.1:6379',
+  natsUrl: 'nats://127.0.0.1:4222',
   database: 'hf_bench',
   serverCpus: undefined,
   dataset: DEFAULT_DATASET_DIR,
@@ -167,6 +176,12 @@ export function resolveOptions(input: Partial<BenchOptions> = {}): Readonly<Benc
   if (options.slosMs.length === 0 || options.slosMs.some((slo) => !(slo > 0))) {
     throw new BenchError('E_BENCH_OPTION', 'options.slosMs must be positive numbers')
   }
+  if (!/^rediss?:\/\/./.test(options.redisUrl)) {
+    throw new BenchError('E_BENCH_OPTION', 'options.redisUrl must be a redis:// URL')
+  }
+  if (!/^nats:\/\/[^/]+$/.test(options.natsUrl)) {
+    throw new BenchError('E_BENCH_OPTION', 'options.natsUrl must be a nats://host:port URL')
+  }
   const ceiling = options.ceiling
   if (ceiling !== 'measure' && ceiling !== 'skip' && !(typeof ceiling === 'number' && ceiling > 0)) {
     throw new BenchError('E_BENCH_OPTION', 'options.ceiling must be measure, skip or a positive rate')
@@ -176,8 +191,12 @@ export function resolveOptions(input: Partial<BenchOptions> = {}): Readonly<Benc
 
 /** The options as recorded in a results file (no functions, durations in seconds). */
 export function recordableOptions(options: Readonly<BenchOptions>): Record<string, unknown> {
-  const { log: _log, postgresUrl, ...rest } = options
-  const url = new URL(postgresUrl)
+  const { log: _log, postgresUrl, redisUrl, ...rest } = options
+  return { ...rest, postgresUrl: maskPassword(postgresUrl), redisUrl: maskPassword(redisUrl) }
+}
+
+function maskPassword(text: string): string {
+  const url = new URL(text)
   if (url.password) url.password = '***'
-  return { ...rest, postgresUrl: url.toString() }
+  return url.toString()
 }

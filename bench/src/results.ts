@@ -3,13 +3,17 @@ import { join } from 'node:path'
 import { BenchError } from './errors.js'
 import type { StepResult } from './loadgen/open-loop.js'
 import { type MachineInfo, machineInfo } from './machine/machine-info.js'
+import type { GroupFigures, StepUsage } from './machine/process-sampler.js'
 import { type BenchOptions, recordableOptions } from './options.js'
 
 /** A flat metric value: numbers in the unit its key names (`_ms`, `_rps`, `_rate` = share 0…1). */
 export type MetricValue = number | string | boolean | null
 
-/** One step of a search, as recorded: which search (`phase`), its rate, verdicts per SLO, and the outcome. */
-export interface StepRecord extends StepResult {
+/**
+ * One step of a search, as recorded: which search (`phase`), its rate, verdicts per SLO, and the outcome;
+ * with the process sampler on, where the cores went (`cpu_us_per_request`, …).
+ */
+export interface StepRecord extends StepResult, Partial<StepUsage> {
   phase: string
   rate: number
   sustains: Record<string, boolean>
@@ -23,19 +27,45 @@ export interface ResultsDocument {
   command: string
   machine: MachineInfo
   options: Record<string, unknown>
-  target?: { kind: string; base_url: string }
+  target?: TargetRecord
+  /** CPU µs per request of every process on the machine, at the MST step (workload suites). */
+  cpu_us_per_request?: number | null
+  /** The server's resident memory at the MST step (workload suites). */
+  server_rss_mb?: number | null
+  /** CPU µs per request by process group at the MST step (workload suites). */
+  cpu_us_per_request_by_process?: GroupFigures | null
   metrics: Record<string, MetricValue>
   steps: StepRecord[]
   notes: string[]
   extra: Record<string, unknown>
 }
 
+/** What ran: the target's kind and address and, for the microblog, its stores, queue and processes. */
+export interface TargetRecord {
+  kind: string
+  base_url: string
+  /** Where the app keeps its data: `database`, the read `cache`'s shared tier, `home_timelines`. */
+  stores?: Record<string, string>
+  /** The write queue: `jetstream`, `in-process` or `off`. */
+  queue?: string
+  app_processes?: number
+  /** Why `--target auto` ran less than the full system, when it did. */
+  fallback?: string
+}
+
+/** The figures of the MST step a workload suite puts at the top of its results. */
+export type MstUsage = Pick<
+  ResultsDocument,
+  'cpu_us_per_request' | 'server_rss_mb' | 'cpu_us_per_request_by_process'
+>
+
 /** What a suite hands to `writeResults`. */
 export interface ResultsInput {
   description?: string
   metrics: Record<string, MetricValue>
   steps?: StepRecord[]
-  target?: { kind: string; base_url: string }
+  target?: TargetRecord
+  usage?: MstUsage
   notes?: string[]
   extra?: Record<string, unknown>
 }
@@ -64,6 +94,7 @@ export async function writeResults(
     machine: machineInfo(),
     options: 'log' in options ? recordableOptions(options as BenchOptions) : { ...options },
     ...(input.target ? { target: input.target } : {}),
+    ...input.usage,
     metrics: input.metrics,
     steps: input.steps ?? [],
     notes: input.notes ?? [],

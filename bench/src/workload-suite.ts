@@ -5,10 +5,12 @@ import { loadApiDataset } from './dataset/load-api.js'
 import { loadDsbDataset } from './dataset/load-dsb.js'
 import type { LoadStats } from './dataset/load-graph.js'
 import type { RequestSource } from './loadgen/request.js'
+import { PROCESS_GROUPS } from './machine/process-groups.js'
+import { processSampler } from './machine/process-sampler.js'
 import { searchTarget, type TargetSearch } from './mst/search-target.js'
 import type { BenchOptions } from './options.js'
 import { writeResultsAndReport } from './report/write-report.js'
-import type { MetricValue, StepRecord } from './results.js'
+import type { MetricValue, MstUsage, StepRecord } from './results.js'
 import type { Suite, SuiteOutcome } from './suite.js'
 import { withServerTail } from './target/server-tail.js'
 import { openTarget, type Target } from './target/target.js'
@@ -63,6 +65,7 @@ async function measureWorkload(
   log: (line: string) => void,
 ): Promise<SuiteOutcome> {
   const pid = target.pid === undefined ? {} : { serverPid: target.pid }
+  const sampler = processSampler({ serverPids: target.pids, metricsUrl: `${target.baseUrl}/metrics` })
 
   const graph = await resolveGraph(options.dataset, {
     generate: options.generate,
@@ -79,6 +82,7 @@ async function measureWorkload(
       seed: options.seed,
       maxPostsPerUser: options.maxPostsPerUser,
       log,
+      settle: (settleSignal: AbortSignal) => target.settle(settleSignal, log),
     }
     // A workload that signs in loads its users through /api/v1: /wrk2-api users cannot sign in.
     if (definition.surface === 'api') {
@@ -109,6 +113,7 @@ async function measureWorkload(
         baseUrl: target.baseUrl,
         source: ceilingSource,
         slosMs: [Math.max(...options.slosMs)],
+        sampler,
         ...pid,
       },
       options,
@@ -117,7 +122,7 @@ async function measureWorkload(
     ceilingRps = ceiling.mst[String(Math.max(...options.slosMs))] ?? null
   }
   const search = await searchTarget(
-    { phase: 'mst', baseUrl: target.baseUrl, source, slosMs: options.slosMs, ...pid },
+    { phase: 'mst', baseUrl: target.baseUrl, source, slosMs: options.slosMs, sampler, ...pid },
     options,
     signal,
   )
@@ -137,7 +142,8 @@ async function measureWorkload(
       description: definition.description,
       metrics,
       steps,
-      target: { kind: target.kind, base_url: target.baseUrl },
+      target: target.summary,
+      usage: mstUsage(mstStep(options, search)),
       extra: {
         mix: definition.mix,
         surface: definition.surface,
@@ -167,11 +173,7 @@ export function workloadMetrics(
   const mst = search.mst[loosest]
   metrics['ceiling_rps'] = ceilingRps
   metrics['mst_to_ceiling'] = mst !== undefined && ceilingRps ? round(mst / ceilingRps, 3) : null
-  // The step the figures below come from: the MST step, or the one fixed-rate step.
-  const at: StepRecord | undefined =
-    options.rate !== undefined
-      ? search.steps[0]
-      : search.steps.find((s) => s.phase === 'mst' && s.rate === mst)
+  const at = mstStep(options, search)
   metrics['offered_rps'] = at?.offered_rps ?? null
   metrics['achieved_rps'] = at ? round(at.achieved_rps, 1) : null
   metrics['p50_ms'] = at?.latency.p50_ms ?? null
@@ -182,6 +184,13 @@ export function workloadMetrics(
   metrics['error_rate'] = at ? round(at.error_rate, 6) : null
   metrics['sender_cpu'] = at?.sender_cpu ?? null
   metrics['server_cpu'] = at?.server_cpu ?? null
+  metrics['cpu_us_per_request'] = at?.cpu_us_per_request?.total ?? null
+  for (const group of PROCESS_GROUPS) {
+    metrics[`cpu_us_per_request_${group}`] = at?.cpu_us_per_request?.[group] ?? null
+  }
+  metrics['server_rss_mb'] = at?.server_rss_mb ?? null
+  metrics['server_heap_used_mb'] = at?.server_heap_used_mb ?? null
+  metrics['server_loop_delay_p99_ms'] = at?.server_loop_delay_p99_ms ?? null
   for (const [endpoint, result] of Object.entries(at?.endpoints ?? {})) {
     metrics[`${endpoint}_p50_ms`] = result.p50_ms
     metrics[`${endpoint}_p99_ms`] = result.p99_ms
@@ -208,6 +217,25 @@ export function workloadMetrics(
   metrics['empty_page_rate'] = totalPages === 0 ? null : round(totalEmpty / totalPages, 4)
   metrics['steps'] = search.steps.length
   return metrics
+}
+
+/** The step the MST figures come from: the MST step of the loosest SLO, or the one fixed-rate step. */
+function mstStep(
+  options: Pick<BenchOptions, 'slosMs' | 'rate'>,
+  search: TargetSearch,
+): StepRecord | undefined {
+  if (options.rate !== undefined) return search.steps[0]
+  const mst = search.mst[String(Math.max(...options.slosMs))]
+  return search.steps.find((s) => s.phase === 'mst' && s.rate === mst)
+}
+
+/** Where the cores went at the MST step, for the top of the results document. */
+function mstUsage(at: StepRecord | undefined): MstUsage {
+  return {
+    cpu_us_per_request: at?.cpu_us_per_request?.total ?? null,
+    server_rss_mb: at?.server_rss_mb ?? null,
+    cpu_us_per_request_by_process: at?.cpu_us_per_request ?? null,
+  }
 }
 
 const round = (value: number, digits: number): number => Math.round(value * 10 ** digits) / 10 ** digits

@@ -94,6 +94,15 @@ describe('suites (smoke)', () => {
     expect(doc.metrics['dataset_posts']).toBeGreaterThan(0)
     expect(doc.metrics['empty_page_rate']).toBeGreaterThanOrEqual(0)
     expect(doc.steps.map((s) => s.phase)).toEqual(['ceiling', 'ceiling', 'mst', 'mst'])
+    // Every step says where the cores went; a server the kit did not start has no server figures.
+    for (const step of doc.steps) {
+      expect(step.cpu_us_per_request).toHaveProperty('total')
+      expect(step.cpu_us_per_request?.server).toBeNull()
+    }
+    expect(doc).toHaveProperty('cpu_us_per_request')
+    expect(doc).toHaveProperty('server_rss_mb', null)
+    expect(doc).toHaveProperty('cpu_us_per_request_by_process')
+    expect(doc.target).toEqual({ kind: 'url', base_url: server.baseUrl })
     expect(doc.machine.cores).toBeGreaterThan(0)
     expect(doc.machine.node).toBe(process.version)
     expect(outcome.files.map((f) => f.slice(-4))).toEqual(['json', 'html', '.png'])
@@ -139,6 +148,11 @@ describe('suites (smoke)', () => {
     )
     const doc = await readDoc('dsb-mixed')
     expect(doc.target?.kind).toBe('embedded')
+    expect(doc.target?.stores?.['database']).toBe('pglite')
+    expect(doc.target?.app_processes).toBe(1)
+    expect(typeof doc.steps[0]?.cpu_us_per_request?.server).toBe('number')
+    expect(doc.steps[0]?.server_rss_mb).toBeGreaterThan(0)
+    expect(doc.steps[0]?.server_heap_used_mb).toBeGreaterThan(0)
     expect(doc.steps).toHaveLength(1)
     expect(doc.metrics['error_rate']).toBe(0)
     expect(doc.metrics['dataset_posts']).toBeGreaterThan(0)

@@ -11,6 +11,11 @@ export interface LoadOptions {
   /** Each user composes a uniform 0…maxPostsPerUser posts (mean maxPostsPerUser / 2). @default 20 */
   maxPostsPerUser: number
   log: (line: string) => void
+  /**
+   * Waits for writes the server accepted but applies later (a queued write path): called after the
+   * follows, so every post fans out to all its followers, and after the posts. @default none
+   */
+  settle?: (signal: AbortSignal) => Promise<void>
 }
 
 /** What the loader wrote. */
@@ -55,11 +60,13 @@ export async function loadGraph(
   const follows = bothDirections(graph)
   options.log(`following ${follows.length} edges (both directions of ${graph.edges.length})`)
   await mapLimit(follows, options.concurrency, ([a, b]) => writer.follow(a, b), signal)
+  await options.settle?.(signal)
 
   const random = createRandom(options.seed)
   const composes = composePlan(random, graph.users, options.maxPostsPerUser)
   options.log(`composing ${composes.length} posts`)
   await mapLimit(composes, options.concurrency, (authorId) => writer.compose(authorId, random), signal)
+  await options.settle?.(signal)
   return {
     users: graph.users,
     follows: follows.length,

@@ -3,6 +3,7 @@ import type { Histogram } from 'hdr-histogram-js'
 import type { Pool } from 'undici'
 import { BenchError } from '../errors.js'
 import { machineCpuSeconds, ownCpuSeconds, processCpuSeconds } from '../machine/cpu.js'
+import type { WindowHooks } from '../machine/process-sampler.js'
 import { createRandom } from '../random.js'
 import { type ArrivalProcess, interArrival } from './arrivals.js'
 import {
@@ -43,6 +44,8 @@ export interface OpenLoopOptions {
    * rather than a storm of TCP handshakes. @default 0 (connect lazily)
    */
   preconnect?: number
+  /** Called (synchronously) when the measurement window opens and when its sending ends: the process sampler. */
+  window?: WindowHooks
   /** Called for every answered request of the window (the body when its spec asked for it: `page`). */
   onResponse?: (response: OpenLoopResponse) => void
 }
@@ -90,6 +93,11 @@ export interface StepResult {
   server_cpu?: number
   /** Busy cores of the whole machine over the window (/proc/stat): everything else running shows here. */
   machine_cpu?: number
+  /**
+   * HTTP responses (any status, warm-up requests included) received between the window's opening and the
+   * end of its sending: the span `sender_cpu`, `server_cpu` and the `window` hooks cover.
+   */
+  window_responses: number
   /** p99 of how late the sender dispatched requests against their intended time, in ms. */
   schedule_lag_p99_ms: number
   /** `performance.now()` at the window's end (the last intended send time). */
@@ -162,6 +170,8 @@ async function sendSchedule(options: OpenLoopOptions, pool: Pool, stop: AbortSig
   let serverCpuAtWindow: number | undefined
   let machineAtWindow: number | undefined
   let windowOpened = false
+  let windowClosed = false
+  let windowResponses = 0
 
   const endpointOf = (name: string): EndpointAccumulator => {
     let found = endpoints.get(name)
@@ -201,6 +211,7 @@ async function sendSchedule(options: OpenLoopOptions, pool: Pool, stop: AbortSig
     if (record) pending.add(record)
     send(pool, spec, (error, status, text) => {
       const now = performance.now()
+      if (!error && windowOpened && !windowClosed) windowResponses++
       if (record && pending.has(record)) {
         options.onResponse?.({
           intended,
@@ -239,6 +250,7 @@ async function sendSchedule(options: OpenLoopOptions, pool: Pool, stop: AbortSig
         cpuAtWindow = ownCpuSeconds()
         machineAtWindow = machineCpuSeconds()
         if (options.serverPid !== undefined) serverCpuAtWindow = processCpuSeconds(options.serverPid)
+        options.window?.opened()
       }
       while (next <= now && next < windowEnd) {
         dispatch(next, options.source(random))
@@ -253,6 +265,8 @@ async function sendSchedule(options: OpenLoopOptions, pool: Pool, stop: AbortSig
     tick()
   })
   const sendingEnded = performance.now()
+  windowClosed = true
+  if (windowOpened) options.window?.closed()
   const senderCpu = (ownCpuSeconds() - cpuAtWindow) / ((sendingEnded - windowStart) / 1000)
   const serverCpuNow = options.serverPid === undefined ? undefined : processCpuSeconds(options.serverPid)
   const serverCpu =
@@ -312,6 +326,7 @@ async function sendSchedule(options: OpenLoopOptions, pool: Pool, stop: AbortSig
     sender_cpu: round3(senderCpu),
     ...(serverCpu === undefined ? {} : { server_cpu: round3(serverCpu) }),
     ...(machineCpu === undefined ? {} : { machine_cpu: round3(machineCpu) }),
+    window_responses: windowResponses,
     schedule_lag_p99_ms: summarizeLatency(lag).p99_ms,
     window_end: windowEnd,
     window_s: windowS,

@@ -1,6 +1,7 @@
 import { runClosedLoop } from '../loadgen/closed-loop.js'
-import { runOpenLoop } from '../loadgen/open-loop.js'
+import { runOpenLoop, type StepResult } from '../loadgen/open-loop.js'
 import type { RequestSource } from '../loadgen/request.js'
+import type { ProcessSampler, StepUsage } from '../machine/process-sampler.js'
 import type { BenchOptions } from '../options.js'
 import type { StepRecord } from '../results.js'
 import { searchMst } from './search.js'
@@ -23,6 +24,8 @@ export interface SearchTargetInput {
   serverPid?: number
   source: RequestSource
   slosMs: readonly number[]
+  /** Samples every process's CPU, the server's RSS, heap and loop delay at each step; unset = not sampled. */
+  sampler?: ProcessSampler
 }
 
 /**
@@ -39,8 +42,9 @@ export async function searchTarget(
 ): Promise<TargetSearch> {
   const pid = input.serverPid === undefined ? {} : { serverPid: input.serverPid }
   let seed = options.seed
-  const probe = (rate: number, probeSignal: AbortSignal) =>
-    runOpenLoop(
+  const probe = async (rate: number, probeSignal: AbortSignal): Promise<StepResult & Partial<StepUsage>> => {
+    const instrument = input.sampler?.step(probeSignal)
+    const outcome = await runOpenLoop(
       {
         baseUrl: input.baseUrl,
         ratePerSecond: rate,
@@ -54,9 +58,13 @@ export async function searchTarget(
         seed: seed++,
         source: input.source,
         ...pid,
+        ...(instrument ? { window: instrument } : {}),
       },
       probeSignal,
     )
+    if (!instrument) return outcome
+    return { ...outcome, ...(await instrument.finish(outcome.window_responses, probeSignal)) }
+  }
   const steps: StepRecord[] = []
   const record = (
     rate: number,
@@ -136,6 +144,18 @@ export function describeStep(step: StepRecord): string {
     `[${step.phase}] ${step.rate} req/s → achieved ${step.achieved_rps.toFixed(0)} ` +
     `(${(step.completion_ratio * 100).toFixed(1)}%), p50 ${step.latency.p50_ms} p99 ${step.latency.p99_ms} ` +
     `p99.9 ${step.latency.p999_ms} ms, errors ${(step.error_rate * 100).toFixed(2)}%${errors ? ` (${errors})` : ''}, ` +
-    `sender cpu ${step.sender_cpu}${step.server_cpu === undefined ? '' : `, server cpu ${step.server_cpu}`} ${verdicts}`
+    `sender cpu ${step.sender_cpu}${step.server_cpu === undefined ? '' : `, server cpu ${step.server_cpu}`}` +
+    `${describeUsage(step)} ${verdicts}`
   )
+}
+
+/** `, µs/req server 410 postgres 380 … total 1210` when the step was sampled. */
+function describeUsage(step: StepRecord): string {
+  const perRequest = step.cpu_us_per_request
+  if (!perRequest) return ''
+  const groups = Object.entries(perRequest)
+    .filter(([, value]) => value !== null)
+    .map(([group, value]) => `${group} ${Math.round(value ?? 0)}`)
+    .join(' ')
+  return `, µs/req ${groups}`
 }

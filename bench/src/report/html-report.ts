@@ -1,5 +1,6 @@
 import type { ResultsDocument } from '../results.js'
 import { latencyChart, throughputChart } from './charts.js'
+import { coresTable } from './cores-table.js'
 import { esc } from './svg-chart.js'
 
 /**
@@ -40,11 +41,12 @@ code { font-size: 0.85rem }
 <h1>${esc(doc.suite)}</h1>
 <p>${esc(doc.description)}</p>
 <p class="meta">${esc(doc.date)} · ${machine.cores} cores, ${esc(machine.cpu_model)}, Node ${esc(machine.node)}, ${esc(machine.platform)} ·
-target ${esc(doc.target?.kind ?? 'n/a')}<br><code>${esc(doc.command)}</code></p>
+target ${esc(describeTarget(doc))}<br><code>${esc(doc.command)}</code></p>
 <h2>Latency vs offered rate</h2>
 ${latencyChart(doc)}
 <h2>Throughput vs offered rate</h2>
 ${throughputChart(doc)}
+${coresTable(doc)}
 <h2>Metrics</h2>
 <table><tr><th>key</th><th>value</th></tr>
 ${metricRows}
@@ -57,4 +59,19 @@ ${stepRows}
 ${doc.notes.length > 0 ? `<h2>Notes</h2><ul>${doc.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}
 </body></html>
 `
+}
+
+/** `full: postgresql database, redis cache, redis home_timelines, queue jetstream, 1 app process (fell back: …)`. */
+function describeTarget(doc: ResultsDocument): string {
+  const target = doc.target
+  if (!target) return 'n/a'
+  const stores = Object.entries(target.stores ?? {}).map(([store, where]) => `${where} ${store}`)
+  const parts = [
+    ...stores,
+    ...(target.queue ? [`queue ${target.queue}`] : []),
+    ...(target.app_processes
+      ? [`${target.app_processes} app process${target.app_processes > 1 ? 'es' : ''}`]
+      : []),
+  ]
+  return `${target.kind}${parts.length > 0 ? `: ${parts.join(', ')}` : ''}${target.fallback ? ` (fell back: ${target.fallback})` : ''}`
 }

@@ -4,28 +4,44 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BenchError } from '../errors.js'
 import { APP_ENTRY, SYNTHETIC_ENTRY } from '../paths.js'
-import { databaseUrl, dropDatabase, postgresReachable, recreateDatabase } from './postgres-db.js'
+import type { TargetRecord } from '../results.js'
+import { describeApp, effectiveAppEnv } from './app-record.js'
+import { type AppStack, cleanUpStack, resolveAppStack, settleQueue, stackEnv } from './app-stack.js'
+import { databaseUrl, dropDatabase, recreateDatabase } from './postgres-db.js'
 import { type SpawnedServer, spawnServer } from './spawn-server.js'
 
 /** Where a suite sends its load. */
 export interface Target extends AsyncDisposable {
-  /** `embedded` (app on PGlite), `postgres` (app on PostgreSQL), `synthetic` (the kit's stand-in) or `url`. */
-  kind: 'embedded' | 'postgres' | 'synthetic' | 'url'
+  /**
+   * `full` (the app on PostgreSQL + Redis + JetStream, queue on), `postgres` / `embedded` (the app on that
+   * database, with whatever `summary.stores` lists), `synthetic` (the kit's stand-in) or `url`.
+   */
+  kind: 'full' | 'embedded' | 'postgres' | 'synthetic' | 'url'
   baseUrl: string
   /** The server's pid when the kit started it, for its CPU use. */
   pid?: number
+  /** Every server process the kit started (one per app process); empty for a URL. */
+  pids: readonly number[]
+  /** What ran, as recorded in results (`target`). */
+  summary: TargetRecord
   /** True when the kit started it empty, so the dataset must be loaded. */
   fresh: boolean
+  /** Waits until work the app queued while loading is done (the write queue drained); no-op otherwise. */
+  settle(signal: AbortSignal, log: (line: string) => void): Promise<void>
   /** The server's last output lines when the kit started it, for diagnosing failures. */
   tail(): string
 }
 
 /** Options that choose and start a target. */
 export interface TargetOptions {
-  /** `auto`, `embedded`, `postgres`, `synthetic` or a base URL such as `http://127.0.0.1:8080`. */
+  /** `auto`, `full`, `embedded`, `postgres`, `synthetic` or a base URL such as `http://127.0.0.1:8080`. */
   target: string
-  /** PostgreSQL server for `postgres` (the database name in it is replaced by `database`). */
+  /** PostgreSQL server for `postgres` and `full` (the database name in it is replaced by `database`). */
   postgresUrl: string
+  /** Redis of `full`: the cache's shared tier and the home timelines. */
+  redisUrl: string
+  /** JetStream broker of `full`: the write queue. */
+  natsUrl: string
   /** Database created afresh for the run and dropped after it. */
   database: string
   /** CPUs for the server process (`taskset -c`), e.g. `1`; unset = no pinning. */
@@ -44,77 +60,115 @@ export const APP_ENV = {
   HF_LOG_LEVEL: process.env['HF_LOG_LEVEL'] ?? 'warn',
 }
 
+/** How long `settle` waits for the write queue after loading. */
+const SETTLE_TIMEOUT_MS = 300_000
+
 /**
  * Resolves `--target`: starts the app (or the synthetic server) as a child process, or points at a URL.
- * `auto` picks `postgres` when a server answers at `postgresUrl`, else `embedded`.
+ * `auto` runs the full system (PostgreSQL + Redis + JetStream, queue on) when all three answer, else what
+ * answers, and logs what it fell back to.
  *
  * @example
- * await using target = await openTarget({ target: 'embedded', postgresUrl, database: 'hf_bench' }, signal, log)
+ * await using target = await openTarget({ ...options, target: 'embedded' }, signal, log)
  */
 export async function openTarget(
   options: TargetOptions,
   signal: AbortSignal,
   log: (line: string) => void,
 ): Promise<Target> {
-  let kind = options.target
-  if (kind === 'auto') {
-    kind = (await postgresReachable(options.postgresUrl)) ? 'postgres' : 'embedded'
-    log(`target auto → ${kind}`)
-  }
   const pin = options.serverCpus === undefined ? {} : { cpus: options.serverCpus }
-  if (kind === 'embedded') {
-    requireBuilt(APP_ENTRY, 'the app')
-    const dataDir = await mkdtemp(join(tmpdir(), 'hf-bench-'))
-    const server = await spawnServer(
-      { entry: APP_ENTRY, env: { ...APP_ENV, HF_DATA_DIR: dataDir }, ...pin },
-      signal,
-    )
-    return spawned('embedded', server, async () => {
-      await rm(dataDir, { recursive: true, force: true })
-    })
+  const stack = await resolveAppStack(options, signal)
+  if (stack) {
+    if (options.target === 'auto') {
+      log(`target auto → ${stack.kind}${stack.fallback ? ` (fell back: ${stack.fallback})` : ''}`)
+    }
+    return openApp(stack, options, signal)
   }
-  if (kind === 'postgres') {
-    requireBuilt(APP_ENTRY, 'the app')
-    await recreateDatabase(options.postgresUrl, options.database, signal)
-    const env = { ...APP_ENV, HF_DATABASE_URL: databaseUrl(options.postgresUrl, options.database) }
-    const server = await spawnServer({ entry: APP_ENTRY, env, ...pin }, signal).catch(
-      async (error: unknown) => {
-        await dropDatabase(options.postgresUrl, options.database)
-        throw error
-      },
-    )
-    return spawned('postgres', server, () => dropDatabase(options.postgresUrl, options.database))
-  }
-  if (kind === 'synthetic') {
+  if (options.target === 'synthetic') {
     requireBuilt(SYNTHETIC_ENTRY, 'the synthetic server')
-    return spawned('synthetic', await spawnServer({ entry: SYNTHETIC_ENTRY, env: APP_ENV, ...pin }, signal))
+    const server = await spawnServer({ entry: SYNTHETIC_ENTRY, env: APP_ENV, ...pin }, signal)
+    return spawned({ kind: 'synthetic', base_url: server.baseUrl, app_processes: 1 }, server)
   }
   let url: URL
   try {
-    url = new URL(kind)
+    url = new URL(options.target)
   } catch {
     throw new BenchError(
       'E_BENCH_OPTION',
-      'options.target must be auto, embedded, postgres, synthetic or an http URL',
-      {
-        context: { target: options.target },
-      },
+      'options.target must be auto, full, embedded, postgres, synthetic or an http URL',
+      { context: { target: options.target } },
     )
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new BenchError('E_BENCH_OPTION', 'options.target URL must be http or https', {
-      context: { target: kind },
+      context: { target: options.target },
     })
   }
-  return { kind: 'url', baseUrl: url.origin, fresh: false, tail: () => '', async [Symbol.asyncDispose]() {} }
+  return {
+    kind: 'url',
+    baseUrl: url.origin,
+    pids: [],
+    summary: { kind: 'url', base_url: url.origin },
+    fresh: false,
+    settle: async () => {},
+    tail: () => '',
+    async [Symbol.asyncDispose]() {},
+  }
 }
 
-function spawned(kind: Target['kind'], server: SpawnedServer, after?: () => Promise<void>): Target {
+/** Starts the microblog on the stack's database, Redis and broker; everything is removed after the run. */
+async function openApp(stack: AppStack, options: TargetOptions, signal: AbortSignal): Promise<Target> {
+  requireBuilt(APP_ENTRY, 'the app')
+  const namespace = `bench_${process.pid}`
+  let database: Record<string, string>
+  let removeDatabase: () => Promise<void>
+  if (stack.postgres) {
+    await recreateDatabase(options.postgresUrl, options.database, signal)
+    database = { HF_DATABASE_URL: databaseUrl(options.postgresUrl, options.database) }
+    removeDatabase = () => dropDatabase(options.postgresUrl, options.database)
+  } else {
+    const dataDir = await mkdtemp(join(tmpdir(), 'hf-bench-'))
+    database = { HF_DATA_DIR: dataDir }
+    removeDatabase = () => rm(dataDir, { recursive: true, force: true })
+  }
+  const after = async (): Promise<void> => {
+    await cleanUpStack(stack, namespace)
+    await removeDatabase()
+  }
+  const env = { ...APP_ENV, ...database, ...stackEnv(stack, namespace) }
+  const pin = options.serverCpus === undefined ? {} : { cpus: options.serverCpus }
+  const server = await spawnServer({ entry: APP_ENTRY, env, ...pin }, signal).catch(
+    async (error: unknown) => {
+      await after()
+      throw error
+    },
+  )
+  const summary: TargetRecord = {
+    kind: stack.kind,
+    base_url: server.baseUrl,
+    ...describeApp(effectiveAppEnv(env)),
+    app_processes: 1,
+    ...(stack.fallback ? { fallback: stack.fallback } : {}),
+  }
+  const settle = (settleSignal: AbortSignal, log: (line: string) => void): Promise<void> =>
+    settleQueue(stack, namespace, { timeoutMs: SETTLE_TIMEOUT_MS, log }, settleSignal)
+  return spawned(summary, server, after, settle)
+}
+
+function spawned(
+  summary: TargetRecord,
+  server: SpawnedServer,
+  after?: () => Promise<void>,
+  settle?: Target['settle'],
+): Target {
   return {
-    kind,
+    kind: summary.kind as Target['kind'],
     baseUrl: server.baseUrl,
     pid: server.pid,
+    pids: [server.pid],
+    summary,
     fresh: true,
+    settle: settle ?? (async () => {}),
     tail: server.tail,
     async [Symbol.asyncDispose]() {
       await server[Symbol.asyncDispose]()

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { runClosedLoop } from '../../loadgen/closed-loop.js'
 import { runWrk } from '../../loadgen/wrk.js'
+import { processSampler } from '../../machine/process-sampler.js'
 import { searchTarget } from '../../mst/search-target.js'
 import type { BenchOptions } from '../../options.js'
 import { writeResultsAndReport } from '../../report/write-report.js'
@@ -28,8 +29,9 @@ async function runCeiling(options: Readonly<BenchOptions>, signal: AbortSignal):
   const pid = target.pid === undefined ? {} : { serverPid: target.pid }
   log(`target ${target.kind} at ${target.baseUrl}`)
   const slos = [...options.slosMs].sort((a, b) => b - a)
+  const sampler = processSampler({ serverPids: target.pids, metricsUrl: `${target.baseUrl}/metrics` })
   const search = await searchTarget(
-    { phase: 'ceiling', baseUrl: target.baseUrl, source: ceilingSource, slosMs: slos, ...pid },
+    { phase: 'ceiling', baseUrl: target.baseUrl, source: ceilingSource, slosMs: slos, sampler, ...pid },
     options,
     signal,
   )
@@ -98,7 +100,7 @@ async function runCeiling(options: Readonly<BenchOptions>, signal: AbortSignal):
       description: ceiling.description,
       metrics,
       steps: search.steps,
-      target: { kind: target.kind, base_url: target.baseUrl },
+      target: target.summary,
       extra: {
         closed_loop: closed,
         ...(search.estimate_rps === undefined ? {} : { estimate_rps: search.estimate_rps }),

@@ -30,7 +30,7 @@ export interface AppServer extends AsyncDisposable {
 }
 
 /**
- * Recreates `options.database` on PostgreSQL (`--target postgres`, or `auto` when it answers) or makes a
+ * Recreates `options.database` on PostgreSQL (`--target postgres` or `full`, or `auto` when it answers) or makes a
  * PGlite folder (`embedded`); undefined for targets the suite cannot restart (a URL, `synthetic`).
  *
  * @example
@@ -46,6 +46,8 @@ export async function openAppDatabase(
     kind = (await postgresReachable(options.postgresUrl)) ? 'postgres' : 'embedded'
     log(`target auto → ${kind}`)
   }
+  // The write path brings its own Redis and broker: `full` is PostgreSQL here.
+  if (kind === 'full') kind = 'postgres'
   if (kind !== 'postgres' && kind !== 'embedded') return undefined
   if (!existsSync(APP_ENTRY)) {
     throw new BenchError('E_BENCH_TARGET', `the app is not built (${APP_ENTRY} missing): run npm run build`, {

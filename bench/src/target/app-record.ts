@@ -1,0 +1,35 @@
+import type { TargetRecord } from '../results.js'
+
+/**
+ * What the microblog runs on, read from the environment it was given the way the app reads it
+ * (`apps/microblog/src/config.ts`): database, the cache's shared tier, home timelines and the write queue.
+ *
+ * @example
+ * describeApp({ HF_DATABASE_URL: 'postgres://…', HF_REDIS_URL: 'redis://…', HF_NATS_URL: 'nats://…' })
+ * // { stores: { database: 'postgresql', cache: 'redis', home_timelines: 'redis' }, queue: 'jetstream' }
+ */
+export function describeApp(
+  env: Readonly<Record<string, string | undefined>>,
+): Required<Pick<TargetRecord, 'stores' | 'queue'>> {
+  const set = (name: string): boolean => (env[name] ?? '') !== ''
+  const off = (name: string): boolean => ['off', '0', 'false'].includes((env[name] ?? '').toLowerCase())
+  const queued = set('HF_QUEUE') ? !off('HF_QUEUE') : set('HF_NATS_URL')
+  const redis = set('HF_REDIS_URL')
+  return {
+    stores: {
+      database: set('HF_DATABASE_URL') ? 'postgresql' : 'pglite',
+      cache: off('HF_CACHE') ? 'off' : redis ? 'redis' : 'in-process',
+      // Without the queue, home timelines are read by query; with it, kept as sorted sets.
+      home_timelines: queued ? (redis ? 'redis' : 'in-process') : 'query',
+    },
+    queue: queued ? (set('HF_NATS_URL') ? 'jetstream' : 'in-process') : 'off',
+  }
+}
+
+/** The `HF_*` variables a spawned app sees: the bench's own environment's, overridden by `env`. */
+export function effectiveAppEnv(env: Readonly<Record<string, string>>): Record<string, string> {
+  const inherited = Object.entries(process.env).filter(
+    (entry): entry is [string, string] => entry[0].startsWith('HF_') && entry[1] !== undefined,
+  )
+  return { ...Object.fromEntries(inherited), ...env }
+}

@@ -57,6 +57,15 @@ export function homeTimelinesContract(make: (max: number) => HomeTimelines): voi
     expect((await store.read(user, page))!.entries).toEqual([during, old])
   })
 
+  it('lets one reader build at a time: a second beginBuild during a live build gets no token', async () => {
+    const user = id()
+    const first = await store.beginBuild(user)
+    expect(first).toBeDefined()
+    expect(await store.beginBuild(user)).toBeUndefined()
+    expect(await store.finishBuild(user, first!, [])).toBe(true)
+    expect(await store.beginBuild(user)).toBeUndefined() // warm
+  })
+
   it('drops a build voided by an invalidation, and the next build wins', async () => {
     const user = id()
     const stale = await store.beginBuild(user)

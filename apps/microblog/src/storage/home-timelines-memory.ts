@@ -75,7 +75,7 @@ export function memoryHomeTimelines(options: { max: number; timelines?: number }
     async beginBuild(userId, signal) {
       signal?.throwIfAborted()
       let timeline = live(userId)
-      if (timeline?.built && !building(timeline)) return undefined
+      if (timeline && (timeline.built || building(timeline))) return undefined
       timeline ??= { entries: [], built: false, builds: new Map(), expiresAt: 0 }
       const token = Math.random().toString(36).slice(2)
       timeline.builds.set(token, now() + BUILD_TIMEOUT_MS)

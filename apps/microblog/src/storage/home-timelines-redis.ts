@@ -48,7 +48,10 @@ local count = redis.call('ZLEXCOUNT', KEYS[1], '[0', '+')
 return {count, redis.call('ZREVRANGEBYLEX', KEYS[1], ARGV[1], '[0', 'LIMIT', ARGV[2], ARGV[3])}
 `
 
-/** ARGV: now (ms), sentinel, ttl → 1 when a build was begun, 0 when the timeline is warm. */
+/**
+ * ARGV: now (ms), sentinel, ttl → 1 when a build was begun, 0 when the timeline is warm or another live
+ * build is under way (one builder at a time: readers meanwhile answer from the database).
+ */
 const BEGIN = `
 local built, building = false, false
 for _, m in ipairs(redis.call('ZRANGEBYLEX', KEYS[1], '-', '(0')) do
@@ -58,7 +61,7 @@ for _, m in ipairs(redis.call('ZRANGEBYLEX', KEYS[1], '-', '(0')) do
     if expiry ~= nil and expiry < tonumber(ARGV[1]) then redis.call('ZREM', KEYS[1], m) else building = true end
   end
 end
-if built and not building then return 0 end
+if built or building then return 0 end
 redis.call('ZADD', KEYS[1], 0, ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1

@@ -37,7 +37,10 @@ export interface HomeTimelines {
   ): Promise<StoredPage | undefined>
   /** Adds to every listed timeline that is warm or building, in one round trip; each stays capped. */
   add(deliveries: readonly Delivery[], signal?: AbortSignal): Promise<void>
-  /** Marks a cold timeline as building and returns the build's token; `undefined` when it is warm. */
+  /**
+   * Marks a cold timeline as building and returns the build's token; `undefined` when it is warm or
+   * another build (not yet timed out) is under way: one builder at a time.
+   */
   beginBuild(userId: string, signal?: AbortSignal): Promise<string | undefined>
   /** Merges a build's entries; false (nothing written) when the timeline was invalidated since `beginBuild`. */
   finishBuild(

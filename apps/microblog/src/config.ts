@@ -47,6 +47,11 @@ export interface MicroblogConfig {
    */
   tokenSecret: Buffer | undefined
   tokenSecretPrevious: Buffer | undefined
+  /**
+   * `HF_SERVER_TIMING=off`: no per-request stage timing, so no `Server-Timing` header and no
+   * `http_stage_duration_seconds` / `db_statements_per_request` series. @default on
+   */
+  serverTiming: boolean
   /** `HF_LOG_LEVEL` (pino levels, or 'silent'). @default 'info' */
   logLevel: string
   /** `HF_CACHE=off` reads straight from the database (post bodies, profiles, user timelines). @default on */
@@ -143,6 +148,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MicroblogConfi
     tokenTtlSeconds: integer(env, 'HF_TOKEN_TTL_S', 86_400, 60, 30 * 86_400),
     tokenSecret: secret(env, 'HF_TOKEN_SECRET'),
     tokenSecretPrevious: secret(env, 'HF_TOKEN_SECRET_PREVIOUS'),
+    serverTiming:
+      env['HF_SERVER_TIMING'] === undefined || env['HF_SERVER_TIMING'] === ''
+        ? true
+        : flag(env, 'HF_SERVER_TIMING'),
     logLevel: env['HF_LOG_LEVEL'] || 'info',
     cache: env['HF_CACHE'] === undefined || env['HF_CACHE'] === '' ? true : flag(env, 'HF_CACHE'),
     redisUrl: env['HF_REDIS_URL'] || undefined,

@@ -32,6 +32,19 @@ export interface GetOptions {
    * invalidation may still be on its way to this node's L1.
    */
   bypassL1?: boolean | undefined
+  /**
+   * Counts this call's keys served from L1 into `tally.l1Hits`: per-call figures (a request's
+   * `Server-Timing`) without reading `stats()`. The caller owns and may reuse the object.
+   */
+  tally?: CacheTally | undefined
+}
+
+/**
+ * What a call adds to `GetOptions.tally`. Only L1 is told apart: every other key was either loaded by
+ * this call's loader (which the caller sees) or served from L2, stale, or by a fetch already in flight.
+ */
+export interface CacheTally {
+  l1Hits: number
 }
 
 interface Outcome {
@@ -146,6 +159,7 @@ export class Cache {
     const hit = options.bypassL1 ? undefined : this.#l1?.get(key)
     if (hit !== undefined) {
       this.#counters.l1Hits++
+      if (options.tally) options.tally.l1Hits++
       return Promise.resolve(hit.value as V | undefined)
     }
     return this.#one(key, loader, options)
@@ -162,14 +176,17 @@ export class Cache {
   ): Promise<Map<string, V>> {
     const result = new Map<string, V>()
     const missing: string[] = []
+    let l1Hits = 0
     for (const key of new Set(keys)) {
       const hit = options.bypassL1 ? undefined : this.#l1?.get(key)
       if (hit === undefined) missing.push(key)
       else {
-        this.#counters.l1Hits++
+        l1Hits++
         if (hit.found) result.set(key, hit.value as V)
       }
     }
+    this.#counters.l1Hits += l1Hits
+    if (options.tally) options.tally.l1Hits += l1Hits
     if (missing.length > 0) {
       const outcomes = await this.#resolve(missing, loader, options)
       for (const [key, outcome] of outcomes) if (outcome.found) result.set(key, outcome.value as V)

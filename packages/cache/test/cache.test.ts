@@ -55,6 +55,18 @@ describe('Cache', () => {
     expect(cache.stats().l1Hits).toBe(100)
   })
 
+  it("adds each call's L1 hits to the caller's tally, and nothing else", async () => {
+    const cache = createCache()
+    await cache.getManyOrLoad(['a', 'b'], async (keys) => new Map(keys.map((k) => [k, k])))
+    const tally = { l1Hits: 0 }
+    await cache.getOrLoad('a', async () => 'never', { tally })
+    await cache.getManyOrLoad(['a', 'b', 'c'], async () => new Map([['c', 'c']]), { tally })
+    expect(tally.l1Hits).toBe(3) // 'c' came from the loader
+    await cache.getOrLoad('a', async () => 'never', { tally, bypassL1: true })
+    expect(tally.l1Hits).toBe(3)
+    expect(cache.stats().l1Hits).toBe(3)
+  })
+
   it('lets one caller abort without failing the others sharing its load', async () => {
     const cache = createCache()
     const controller = new AbortController()

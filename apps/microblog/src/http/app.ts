@@ -11,6 +11,7 @@ import { apiUserRoutes } from './routes/api-users.js'
 import { ceilingRoute } from './routes/ceiling.js'
 import { healthRoutes } from './routes/health.js'
 import { wrk2ApiRoutes } from './routes/wrk2-api.js'
+import { registerServerTiming } from './server-timing.js'
 
 /** How long a request may take before its `callSignal` aborts and it answers 503 E_TIMEOUT. */
 const requestDeadlineMs = 10_000
@@ -48,11 +49,13 @@ export function buildApp({ config, database, services, log, isClosing }: BuildAp
     clientErrorHandler,
   })
   app.server.maxConnections = limits.maxConnections
-  registerRequestContext(app, requestDeadlineMs)
+  // First, so its onSend (the end of `serialize`) runs before the others.
+  if (config.serverTiming) registerServerTiming(app)
+  registerRequestContext(app, requestDeadlineMs, config.serverTiming)
   // JSON and form bodies only: anything else is 415, not a string handed to validation.
   app.removeContentTypeParser('text/plain')
   app.register(formbody, { bodyLimit: config.bodyLimit })
-  registerMetrics(app, database.cluster, services)
+  registerMetrics(app, database.cluster, services, { stages: config.serverTiming })
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((request, reply) =>
     sendProblem(request, reply, 'E_NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`),

@@ -6,6 +6,7 @@ import type { Services } from '../services/index.js'
 import { fanoutChannel } from '../workers/consumers.js'
 import { registerDbMetrics } from './db-metrics.js'
 import { catchUp, totalsCounter } from './metric-helpers.js'
+import { registerStageMetrics } from './stage-metrics.js'
 
 /**
  * `/metrics`: per-route latency in seconds (a bucketed histogram that sums across processes, and the HDR
@@ -13,9 +14,15 @@ import { catchUp, totalsCounter } from './metric-helpers.js'
  * host its role, replica lag, pool sessions, acquire wait and statements by route; and the process's own
  * figures (CPU, memory, event-loop delay).
  * With the cache on: keys served by tier, loads, stale sets refused, hit ratio and the L2 breaker's state.
+ * With `stages` (`HF_SERVER_TIMING` on): each request's `Server-Timing` stages as histograms.
  * Routes are labelled by their template (`/api/v1/users/:user_id`), never by the raw URL.
  */
-export function registerMetrics(app: FastifyInstance, db: Cluster, services: Services): Registry {
+export function registerMetrics(
+  app: FastifyInstance,
+  db: Cluster,
+  services: Services,
+  options: { stages: boolean },
+): Registry {
   const registry = new Registry()
   if (services.cache) registerCacheMetrics(registry, services.cache)
   const stopQueueMetrics = services.writes.queued ? registerQueueMetrics(registry, services) : () => {}
@@ -32,6 +39,7 @@ export function registerMetrics(app: FastifyInstance, db: Cluster, services: Ser
     labelNames: ['method', 'route', 'status'],
   })
   const stopDbMetrics = registerDbMetrics(registry, db)
+  if (options.stages) registerStageMetrics(app, registry)
 
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched'

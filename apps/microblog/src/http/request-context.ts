@@ -2,6 +2,7 @@ import { PgError, Session } from '@hundredfold/pg'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { AppError } from '../domain/app-error.js'
 import type { TokenSigner } from '../domain/token.js'
+import { RequestTiming } from '../request-timing.js'
 import type { UserService } from '../services/user-service.js'
 
 declare module 'fastify' {
@@ -14,8 +15,11 @@ declare module 'fastify' {
      * soon as a body has been read, so it aborts every POST: it is not used.)
      */
     callSignal: AbortSignal
-    /** What every service call takes: `callSignal`, and the read-your-writes session of this client. */
-    ctx: { signal: AbortSignal; session: Session }
+    /**
+     * What every service call takes: `callSignal`, the read-your-writes session of this client, and the
+     * request's stage timing (`Server-Timing`; undefined with `HF_SERVER_TIMING=off`).
+     */
+    ctx: { signal: AbortSignal; session: Session; timing: RequestTiming | undefined }
     /** The signed-in user's id, set by `requireUser`. */
     userId: string | undefined
   }
@@ -28,9 +32,14 @@ const tokenCookie = 'hf_ct'
 /**
  * Gives each request its `callSignal` (a deadline of `deadlineMs`) and its read-your-writes session,
  * resumed from the `x-consistency-token` header or `hf_ct` cookie; a request that wrote through the
- * session answers with the new token in both, so the author's next read sees the write.
+ * session answers with the new token in both, so the author's next read sees the write. With
+ * `serverTiming`, each also gets a `RequestTiming` that the services fill in.
  */
-export function registerRequestContext(app: FastifyInstance, deadlineMs: number): void {
+export function registerRequestContext(
+  app: FastifyInstance,
+  deadlineMs: number,
+  serverTiming: boolean,
+): void {
   app.decorateRequest('callSignal', undefined as unknown as AbortSignal)
   app.decorateRequest('ctx', undefined as unknown as FastifyRequest['ctx'])
   app.decorateRequest('userId', undefined)
@@ -43,6 +52,7 @@ export function registerRequestContext(app: FastifyInstance, deadlineMs: number)
     done(null, payload)
   })
   app.addHook('onRequest', (request, reply, done) => {
+    const timing = serverTiming ? new RequestTiming() : undefined
     const controller = new AbortController()
     const timer = setTimeout(() => controller.abort(new AppError('E_TIMEOUT')), deadlineMs)
     reply.raw.once('close', () => {
@@ -56,14 +66,14 @@ export function registerRequestContext(app: FastifyInstance, deadlineMs: number)
       session = new Session(token)
     } catch (err) {
       session = new Session()
-      request.ctx = { signal: controller.signal, session }
+      request.ctx = { signal: controller.signal, session, timing }
       // A cookie is ours to ignore (stale, or another app's on this host); a header the client sent on
       // purpose is an error, except on the health routes, which never read data.
       if (!fromHeader || unauthenticatedRoutes.has(request.routeOptions.url ?? '')) return done()
       const message = err instanceof PgError ? err.message : 'invalid consistency token'
       return done(new AppError('E_INVALID_TOKEN', message))
     }
-    request.ctx = { signal: controller.signal, session }
+    request.ctx = { signal: controller.signal, session, timing }
     done()
   })
 }
@@ -81,12 +91,27 @@ export function requireUser(tokens: TokenSigner, users: UserService) {
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null
     const claims = match ? tokens.verify(match[1]!) : undefined
     if (!claims) throw new AppError('E_UNAUTHENTICATED', 'a valid bearer token is required')
-    const user = await users.get(claims.userId, { signal: request.callSignal, fresh: true })
+    const user = await users.get(claims.userId, {
+      signal: request.callSignal,
+      timing: request.ctx.timing,
+      fresh: true,
+    })
     if (!user || (user.token_version ?? 0) !== claims.version) {
       throw new AppError('E_UNAUTHENTICATED', 'the bearer token was revoked (logout or password change)')
     }
     request.userId = claims.userId
   }
+}
+
+/**
+ * A request's signal and timing without its read-your-writes session: for reads that may be served by
+ * any replica and from L1 (a sign-in, a `/wrk2-api` user by id or name, the authors of a page).
+ */
+export function sessionless(request: FastifyRequest): {
+  signal: AbortSignal
+  timing: RequestTiming | undefined
+} {
+  return { signal: request.callSignal, timing: request.ctx.timing }
 }
 
 function incomingToken(request: FastifyRequest): { token: string | undefined; fromHeader: boolean } {

@@ -1,4 +1,5 @@
-import type { Cluster, Transaction } from '@hundredfold/pg'
+import type { Transaction } from '@hundredfold/pg'
+import type { Db } from '../storage/measured-db.js'
 import type { GeoDialect } from '../storage/schema.js'
 import type { CallOptions } from './types.js'
 
@@ -66,7 +67,7 @@ const statements: Record<GeoDialect, GeoStatements> = {
 
 class SqlGeoStore implements GeoStore {
   constructor(
-    readonly db: Cluster,
+    readonly db: Db,
     readonly sql: GeoStatements,
   ) {}
 
@@ -90,6 +91,6 @@ class SqlGeoStore implements GeoStore {
   }
 }
 
-export function createGeoStore(db: Cluster, dialect: GeoDialect): GeoStore {
+export function createGeoStore(db: Db, dialect: GeoDialect): GeoStore {
   return new SqlGeoStore(db, statements[dialect])
 }

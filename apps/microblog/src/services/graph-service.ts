@@ -1,5 +1,6 @@
-import type { Cluster, Transaction } from '@hundredfold/pg'
+import type { Transaction } from '@hundredfold/pg'
 import { AppError } from '../domain/app-error.js'
+import type { Db } from '../storage/measured-db.js'
 import type { CallOptions } from './types.js'
 
 /**
@@ -13,15 +14,48 @@ const edges = {
   removeFollower: 'DELETE FROM followers WHERE followee_id = $1 AND follower_id = $2',
 } as const
 
+/** One follow edge: `follower_id` follows `followee_id`. */
+export interface Edge {
+  follower_id: string
+  followee_id: string
+}
+
+/**
+ * Each edge's `followers` row made to match its `following` row (present or absent), and the followees'
+ * counters moved by what changed; answers the followers of the edges that changed.
+ */
+const RECONCILE = `
+WITH pairs AS (
+  SELECT DISTINCT p.follower_id, p.followee_id,
+         EXISTS (SELECT 1 FROM following f WHERE f.follower_id = p.follower_id AND f.followee_id = p.followee_id) AS follows
+  FROM unnest($1::bigint[], $2::bigint[]) AS p(follower_id, followee_id)
+), added AS (
+  INSERT INTO followers (followee_id, follower_id)
+  SELECT followee_id, follower_id FROM pairs WHERE follows
+  ON CONFLICT DO NOTHING RETURNING followee_id, follower_id
+), removed AS (
+  DELETE FROM followers fo USING pairs p
+  WHERE NOT p.follows AND fo.followee_id = p.followee_id AND fo.follower_id = p.follower_id
+  RETURNING fo.followee_id, fo.follower_id
+), moved AS (
+  UPDATE user_counters u SET followers = u.followers + d.delta
+  FROM (SELECT followee_id, sum(delta) AS delta
+        FROM (SELECT followee_id, 1 AS delta FROM added UNION ALL SELECT followee_id, -1 FROM removed) AS c
+        GROUP BY followee_id) AS d
+  WHERE u.user_id = d.followee_id
+  RETURNING 1
+)
+SELECT follower_id FROM added UNION SELECT follower_id FROM removed`
+
 /**
  * Who follows whom, stored in both directions: `following` keyed by the follower (home timelines
  * read it), `followers` keyed by the followee (fan-out reads it). Following twice or unfollowing
  * someone not followed changes nothing.
  */
 export class GraphService {
-  readonly #db: Cluster
+  readonly #db: Db
 
-  constructor(db: Cluster) {
+  constructor(db: Db) {
     this.#db = db
   }
 
@@ -51,25 +85,26 @@ export class GraphService {
   }
 
   /**
-   * Makes the followee's side of one edge match the follower's side, which is the truth: idempotent and
+   * Makes the followee's side of each edge match the follower's side, which is the truth: idempotent and
    * indifferent to order, so redelivered or reordered follow/unfollow messages settle on the same state.
-   * The followee's counter row is locked first, so two reconciles of one followee run one after the
-   * other and the later one reads the latest `following`. Returns whether anything changed.
+   * One transaction and two statements for the whole batch. The followees' counter rows are locked
+   * first, in id order (two batches cannot deadlock), so two reconciles of one followee run one after
+   * the other and the later one's statement reads the latest `following`. Returns the followers whose
+   * edge changed.
    */
-  async reconcile(followerId: string, followeeId: string, options: CallOptions = {}): Promise<boolean> {
+  async reconcile(pairs: readonly Edge[], options: CallOptions = {}): Promise<string[]> {
+    if (pairs.length === 0) return []
+    const followees = [...new Set(pairs.map((p) => p.followee_id))].sort(byBigInt)
     return this.#db.transaction(async (tx) => {
-      await tx.query('SELECT 1 FROM user_counters WHERE user_id = $1 FOR UPDATE', [followeeId])
-      const { rowCount } = await tx.query(
-        'SELECT 1 FROM following WHERE follower_id = $1 AND followee_id = $2',
-        [followerId, followeeId],
+      await tx.query(
+        'SELECT 1 FROM user_counters WHERE user_id = ANY($1::bigint[]) ORDER BY user_id FOR UPDATE',
+        [followees],
       )
-      const changed = await tx.query(rowCount ? edges.addFollower : edges.removeFollower, [
-        followeeId,
-        followerId,
+      const { rows } = await tx.query<{ follower_id: string }>(RECONCILE, [
+        pairs.map((p) => p.follower_id),
+        pairs.map((p) => p.followee_id),
       ])
-      if (!changed.rowCount) return false
-      await moveCounter(tx, followeeId, 'followers', rowCount ? 1 : -1)
-      return true
+      return rows.map((r) => r.follower_id)
     }, options)
   }
 
@@ -146,7 +181,7 @@ async function adjustCounters(tx: Transaction, followerId: string, followeeId: s
     [followerId, 'following'],
     [followeeId, 'followers'],
   ]
-  updates.sort(([a], [b]) => (BigInt(a) < BigInt(b) ? -1 : 1))
+  updates.sort(([a], [b]) => byBigInt(a, b))
   for (const [userId, column] of updates) await moveCounter(tx, userId, column, delta)
 }
 
@@ -158,4 +193,9 @@ async function moveCounter(
   delta: 1 | -1,
 ): Promise<void> {
   await tx.query(`UPDATE user_counters SET ${column} = ${column} + $2 WHERE user_id = $1`, [userId, delta])
+}
+
+/** Ascending order of decimal ids. */
+function byBigInt(a: string, b: string): number {
+  return BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0
 }

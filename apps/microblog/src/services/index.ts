@@ -4,6 +4,8 @@ import type { Snowflake } from '@hundredfold/id'
 import type { Cluster } from '@hundredfold/pg'
 import { TokenSigner } from '../domain/token.js'
 import type { HomeTimelines } from '../storage/home-timelines.js'
+import { MeasuredCache } from '../storage/measured-cache.js'
+import { measuredDb } from '../storage/measured-db.js'
 import type { GeoDialect } from '../storage/schema.js'
 import type { WriteQueue } from '../storage/write-queue.js'
 import { createGeoStore } from './geo-store.js'
@@ -46,12 +48,14 @@ export async function createServices(
     signal?: AbortSignal
   },
 ): Promise<Services> {
-  const { ids } = options
-  const geo = createGeoStore(db, options.geo)
-  const { cache } = options
-  const users = new UserService(db, ids, cache)
-  const graph = new GraphService(db)
-  const posts = new PostService(db, ids, users, geo, cache)
+  const { ids, cache } = options
+  // What the services hold: the database and the cache, each adding to a request's stage timing.
+  const measured = measuredDb(db)
+  const reads = cache ? new MeasuredCache(cache) : undefined
+  const geo = createGeoStore(measured, options.geo)
+  const users = new UserService(measured, ids, reads)
+  const graph = new GraphService(measured)
+  const posts = new PostService(measured, ids, users, geo, reads)
   const keys = options.tokenKeys?.length ? options.tokenKeys : [await tokenSecret(db, options.signal)]
   return {
     users,

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import type { Cache } from '@hundredfold/cache'
 import type { Snowflake } from '@hundredfold/id'
-import type { Cluster } from '@hundredfold/pg'
 import { extractMentions, shortenUrls } from '../domain/text.js'
+import type { MeasuredCache } from '../storage/measured-cache.js'
+import type { Db } from '../storage/measured-db.js'
 import type { GeoStore } from './geo-store.js'
 import type { CallOptions, Media, Mention, PageRequest, Post } from './types.js'
 import type { UserService } from './user-service.js'
@@ -43,13 +43,13 @@ const postColumns =
  * after the commit and before it returns, so the author's next read cannot miss the new post.
  */
 export class PostService {
-  readonly #db: Cluster
+  readonly #db: Db
   readonly #ids: Snowflake
   readonly #users: UserService
   readonly #geo: GeoStore
-  readonly #cache: Cache | undefined
+  readonly #cache: MeasuredCache | undefined
 
-  constructor(db: Cluster, ids: Snowflake, users: UserService, geo: GeoStore, cache?: Cache) {
+  constructor(db: Db, ids: Snowflake, users: UserService, geo: GeoStore, cache?: MeasuredCache) {
     this.#db = db
     this.#ids = ids
     this.#users = users
@@ -183,12 +183,12 @@ export class PostService {
         const { rows } = await this.#db.query<PostKey>(
           'SELECT author_id, post_id FROM posts WHERE author_id = $1 ORDER BY post_id DESC LIMIT $2',
           [authorId, RECENT],
-          { signal },
+          { signal, timing: options.timing },
         )
         return rows
       },
       // A client that carries a consistency token has just written: skip L1, which may not have heard yet.
-      { signal: options.signal, bypassL1: options.session?.token !== undefined },
+      { signal: options.signal, bypassL1: options.session?.token !== undefined, timing: options.timing },
     )
     const list = recent ?? []
     const eligible = page.before === undefined ? list : list.filter((k) => BigInt(k.post_id) < page.before!)
@@ -231,7 +231,7 @@ export class PostService {
             `SELECT ${postColumns} FROM posts
              WHERE (author_id, post_id) IN (SELECT * FROM unnest($1::bigint[], $2::bigint[]))`,
             [wanted.map((k) => k.author_id), wanted.map((k) => k.post_id)],
-            { signal },
+            { signal, timing: options.timing },
           )
           return new Map(rows.map((post) => [postKey(post.post_id), post]))
         },
@@ -262,10 +262,10 @@ export class PostService {
   }
 
   /** Replica reads, or the primary's when the caller needs what was just committed (`fresh`). */
-  #reader(options: CallOptions): Cluster['read'] {
+  #reader(options: CallOptions): Db['read'] {
     return options.fresh ? this.#fromPrimary : this.#fromReplica
   }
 
-  readonly #fromPrimary: Cluster['read'] = (sql, params, options) => this.#db.query(sql, params, options)
-  readonly #fromReplica: Cluster['read'] = (sql, params, options) => this.#db.read(sql, params, options)
+  readonly #fromPrimary: Db['read'] = (sql, params, options) => this.#db.query(sql, params, options)
+  readonly #fromReplica: Db['read'] = (sql, params, options) => this.#db.read(sql, params, options)
 }

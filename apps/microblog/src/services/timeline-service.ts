@@ -1,3 +1,4 @@
+import { timed } from '../request-timing.js'
 import type { Delivery, HomeTimelines, TimelineEntry } from '../storage/home-timelines.js'
 import { pageOf } from '../storage/home-timelines.js'
 import type { GraphService } from './graph-service.js'
@@ -65,14 +66,15 @@ export class TimelineService {
     options: CallOptions,
   ): Promise<TimelineEntry[] | undefined> {
     const wanted = { before: page.before, offset: page.offset ?? 0, limit: page.limit }
-    let stored = await store.read(userId, wanted, options.signal)
+    const { signal, timing } = options
+    let stored = await timed(timing, 'timeline', performance.now(), store.read(userId, wanted, signal))
     if (stored) this.homeReads.store++
     else {
       const built = await this.#rebuild(store, userId, options)
       if (built) {
         this.homeReads.rebuild++
         stored = { entries: pageOf(built, wanted), truncated: built.length >= store.max }
-      } else stored = await store.read(userId, wanted, options.signal)
+      } else stored = await timed(timing, 'timeline', performance.now(), store.read(userId, wanted, signal))
     }
     // A short page of a truncated timeline continues in the database.
     if (stored && (stored.entries.length === page.limit || !stored.truncated)) return stored.entries
@@ -115,18 +117,22 @@ export class TimelineService {
     userId: string,
     options: CallOptions,
   ): Promise<TimelineEntry[] | undefined> {
-    const token = await store.beginBuild(userId, options.signal)
+    const { signal, timing } = options
+    const token = await timed(timing, 'timeline', performance.now(), store.beginBuild(userId, signal))
     if (token === undefined) return undefined
     let entries: TimelineEntry[]
     try {
       entries = await this.#sourceKeys(userId, { limit: store.max }, { ...options, fresh: true })
     } catch (err) {
       // Leave no build marker behind to make every reader rebuild until it expires.
-      await store.invalidate([userId]).catch(() => {})
+      await timed(timing, 'timeline', performance.now(), store.invalidate([userId])).catch(() => {})
       throw err
     }
     const list = entries.map((k) => ({ post_id: k.post_id, author_id: k.author_id }))
-    return (await store.finishBuild(userId, token, list, options.signal)) ? list : undefined
+    const start = performance.now()
+    return (await timed(timing, 'timeline', start, store.finishBuild(userId, token, list, signal)))
+      ? list
+      : undefined
   }
 
   /** The page's keys, merged from the followees' posts and the posts that mention the user. */

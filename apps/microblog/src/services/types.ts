@@ -1,4 +1,5 @@
 import type { Session } from '@hundredfold/pg'
+import type { RequestTiming } from '../request-timing.js'
 
 /** A user as services see it. Ids are decimal strings (64-bit). */
 export interface User {
@@ -62,4 +63,6 @@ export interface CallOptions {
   session?: Session | undefined
   /** Read from the primary: the caller acts on what it reads and cannot take a lagging replica's view. */
   fresh?: boolean | undefined
+  /** The request's stage timing (`Server-Timing`), when it is measured. */
+  timing?: RequestTiming | undefined
 }

@@ -1,8 +1,9 @@
-import type { Cache } from '@hundredfold/cache'
 import type { Snowflake } from '@hundredfold/id'
-import { type Cluster, PgError } from '@hundredfold/pg'
+import { PgError } from '@hundredfold/pg'
 import { AppError } from '../domain/app-error.js'
 import { hashPassword, verifyPassword } from '../domain/password.js'
+import type { MeasuredCache } from '../storage/measured-cache.js'
+import type { Db } from '../storage/measured-db.js'
 import type { CallOptions, User, UserCounters } from './types.js'
 
 export interface RegisterInput {
@@ -31,11 +32,11 @@ export const externalIdKey = (externalId: string) => `uext:${externalId}`
  * store is never behind a write (a lagging replica would be, for the whole TTL).
  */
 export class UserService {
-  readonly #db: Cluster
+  readonly #db: Db
   readonly #ids: Snowflake
-  readonly #cache: Cache | undefined
+  readonly #cache: MeasuredCache | undefined
 
-  constructor(db: Cluster, ids: Snowflake, cache?: Cache) {
+  constructor(db: Db, ids: Snowflake, cache?: MeasuredCache) {
     this.#db = db
     this.#ids = ids
     this.#cache = cache
@@ -170,13 +171,15 @@ export class UserService {
           const { rows } = await this.#db.query<User>(
             `SELECT ${userColumns} FROM users WHERE user_id = $1`,
             [userId],
-            {
-              signal,
-            },
+            { signal, timing: options.timing },
           )
           return rows[0]
         },
-        { signal: options.signal, bypassL1: options.session?.token !== undefined },
+        {
+          signal: options.signal,
+          bypassL1: options.session?.token !== undefined,
+          timing: options.timing,
+        },
       )
     }
     const sql = `SELECT ${userColumns} FROM users WHERE user_id = $1`
@@ -206,7 +209,7 @@ export class UserService {
           const { rows } = await this.#db.query<User>(
             `SELECT ${userColumns} FROM users WHERE user_id = ANY($1::bigint[])`,
             [ids],
-            { signal },
+            { signal, timing: options.timing },
           )
           return new Map(rows.map((user) => [userKey(user.user_id), user]))
         },
@@ -244,7 +247,8 @@ export class UserService {
       return this.#cache.getOrLoad<string>(
         externalIdKey(key),
         async (_key, signal) =>
-          (await this.#db.query<{ user_id: string }>(sql, [key], { signal })).rows[0]?.user_id,
+          (await this.#db.query<{ user_id: string }>(sql, [key], { signal, timing: options.timing })).rows[0]
+            ?.user_id,
         options,
       )
     }
@@ -260,7 +264,7 @@ export class UserService {
         [...new Set(usernames)].map(usernameKey),
         async (keys, signal) => {
           const names = keys.map((key) => key.slice('uname:'.length))
-          const { rows } = await this.#db.query<Row>(sql, [names], { signal })
+          const { rows } = await this.#db.query<Row>(sql, [names], { signal, timing: options.timing })
           return new Map(rows.map((r) => [usernameKey(r.username), r.user_id]))
         },
         options,

@@ -1,5 +1,6 @@
 import { QueueError } from '@hundredfold/queue'
 import { AppError } from '../domain/app-error.js'
+import { timed } from '../request-timing.js'
 import type { HomeTimelines } from '../storage/home-timelines.js'
 import type { WriteQueue } from '../storage/write-queue.js'
 import type { GraphService } from './graph-service.js'
@@ -95,11 +96,12 @@ export class WritePath {
     }
     const post = await this.#posts.prepare(input, options)
     const message: PostMessage = { v: 1, post }
-    await publish(() =>
-      queue.posts.publish(
-        { key: post.author_id, id: post.post_id, data: JSON.stringify(message) },
-        options.signal,
-      ),
+    const data = JSON.stringify(message)
+    await timed(
+      options.timing,
+      'queue',
+      performance.now(),
+      publish(() => queue.posts.publish({ key: post.author_id, id: post.post_id, data }, options.signal)),
     )
     return { post, queued: true }
   }
@@ -124,10 +126,16 @@ export class WritePath {
    * and again by the consumer once the followee's side is written.
    */
   async #edge(followerId: string, followeeId: string, options: CallOptions): Promise<void> {
-    await this.#homes?.invalidate([followerId], options.signal)
+    const { signal, timing } = options
+    if (this.#homes)
+      await timed(timing, 'timeline', performance.now(), this.#homes.invalidate([followerId], signal))
     const message: EdgeMessage = { v: 1, follower_id: followerId, followee_id: followeeId }
-    await publish(() =>
-      this.#queue!.follows.publish({ key: followeeId, data: JSON.stringify(message) }, options.signal),
+    const data = JSON.stringify(message)
+    await timed(
+      timing,
+      'queue',
+      performance.now(),
+      publish(() => this.#queue!.follows.publish({ key: followeeId, data }, signal)),
     )
   }
 

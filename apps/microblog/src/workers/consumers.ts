@@ -28,8 +28,8 @@ const WORK_TIMEOUT_MS = 30_000
  * Runs the write path's consumers in this process:
  * - `timeline`: stores a batch of posts in one transaction (idempotent on the post id), then adds them
  *   to the followers' and mentioned users' home timelines in one round trip, then acks the batch.
- * - `edges`: writes the followee's side of follows and unfollows, then drops the follower's home
- *   timeline so it is rebuilt from the new edges.
+ * - `edges`: writes the followee's side of a batch of follows and unfollows in one transaction, then
+ *   drops the followers' home timelines (one round trip) so they are rebuilt from the new edges.
  * A batch that fails while PostgreSQL and Redis answer is retried message by message, so a poison
  * message is redelivered with backoff and dead-lettered alone while the rest are acked. A batch that
  * fails because a dependency is away is handed back whole, and the consumer fetches nothing more until
@@ -56,11 +56,10 @@ export function startConsumers(
     }
   }
   const reconcileEdges = async (batch: QueueMessage[], signal: AbortSignal) => {
-    for (const m of batch) {
-      const edge = parseEdgeMessage(m.text())
-      await graph.reconcile(edge.follower_id, edge.followee_id, { signal })
-      await timelines.store?.invalidate([edge.follower_id], signal)
-    }
+    const pairs = batch.map((m) => parseEdgeMessage(m.text()))
+    await graph.reconcile(pairs, { signal })
+    // Every follower of the batch, changed now or by an earlier delivery that died before this step.
+    await timelines.store?.invalidate([...new Set(pairs.map((p) => p.follower_id))], signal)
   }
 
   const healthy = async (signal: AbortSignal) => {

@@ -1,9 +1,9 @@
 import { parseId } from '@hundredfold/id'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { AppError } from '../../domain/app-error.js'
 import type { Services } from '../../services/index.js'
 import type { PageRequest, Post } from '../../services/types.js'
-import { requireUser } from '../request-context.js'
+import { requireUser, sessionless } from '../request-context.js'
 import { pageQuery, postPage, postView, textPattern, userIdParams } from '../schemas.js'
 import { postJson } from '../views.js'
 
@@ -14,10 +14,10 @@ export function apiPostRoutes(app: FastifyInstance, services: Services): void {
   const { users, writes, timelines, nearby, tokens } = services
   const authenticated = requireUser(tokens, users)
 
-  const page = async (list: Post[], limit: number, signal: AbortSignal) => {
+  const page = async (list: Post[], limit: number, request: FastifyRequest) => {
     const authors = await users.getMany(
       list.map((p) => p.author_id),
-      { signal },
+      sessionless(request),
     )
     return {
       posts: list.map((post) => postJson(post, authors.get(post.author_id))),
@@ -65,7 +65,7 @@ export function apiPostRoutes(app: FastifyInstance, services: Services): void {
       await users.require(userId, request.ctx)
       const request_ = pageRequest(request.query)
       const list = await timelines.user(userId, request_, request.ctx)
-      return page(list, request_.limit, request.callSignal)
+      return page(list, request_.limit, request)
     },
   )
 
@@ -75,7 +75,7 @@ export function apiPostRoutes(app: FastifyInstance, services: Services): void {
     async (request) => {
       const request_ = pageRequest(request.query)
       const list = await timelines.home(request.userId!, request_, request.ctx)
-      return page(list, request_.limit, request.callSignal)
+      return page(list, request_.limit, request)
     },
   )
 

@@ -2,7 +2,7 @@ import { parseId } from '@hundredfold/id'
 import type { FastifyInstance } from 'fastify'
 import { AppError } from '../../domain/app-error.js'
 import type { Services } from '../../services/index.js'
-import { requireUser } from '../request-context.js'
+import { requireUser, sessionless } from '../request-context.js'
 import { body, textPattern, userIdParams, usernamePattern, userView } from '../schemas.js'
 import { userJson } from '../views.js'
 
@@ -48,9 +48,11 @@ export function apiUserRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request) => {
-      const user = await users.authenticate(request.body.username, request.body.password, {
-        signal: request.callSignal,
-      })
+      const user = await users.authenticate(
+        request.body.username,
+        request.body.password,
+        sessionless(request),
+      )
       const { token, expiresAt } = tokens.sign(user.user_id, user.token_version ?? 0)
       return { token, token_type: 'Bearer', expires_at: expiresAt.toISOString(), user_id: user.user_id }
     },

@@ -2,7 +2,8 @@ import { parseId } from '@hundredfold/id'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { AppError } from '../../domain/app-error.js'
 import type { Services } from '../../services/index.js'
-import type { Media, Post } from '../../services/types.js'
+import type { CallOptions, Media, Post } from '../../services/types.js'
+import { sessionless } from '../request-context.js'
 import { textPattern, usernamePattern } from '../schemas.js'
 import { wrk2PostJson } from '../views.js'
 import { maxTextLength } from './api-posts.js'
@@ -23,27 +24,27 @@ const maxStop = 10_000
 export function wrk2ApiRoutes(app: FastifyInstance, services: Services): void {
   const { users, writes, timelines } = services
 
-  const userByExternalId = async (raw: string, signal: AbortSignal, field = 'user_id') => {
+  const userByExternalId = async (raw: string, options: CallOptions, field = 'user_id') => {
     const externalId = parseId(raw)
-    const userId = await users.idByExternalId(externalId, { signal })
+    const userId = await users.idByExternalId(externalId, options)
     if (!userId)
       throw new AppError('E_USER_NOT_FOUND', `no user with ${field} ${raw}`, { context: { [field]: raw } })
     return userId
   }
   // This surface is unauthenticated: it acts only on the users it registered (those with an external
   // id), never on an `/api/v1` account that happens to share the name.
-  const userByName = async (name: string, signal: AbortSignal) => {
-    const userId = usernameRegex.test(name) ? await users.idByUsername(name, { signal }) : undefined
-    const user = userId ? await users.get(userId, { signal }) : undefined
+  const userByName = async (name: string, options: CallOptions) => {
+    const userId = usernameRegex.test(name) ? await users.idByUsername(name, options) : undefined
+    const user = userId ? await users.get(userId, options) : undefined
     if (!user || user.external_id === null) {
       throw new AppError('E_USER_NOT_FOUND', `no /wrk2-api user named '${name}'`)
     }
     return user.user_id
   }
-  const render = async (list: Post[], signal: AbortSignal) => {
+  const render = async (list: Post[], options: CallOptions) => {
     const authors = await users.getMany(
       list.map((p) => p.author_id),
-      { signal },
+      options,
     )
     return list.map((post) => wrk2PostJson(post, authors.get(post.author_id)))
   }
@@ -73,14 +74,14 @@ export function wrk2ApiRoutes(app: FastifyInstance, services: Services): void {
     if (has(body, 'user_id') && has(body, 'followee_id')) {
       const f = fields(request, ['user_id', 'followee_id'])
       return [
-        await userByExternalId(f.user_id, request.callSignal),
-        await userByExternalId(f.followee_id, request.callSignal, 'followee_id'),
+        await userByExternalId(f.user_id, sessionless(request)),
+        await userByExternalId(f.followee_id, sessionless(request), 'followee_id'),
       ] as const
     }
     const f = fields(request, ['user_name', 'followee_name'])
     return [
-      await userByName(f.user_name, request.callSignal),
-      await userByName(f.followee_name, request.callSignal),
+      await userByName(f.user_name, sessionless(request)),
+      await userByName(f.followee_name, sessionless(request)),
     ] as const
   }
 
@@ -103,7 +104,7 @@ export function wrk2ApiRoutes(app: FastifyInstance, services: Services): void {
     }
     if (!/^[0-3]$/.test(f.post_type)) throw new AppError('E_VALIDATION', 'post_type must be 0, 1, 2 or 3')
     const media = parseMedia(request.body as Fields)
-    const authorId = await userByExternalId(f.user_id, request.callSignal)
+    const authorId = await userByExternalId(f.user_id, sessionless(request))
     const author = await users.require(authorId, request.ctx)
     if (author.username !== f.username) {
       throw new AppError('E_VALIDATION', `username '${f.username}' does not belong to user_id ${f.user_id}`)
@@ -114,12 +115,12 @@ export function wrk2ApiRoutes(app: FastifyInstance, services: Services): void {
 
   app.get('/wrk2-api/home-timeline/read', async (request) => {
     const { userId, offset, limit } = await readRange(request, userByExternalId)
-    return render(await timelines.home(userId, { offset, limit }, request.ctx), request.callSignal)
+    return render(await timelines.home(userId, { offset, limit }, request.ctx), sessionless(request))
   })
 
   app.get('/wrk2-api/user-timeline/read', async (request) => {
     const { userId, offset, limit } = await readRange(request, userByExternalId)
-    return render(await timelines.user(userId, { offset, limit }, request.ctx), request.callSignal)
+    return render(await timelines.user(userId, { offset, limit }, request.ctx), sessionless(request))
   })
 }
 
@@ -149,7 +150,7 @@ function has(source: Fields, name: string): boolean {
 
 async function readRange(
   request: FastifyRequest,
-  resolve: (raw: string, signal: AbortSignal) => Promise<string>,
+  resolve: (raw: string, options: CallOptions) => Promise<string>,
 ): Promise<{ userId: string; offset: number; limit: number }> {
   const f = fields(request, ['user_id', 'start', 'stop'])
   if (!/^\d{1,9}$/.test(f.start) || !/^\d{1,9}$/.test(f.stop)) {
@@ -161,7 +162,7 @@ async function readRange(
   if (stop - start > maxRange || stop > maxStop) {
     throw new AppError('E_INVALID_RANGE', `at most ${maxRange} posts per read, and stop at most ${maxStop}`)
   }
-  const userId = await resolve(f.user_id, request.callSignal)
+  const userId = await resolve(f.user_id, sessionless(request))
   return { userId, offset: start, limit: stop - start }
 }
 

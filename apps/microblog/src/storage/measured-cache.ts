@@ -1,0 +1,99 @@
+import type { Cache, Loader, ManyLoader } from '@hundredfold/cache'
+import type { RequestTiming } from '../request-timing.js'
+
+/** A read's options: the caller's deadline, L1 bypass, and the request's timing (`cache` stage). */
+export interface CacheReadOptions {
+  signal?: AbortSignal | undefined
+  bypassL1?: boolean | undefined
+  timing?: RequestTiming | undefined
+}
+
+/**
+ * The read cache as services use it: `Cache`'s reads and deletes, each adding to the request's
+ * `cache` stage when its options carry a `timing` — its duration, the keys asked, those L1 served
+ * (the cache counts them into the timing, its `tally`) and those this call's loader loaded. Without a
+ * timing a call goes straight through.
+ *
+ * @example
+ * const cache = new MeasuredCache(createCache())
+ * const user = await cache.getOrLoad(`user:${id}`, loadUser, { signal, timing: request.ctx.timing })
+ */
+export class MeasuredCache {
+  readonly #cache: Cache
+
+  constructor(cache: Cache) {
+    this.#cache = cache
+  }
+
+  getOrLoad<V>(key: string, loader: Loader<V>, options: CacheReadOptions = {}): Promise<V | undefined> {
+    const { timing } = options
+    if (timing === undefined) return this.#cache.getOrLoad(key, loader, options)
+    return this.#getOrLoad(key, loader, options, timing)
+  }
+
+  getManyOrLoad<V>(
+    keys: readonly string[],
+    loader: ManyLoader<V>,
+    options: CacheReadOptions = {},
+  ): Promise<Map<string, V>> {
+    const { timing } = options
+    if (timing === undefined) return this.#cache.getManyOrLoad(keys, loader, options)
+    return this.#getManyOrLoad(keys, loader, options, timing)
+  }
+
+  async delete(
+    keys: string | readonly string[],
+    options: { signal?: AbortSignal | undefined; timing?: RequestTiming | undefined } = {},
+  ): Promise<void> {
+    const { timing } = options
+    if (timing === undefined) return this.#cache.delete(keys, options)
+    const start = performance.now()
+    try {
+      await this.#cache.delete(keys, options)
+    } finally {
+      timing.cacheDelete(start, typeof keys === 'string' ? 1 : keys.length)
+    }
+  }
+
+  async #getOrLoad<V>(
+    key: string,
+    loader: Loader<V>,
+    options: CacheReadOptions,
+    timing: RequestTiming,
+  ): Promise<V | undefined> {
+    const start = performance.now()
+    try {
+      return await this.#cache.getOrLoad(
+        key,
+        (k, signal) => {
+          timing.cacheLoaded++
+          return loader(k, signal)
+        },
+        { signal: options.signal, bypassL1: options.bypassL1, tally: timing },
+      )
+    } finally {
+      timing.cache(start, 1)
+    }
+  }
+
+  async #getManyOrLoad<V>(
+    keys: readonly string[],
+    loader: ManyLoader<V>,
+    options: CacheReadOptions,
+    timing: RequestTiming,
+  ): Promise<Map<string, V>> {
+    const start = performance.now()
+    try {
+      return await this.#cache.getManyOrLoad(
+        keys,
+        (missing, signal) => {
+          timing.cacheLoaded += missing.length
+          return loader(missing, signal)
+        },
+        { signal: options.signal, bypassL1: options.bypassL1, tally: timing },
+      )
+    } finally {
+      timing.cache(start, keys.length)
+    }
+  }
+}

@@ -6,6 +6,7 @@ import { BenchError } from './errors.js'
 import { type BenchOptions, DEFAULT_OPTIONS, resolveOptions } from './options.js'
 import { findSuite, SUITES } from './registry.js'
 import { writeReport } from './report/write-report.js'
+import { readResults } from './results.js'
 
 const USAGE = `usage: npm run bench -- <suite> [options]
        npm run bench -- list
@@ -47,6 +48,7 @@ search:
 other:
   --load-concurrency <n>  requests in flight while loading            [32]
   --seed <n>              [1]
+  --stages <a,b>          stages of the stages suite: single,pool,cache,replicas,queue  [all]
   --out <dir>             results folder                              [bench/results]
   --no-report             skip the HTML report and PNG
   --quiet                 no progress lines`
@@ -96,6 +98,7 @@ const FLAGS = flagTable(
     'closed-connections',
     'load-concurrency',
     'seed',
+    'stages',
     'out',
   ],
   ['generate', 'load', 'no-load', 'smoke', 'no-wrk', 'no-report', 'quiet'],
@@ -156,6 +159,10 @@ export function parseOptions(args: string[]): Partial<BenchOptions> {
     wrk: values['no-wrk'] ? false : undefined,
     loadConcurrency: number('load-concurrency', values['load-concurrency']),
     seed: number('seed', values.seed),
+    stages: values.stages
+      ?.split(',')
+      .map((stage) => stage.trim())
+      .filter((stage) => stage !== ''),
     outDir: values.out,
     report: values['no-report'] ? false : undefined,
     ...(values.quiet ? { log: () => {} } : {}),
@@ -177,7 +184,8 @@ async function main(argv: string[]): Promise<number> {
     const which = rest[0]
     if (!which) throw new BenchError('E_BENCH_OPTION', 'report needs a suite name or a results JSON path')
     const path = existsSync(which) ? which : join(DEFAULT_OPTIONS.outDir, `${which}.json`)
-    const files = await writeReport(path)
+    const own = findSuite((await readResults(path)).suite)?.report
+    const files = own ? await own(path) : await writeReport(path)
     process.stdout.write(`${files.join('\n')}\n`)
     return 0
   }

@@ -72,6 +72,8 @@ export interface BenchOptions {
   loadConcurrency: number
   /** @default 1 */
   seed: number
+  /** Stages the `stages` suite runs (`single,pool,…`), always in ladder order. @default undefined (every stage) */
+  stages: string[] | undefined
   /** @default 'bench/results' */
   outDir: string
   /** Write the HTML report and PNG chart. @default true */
@@ -113,6 +115,7 @@ export const DEFAULT_OPTIONS: Readonly<BenchOptions> = Object.freeze({
   wrk: true,
   loadConcurrency: 32,
   seed: 1,
+  stages: undefined,
   outDir: RESULTS_DIR,
   report: true,
   log: (line: string) => {
@@ -134,6 +137,7 @@ export function resolveOptions(input: Partial<BenchOptions> = {}): Readonly<Benc
     ...profile,
     ...defined,
     slosMs: [...(input.slosMs ?? [50, 10])],
+    ...(input.stages === undefined ? {} : { stages: [...input.stages] }),
   }
   const positive = ['warmupMs', 'durationMs', 'connections', 'timeoutMs', 'maxInFlight', 'minRate', 'maxRate']
   for (const key of [...positive, 'maxSteps', 'closedConnections', 'loadConcurrency'] as const) {
@@ -181,6 +185,9 @@ export function resolveOptions(input: Partial<BenchOptions> = {}): Readonly<Benc
   }
   if (!/^nats:\/\/[^/]+$/.test(options.natsUrl)) {
     throw new BenchError('E_BENCH_OPTION', 'options.natsUrl must be a nats://host:port URL')
+  }
+  if (options.stages !== undefined && options.stages.length === 0) {
+    throw new BenchError('E_BENCH_OPTION', 'options.stages must name at least one stage')
   }
   const ceiling = options.ceiling
   if (ceiling !== 'measure' && ceiling !== 'skip' && !(typeof ceiling === 'number' && ceiling > 0)) {

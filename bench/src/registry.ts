@@ -9,6 +9,7 @@ import { dsbUser } from './suites/dsb-user/index.js'
 import { idSuite } from './suites/id/index.js'
 import { pgSuite } from './suites/pg/index.js'
 import { queueSuite } from './suites/queue/index.js'
+import { stagesSuite } from './suites/stages/index.js'
 
 /** Every suite `npm run bench -- <name>` can run. Add a suite here to make it runnable and listed. */
 export const SUITES: readonly Suite[] = Object.freeze([
@@ -22,6 +23,7 @@ export const SUITES: readonly Suite[] = Object.freeze([
   idSuite,
   cacheSuite,
   queueSuite,
+  stagesSuite,
 ])
 
 /** The suite of that name, or undefined. */

@@ -21,4 +21,9 @@ export interface Suite {
   name: string
   description: string
   run(options: Readonly<BenchOptions>, signal: AbortSignal): Promise<SuiteOutcome>
+  /**
+   * Re-renders the HTML report and PNG chart beside a results JSON of this suite, for results that the
+   * latency chart does not fit; returns their paths. @default the latency and throughput report
+   */
+  report?(resultsPath: string): Promise<string[]>
 }

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import { openApiSessions } from './dataset/api-sessions.js'
-import { resolveGraph } from './dataset/graph.js'
+import { resolveGraph, type SocialGraph } from './dataset/graph.js'
 import { loadApiDataset } from './dataset/load-api.js'
 import { loadDsbDataset } from './dataset/load-dsb.js'
 import type { LoadStats } from './dataset/load-graph.js'
@@ -51,28 +51,80 @@ async function runWorkload(
   const log = (line: string): void => options.log(`[${definition.name}] ${line}`)
   await using target = await openTarget(options, signal, log)
   log(`target ${target.kind} at ${target.baseUrl}`)
-  return await withServerTail(target, log, () =>
-    measureWorkload(definition, options, signal, target, started, log),
-  )
+  return await withServerTail(target, log, async () => {
+    const run = await measureWorkload(definition, target, options, signal, log)
+    const metrics = { ...run.metrics }
+    metrics['target'] = target.kind
+    metrics['dataset'] = run.graph.name
+    metrics['dataset_users'] = run.graph.users
+    metrics['dataset_edges'] = run.graph.edges.length
+    metrics['dataset_posts'] = run.loaded?.posts ?? null
+    metrics['load_s'] = run.loaded?.seconds ?? null
+    metrics['run_s'] = Math.round(performance.now() - started) / 1000
+    const files = await writeResultsAndReport(
+      definition.name,
+      {
+        description: definition.description,
+        metrics,
+        steps: run.steps,
+        target: target.summary,
+        usage: run.usage,
+        extra: {
+          mix: definition.mix,
+          surface: definition.surface,
+          dataset_source: run.graph.source,
+          ...(run.loaded ? { load: run.loaded } : {}),
+          ...(run.search.estimate_rps === undefined
+            ? {}
+            : { closed_loop_estimate_rps: run.search.estimate_rps }),
+        },
+      },
+      options,
+      log,
+    )
+    return { metrics, files }
+  })
 }
 
-async function measureWorkload(
-  definition: WorkloadDefinition,
+/** What one workload run against a started target measured. */
+export interface WorkloadMeasurement {
+  graph: SocialGraph
+  /** What loading wrote; undefined when the dataset was assumed loaded. */
+  loaded: LoadStats | undefined
+  /** The workload's MST search. */
+  search: TargetSearch
+  /** The ceiling's search, when it was measured in the run. */
+  ceiling: TargetSearch | undefined
+  /** The ceiling (measured, or given by `--ceiling <rps>`); null when skipped. */
+  ceilingRps: number | null
+  /** The ceiling's steps, then the workload's. */
+  steps: StepRecord[]
+  /** `workloadMetrics` of the search. */
+  metrics: Record<string, MetricValue>
+  /** Where the cores went at the MST step. */
+  usage: MstUsage
+}
+
+/**
+ * Loads the dataset when the target is fresh (or `--load`), measures the ceiling of the same process,
+ * then searches the workload's MST at each SLO: the one path every workload run takes, whichever suite
+ * writes its results. `graph` is resolved from the options when not given.
+ *
+ * @example
+ * const run = await measureWorkload({ surface: 'wrk2', mix: DSB_MIX }, target, options, signal, log)
+ */
+export async function measureWorkload(
+  definition: Pick<WorkloadDefinition, 'surface' | 'mix'>,
+  target: Target,
   options: Readonly<BenchOptions>,
   signal: AbortSignal,
-  target: Target,
-  started: number,
   log: (line: string) => void,
-): Promise<SuiteOutcome> {
+  graph?: SocialGraph,
+): Promise<WorkloadMeasurement> {
   const pid = target.pid === undefined ? {} : { serverPid: target.pid }
   const sampler = processSampler({ serverPids: target.pids, metricsUrl: `${target.baseUrl}/metrics` })
 
-  const graph = await resolveGraph(options.dataset, {
-    generate: options.generate,
-    seed: options.seed,
-    users: options.graphUsers,
-    edges: options.graphEdges,
-  })
+  graph ??= await resolveOptionsGraph(options)
   log(`dataset ${graph.name} (${graph.source}): ${graph.users} users, ${graph.edges.length} edges`)
   let loaded: LoadStats | undefined
   let sessions: ApiSession[] | undefined
@@ -126,36 +178,28 @@ async function measureWorkload(
     options,
     signal,
   )
+  return {
+    graph,
+    loaded,
+    search,
+    ceiling,
+    ceilingRps,
+    steps: [...(ceiling?.steps ?? []), ...search.steps],
+    metrics: workloadMetrics(options, search, ceilingRps),
+    usage: mstUsage(mstStep(options, search)),
+  }
+}
 
-  const steps = [...(ceiling?.steps ?? []), ...search.steps]
-  const metrics = workloadMetrics(options, search, ceilingRps)
-  metrics['target'] = target.kind
-  metrics['dataset'] = graph.name
-  metrics['dataset_users'] = graph.users
-  metrics['dataset_edges'] = graph.edges.length
-  metrics['dataset_posts'] = loaded?.posts ?? null
-  metrics['load_s'] = loaded?.seconds ?? null
-  metrics['run_s'] = Math.round(performance.now() - started) / 1000
-  const files = await writeResultsAndReport(
-    definition.name,
-    {
-      description: definition.description,
-      metrics,
-      steps,
-      target: target.summary,
-      usage: mstUsage(mstStep(options, search)),
-      extra: {
-        mix: definition.mix,
-        surface: definition.surface,
-        dataset_source: graph.source,
-        ...(loaded ? { load: loaded } : {}),
-        ...(search.estimate_rps === undefined ? {} : { closed_loop_estimate_rps: search.estimate_rps }),
-      },
-    },
-    options,
-    log,
-  )
-  return { metrics, files }
+/** The graph the options name: the dataset folder, or a generated graph. */
+export function resolveOptionsGraph(
+  options: Pick<BenchOptions, 'dataset' | 'generate' | 'seed' | 'graphUsers' | 'graphEdges'>,
+): Promise<SocialGraph> {
+  return resolveGraph(options.dataset, {
+    generate: options.generate,
+    seed: options.seed,
+    users: options.graphUsers,
+    edges: options.graphEdges,
+  })
 }
 
 /** The flat metrics of a workload run; keys are documented in bench/README.md. */

@@ -221,7 +221,7 @@ function drawLegend(parts: string[], spec: ChartSpec, at: { x: number; y: number
 }
 
 /** Splits text at spaces into lines of at most `width` characters (a longer word gets a line of its own). */
-function wrap(text: string, width: number): string[] {
+export function wrap(text: string, width: number): string[] {
   const lines: string[] = []
   let line = ''
   for (const word of text.split(' ')) {

@@ -131,12 +131,48 @@ async function openApp(stack: AppStack, options: TargetOptions, signal: AbortSig
     database = { HF_DATA_DIR: dataDir }
     removeDatabase = () => rm(dataDir, { recursive: true, force: true })
   }
+  return startApp(
+    {
+      stack,
+      env: { ...database, ...stackEnv(stack, namespace) },
+      namespace,
+      ...(options.serverCpus === undefined ? {} : { serverCpus: options.serverCpus }),
+      after: removeDatabase,
+    },
+    signal,
+  )
+}
+
+/** How `startApp` starts the microblog. */
+export interface AppLaunch {
+  /** The servers besides the database: its Redis and broker, for `settle` and the cleanup after. */
+  stack: AppStack
+  /** `HF_*` over `APP_ENV`: the database and whatever the run configures (an empty value unsets one). */
+  env: Readonly<Record<string, string>>
+  /** The `HF_NAMESPACE` of the run, whose streams and Redis keys are deleted after it. */
+  namespace: string
+  /** CPUs for the server process (`taskset -c`); unset = no pinning. */
+  serverCpus?: string
+  /** Runs after the server stopped and the namespace was cleaned up, e.g. to drop the database. */
+  after?: () => Promise<void>
+}
+
+/**
+ * Starts the microblog with `launch.env` on a database that already exists; on dispose, stops it, deletes
+ * the namespace's streams and Redis keys and runs `launch.after`. `openTarget` starts the app this way,
+ * and so does a suite that needs the app in its own configuration (the `stages` suite).
+ *
+ * @example
+ * await using target = await startApp({ stack, env: { HF_DATABASE_URL: url, HF_CACHE: 'off' }, namespace }, signal)
+ */
+export async function startApp(launch: AppLaunch, signal: AbortSignal): Promise<Target> {
+  requireBuilt(APP_ENTRY, 'the app')
   const after = async (): Promise<void> => {
-    await cleanUpStack(stack, namespace)
-    await removeDatabase()
+    await cleanUpStack(launch.stack, launch.namespace)
+    await launch.after?.()
   }
-  const env = { ...APP_ENV, ...database, ...stackEnv(stack, namespace) }
-  const pin = options.serverCpus === undefined ? {} : { cpus: options.serverCpus }
+  const env = { ...APP_ENV, ...launch.env }
+  const pin = launch.serverCpus === undefined ? {} : { cpus: launch.serverCpus }
   const server = await spawnServer({ entry: APP_ENTRY, env, ...pin }, signal).catch(
     async (error: unknown) => {
       await after()
@@ -144,14 +180,14 @@ async function openApp(stack: AppStack, options: TargetOptions, signal: AbortSig
     },
   )
   const summary: TargetRecord = {
-    kind: stack.kind,
+    kind: launch.stack.kind,
     base_url: server.baseUrl,
     ...describeApp(effectiveAppEnv(env)),
     app_processes: 1,
-    ...(stack.fallback ? { fallback: stack.fallback } : {}),
+    ...(launch.stack.fallback ? { fallback: launch.stack.fallback } : {}),
   }
   const settle = (settleSignal: AbortSignal, log: (line: string) => void): Promise<void> =>
-    settleQueue(stack, namespace, { timeoutMs: SETTLE_TIMEOUT_MS, log }, settleSignal)
+    settleQueue(launch.stack, launch.namespace, { timeoutMs: SETTLE_TIMEOUT_MS, log }, settleSignal)
   return spawned(summary, server, after, settle)
 }
 

@@ -13,6 +13,10 @@
  * - `E_NO_STREAM`: no stream stores the subject, or the stream named does not exist.
  * - `E_NO_CONSUMER`: the consumer does not exist (or was deleted while fetching).
  * - `E_BROKER`: any other broker answer (its message is in `message`, the original in `cause`).
+ * - `E_PEER_MISSING`: an export entry was imported without an optional peer dependency it needs
+ *   (`@hundredfold/queue/jetstream`: `@nats-io/jetstream`, `@nats-io/nats-core`,
+ *   `@nats-io/transport-node`; `@hundredfold/queue/testing`: `vitest`). `context.peer` names it; the
+ *   message names every one missing and the `npm install` that adds them.
  */
 export type QueueErrorCode =
   | 'E_INVALID_OPTION'
@@ -24,6 +28,7 @@ export type QueueErrorCode =
   | 'E_NO_STREAM'
   | 'E_NO_CONSUMER'
   | 'E_BROKER'
+  | 'E_PEER_MISSING'
 
 /** Context fields a {@link QueueError} may carry; which ones are set depends on `code` and where it arose. */
 export interface QueueErrorContext {
@@ -51,6 +56,16 @@ export interface QueueErrorContext {
   overlaps?: string
   /** `E_CONNECT`: where the driver tried to connect. */
   servers?: string | string[]
+  /** `E_PEER_MISSING`: the optional peer dependency not installed (the first, when several are missing). */
+  peer?: string
+}
+
+/** What a {@link QueueError} carries besides its code and message. */
+export interface QueueErrorOptions {
+  /** The error that caused it (a broker's answer, an abort reason). */
+  cause?: unknown
+  /** Where it arose. */
+  context?: QueueErrorContext
 }
 
 /**
@@ -67,14 +82,11 @@ export class QueueError extends Error {
   /** Where the error arose: a stream, a consumer, a subject. */
   readonly context: Readonly<QueueErrorContext>
 
-  constructor(
-    code: QueueErrorCode,
-    message: string,
-    options: { cause?: unknown; context?: QueueErrorContext } = {},
-  ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+  constructor(code: QueueErrorCode, message: string, { cause, context }: QueueErrorOptions = {}) {
+    // No `cause` given means none at all, not an own `cause: undefined`.
+    super(message, cause === undefined ? undefined : { cause })
     this.code = code
-    this.context = Object.freeze({ ...options.context })
+    this.context = Object.freeze({ ...context })
   }
 }
 

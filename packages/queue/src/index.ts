@@ -21,7 +21,12 @@ export type {
   StreamSpec,
 } from './driver.js'
 export { MemoryBroker, type MemoryDriverOptions, memoryDriver } from './drivers/memory/index.js'
-export { QueueError, type QueueErrorCode, type QueueErrorContext } from './errors.js'
+export {
+  QueueError,
+  type QueueErrorCode,
+  type QueueErrorContext,
+  type QueueErrorOptions,
+} from './errors.js'
 export { ID_HEADER, KEY_HEADER, QueueMessage } from './message.js'
 export { partitionOf } from './partition.js'
 export { createQueue, Queue, type QueueOptions } from './queue.js'

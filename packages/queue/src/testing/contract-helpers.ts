@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { expect } from 'vitest'
-import { QueueError } from '../index.js'
+import { QueueError, type QueueErrorCode, type QueueErrorContext } from '../index.js'
+import { expect } from './vitest-api.js'
 
 let counter = 0
 /** A stream name no other test (or test file running at the same time) uses. */
@@ -8,16 +8,23 @@ export function uniqueName(prefix = 't'): string {
   return `${prefix}_${process.pid}_${Date.now().toString(36)}_${counter++}`
 }
 
-export async function expectCode(promise: Promise<unknown>, code: string): Promise<QueueError> {
-  const err = await promise.then(
-    () => {
-      throw new Error(`expected ${code}, but it succeeded`)
-    },
-    (e: unknown) => e,
-  )
-  expect(err).toBeInstanceOf(QueueError)
-  expect((err as QueueError).code).toBe(code)
-  return err as QueueError
+/**
+ * Awaits `promise`, which must reject with a `QueueError` of `code` whose `context` has (at least) the
+ * fields given, and returns that error for any further checks.
+ *
+ * @example
+ * await expectCode(stream.publish({ id: 'm3', data: '3' }), 'E_STREAM_FULL', { limit: 'maxMessages' })
+ */
+export async function expectCode(
+  promise: Promise<unknown>,
+  code: QueueErrorCode,
+  context: QueueErrorContext = {},
+): Promise<QueueError> {
+  const [outcome] = await Promise.allSettled([promise])
+  expect(outcome, `expected ${code}`).toMatchObject({ status: 'rejected', reason: { code, context } })
+  const { reason } = outcome as PromiseRejectedResult
+  expect(reason).toBeInstanceOf(QueueError)
+  return reason
 }
 
 /** Polls `check` until it returns true or `ms` pass. */

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { createQueue, type Queue, type QueueMessage, type Stream } from '../index.js'
 import { eventually, expectCode, uniqueName } from './contract-helpers.js'
 import type { QueueFixture } from './queue-fixture.js'
 import { registerStreamLimitsContract } from './stream-limits-contract.js'
+import { afterAll, afterEach, describe, expect, it } from './vitest-api.js'
 
 /**
  * The behaviour every backend must have, written once and run against each of them
@@ -90,8 +90,11 @@ export function registerQueueContract(name: string, makeFixture: () => QueueFixt
       )
 
       await queue.deleteStream(stream.name)
-      const err = await expectCode(stream.publishBatch(inputs.slice(0, 3)), 'E_NO_STREAM')
-      expect(err.context).toMatchObject({ stream: stream.name, index: 0, id: 'b0' })
+      await expectCode(stream.publishBatch(inputs.slice(0, 3)), 'E_NO_STREAM', {
+        stream: stream.name,
+        index: 0,
+        id: 'b0',
+      })
       await expectCode(stream.publishBatch(inputs, AbortSignal.abort()), 'E_ABORTED')
     })
 
@@ -112,6 +115,26 @@ export function registerQueueContract(name: string, makeFixture: () => QueueFixt
       }
       expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
       await eventually(async () => (await consumer.stats()).backlog === 0)
+    })
+
+    it('fetches everything available up to max at once, including what arrived since the last fetch', async () => {
+      const stream = await newStream(open(), { partitions: 2 })
+      const consumer = await stream.consumer({ name: 'topup' })
+      const publish = (from: number, n: number) =>
+        Promise.all(
+          Array.from({ length: n }, (_, i) =>
+            stream.publish({ key: `k${from + i}`, data: String(from + i) }),
+          ),
+        )
+      await publish(0, 5)
+      const first = await consumer.fetch({ max: 3 })
+      expect(first.map((m) => m.text())).toEqual(['0', '1', '2'])
+      await publish(5, 5) // while the caller works on its batch
+      const started = Date.now()
+      const second = await consumer.fetch({ max: 100, expiresMs: 5000 })
+      expect(Date.now() - started).toBeLessThan(1000) // not held until the batch is full or expires
+      expect(second.map((m) => m.text())).toEqual(['3', '4', '5', '6', '7', '8', '9'])
+      for (const m of [...first, ...second]) m.ack()
     })
 
     it('redelivers what a crashed consumer had not acknowledged, after the ack wait', async () => {

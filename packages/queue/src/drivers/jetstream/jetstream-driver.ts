@@ -1,20 +1,18 @@
-import {
-  AckPolicy,
-  type Consumer,
-  DeliverPolicy,
-  JetStreamApiCodes,
-  JetStreamApiError,
-  type JetStreamClient,
-  type JetStreamManager,
-  type JsMsg,
-  jetstream,
-  jetstreamManager,
-} from '@nats-io/jetstream'
-import { type NatsConnection, nanos } from '@nats-io/nats-core'
-import { connect } from '@nats-io/transport-node'
+import type { Consumer, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream'
+import type { NatsConnection } from '@nats-io/nats-core'
 import type { ConsumerSpec, DriverMessage, QueueDriver } from '../../driver.js'
 import { abortable, abortError, QueueError, type QueueErrorContext, throwIfAborted } from '../../errors.js'
 import { checkFixedSettings } from '../../stream-options.js'
+import {
+  AckPolicy,
+  connect,
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstream,
+  jetstreamManager,
+  nanos,
+} from './nats-client.js'
 import { AsyncPublisher } from './publisher.js'
 import { createConfig, settingsOf, updatableConfig } from './stream-config.js'
 
@@ -183,32 +181,40 @@ export function jetstreamDriver(options: JetStreamDriverOptions = {}): QueueDriv
     async fetch(stream, durable, spec, signal) {
       const context = { stream, consumer: durable }
       const key = `${stream}.${durable}`
-      let known = handles.get(key)
-      if (!known || known.pending === 0) {
-        // One consumer-info round trip: the handle, and how many messages wait to be delivered.
-        known = await call(signal, context, async ({ js }) => {
-          const consumer = await js.consumers.get(stream, durable)
-          return { consumer, pending: (await consumer.info(true)).num_pending }
-        })
-      }
-      // A pull request ends when its batch is full or at `expires`: asking for what is there (at least 1)
-      // lets a half-empty batch come back at once, the behaviour the in-process driver has. Each delivery
-      // says how many remain, so while a backlog lasts the next batch is sized without asking again.
-      const max = Math.min(spec.max, Math.max(known.pending, 1))
+      // One consumer-info round trip the first time: the handle, and how many messages wait to be delivered.
+      const { consumer, pending: known } =
+        handles.get(key) ??
+        (await call(signal, context, async ({ js }) => {
+          const handle = await js.consumers.get(stream, durable)
+          return { consumer: handle, pending: (await handle.info(true)).num_pending }
+        }))
+      // A pull request ends only when its batch is full or at `expires`, so each one asks for no more than
+      // the server said is there (at least 1: that one waits for the next message). What it said at the last
+      // delivery is stale by the time the caller spent on that batch, so a second pull takes what arrived
+      // meanwhile, as the first one's last delivery counts it: a batch holds what was there when `fetch()`
+      // was called, as with the in-process driver. What arrives during the fetch is left to the next one:
+      // topping up until `max` would, under a trickle, be waiting for a full batch again.
+      const expiresMs = Math.max(1000, spec.expiresMs)
+      const out: DriverMessage[] = []
+      let pending = known
       try {
-        const { messages, pending } = await pull(
-          known.consumer,
-          max,
-          Math.max(1000, spec.expiresMs),
-          signal,
-          context,
-        )
-        handles.set(key, { consumer: known.consumer, pending })
-        return messages
+        const size = Math.min(spec.max, Math.max(known, 1))
+        const first = await pull(consumer, size, expiresMs, signal, context)
+        out.push(...first.messages)
+        pending = first.pending
+        const more = Math.min(spec.max - out.length, pending)
+        if (out.length === size && more > 0) {
+          const second = await pull(consumer, more, expiresMs, signal, context)
+          out.push(...second.messages)
+          pending = second.pending
+        }
       } catch (err) {
+        for (const m of out) m.nak(0)
         handles.delete(key)
         throw err
       }
+      handles.set(key, { consumer, pending })
+      return out
     },
 
     consumerInfo(stream, durable, signal) {
@@ -258,8 +264,9 @@ function consumerConfig(spec: ConsumerSpec) {
 }
 
 /**
- * One `consumer.fetch()`: up to `max` messages, waiting at most `expiresMs`. On an abort, the messages
- * already delivered are handed back at once (`nak`) rather than after the ack wait.
+ * One `consumer.fetch()`: up to `max` messages, waiting at most `expiresMs`, and how many were still
+ * pending at the last delivery. On an abort, the messages already delivered are handed back at once
+ * (`nak`) rather than after the ack wait.
  */
 async function pull(
   consumer: Consumer,

@@ -10,9 +10,10 @@
  * change of the server's format cannot be misread. Everything else (streams, consumers, fetch, acks of
  * deliveries) goes through `@nats-io/jetstream`.
  */
-import { headers as createHeaders, createInbox, type Msg, type NatsConnection } from '@nats-io/nats-core'
+import type { Msg, NatsConnection } from '@nats-io/nats-core'
 import type { DriverPubAck, DriverPublish, PublishSpec } from '../../driver.js'
 import { QueueError } from '../../errors.js'
+import { headers as createHeaders, createInbox } from './nats-client.js'
 
 /** The stream refused the message: the server's description and, when it sent one, its JetStream error code. */
 export interface PubAckError {

@@ -1,6 +1,6 @@
-import { DiscardPolicy, RetentionPolicy, StorageType, type StreamConfig } from '@nats-io/jetstream'
-import { nanos } from '@nats-io/nats-core'
+import type { StreamConfig } from '@nats-io/jetstream'
 import type { StreamSettings, StreamSpec } from '../../driver.js'
+import { DiscardPolicy, nanos, RetentionPolicy, StorageType } from './nats-client.js'
 
 /** The settings JetStream lets an update change (`jsm.streams.update` merges them into the rest). */
 export function updatableConfig(spec: StreamSpec) {

@@ -56,6 +56,8 @@ export interface MicroblogConfig {
   logLevel: string
   /** `HF_CACHE=off` reads straight from the database (post bodies, profiles, user timelines). @default on */
   cache: boolean
+  /** `HF_CACHE_L1_MAX`: entries this process keeps in the cache's L1 (post bodies, profiles, timelines' keys). @default 50000 */
+  cacheL1Max: number
   /** `HF_REDIS_URL`: the cache's shared tier and invalidation bus. When unset, both run in-process. */
   redisUrl: string | undefined
   /**
@@ -154,6 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MicroblogConfi
         : flag(env, 'HF_SERVER_TIMING'),
     logLevel: env['HF_LOG_LEVEL'] || 'info',
     cache: env['HF_CACHE'] === undefined || env['HF_CACHE'] === '' ? true : flag(env, 'HF_CACHE'),
+    cacheL1Max: integer(env, 'HF_CACHE_L1_MAX', 50_000, 1, 10_000_000),
     redisUrl: env['HF_REDIS_URL'] || undefined,
     queue:
       env['HF_QUEUE'] === undefined || env['HF_QUEUE'] === '' ? !!env['HF_NATS_URL'] : flag(env, 'HF_QUEUE'),

@@ -27,6 +27,12 @@ export interface GetOptions {
   /** Overrides `options.negativeTtlMs` for misses this call loads. */
   negativeTtlMs?: number | undefined
   /**
+   * Overrides `options.l1TtlMs` for what this call puts in L1: longer for values that never change once
+   * written (an immutable post body), where staleness cannot arise. Concurrent callers of one key in
+   * this process share one fetch; the first caller's options apply to it.
+   */
+  l1TtlMs?: number | undefined
+  /**
    * Skip this node's L1 (and fetches already in flight here) and ask L2. For a client that has just
    * written through another node: the delete reached L2 before that write was acknowledged, but the
    * invalidation may still be on its way to this node's L1.
@@ -379,7 +385,7 @@ export class Cache {
   #sort(
     keys: readonly string[],
     acquired: readonly AcquireResult[],
-    { marks, out }: FetchJob<unknown>,
+    { marks, out, options }: FetchJob<unknown>,
     leased: { key: string; token: string }[],
     busy: string[],
   ): void {
@@ -389,7 +395,7 @@ export class Cache {
         const outcome = this.#decode(result.payload)
         this.#counters.l2Hits++
         out.set(key, outcome)
-        this.#fillL1(key, outcome, marks.get(key)!)
+        this.#fillL1(key, outcome, marks.get(key)!, options)
       } else if (result.kind === 'lease') {
         leased.push({ key, token: result.token })
       } else if (result.stale !== undefined) {
@@ -427,7 +433,7 @@ export class Cache {
       const stored = await this.#breaker.execute((signal) => this.#l2.fill(fills, signal))
       stored.forEach((ok, i) => {
         const key = fills[i]!.key
-        if (ok) this.#fillL1(key, out.get(key)!, marks.get(key)!)
+        if (ok) this.#fillL1(key, out.get(key)!, marks.get(key)!, options)
         else this.#counters.staleSetsRefused++
       })
     } catch (err) {
@@ -463,13 +469,13 @@ export class Cache {
   }
 
   /** L2 is cut off: the loader, under the concurrency limit; L1 keeps what it loads. */
-  async #fallback<V>(keys: readonly string[], { loader, marks, out }: FetchJob<V>): Promise<void> {
+  async #fallback<V>(keys: readonly string[], { loader, marks, out, options }: FetchJob<V>): Promise<void> {
     this.#counters.fallbackLoads++
     const values = await this.#limiter.run(() => this.#load(keys, loader), this.#life.signal)
     for (const key of keys) {
       const outcome = { found: values.has(key), value: values.get(key) }
       out.set(key, outcome)
-      this.#fillL1(key, outcome, marks.get(key)!)
+      this.#fillL1(key, outcome, marks.get(key)!, options)
     }
   }
 
@@ -484,11 +490,10 @@ export class Cache {
     }
   }
 
-  #fillL1(key: string, outcome: Outcome, mark: Mark): void {
+  #fillL1(key: string, outcome: Outcome, mark: Mark, options: GetOptions): void {
     if (!this.#l1 || mark.epoch !== this.#epoch || mark.version !== this.#versions.get(key)) return
-    const ttl = outcome.found
-      ? this.#options.l1TtlMs
-      : Math.min(this.#options.l1TtlMs, this.#options.negativeTtlMs)
+    const l1TtlMs = options.l1TtlMs ?? this.#options.l1TtlMs
+    const ttl = outcome.found ? l1TtlMs : Math.min(l1TtlMs, this.#options.negativeTtlMs)
     this.#l1.set(key, outcome, { ttl })
   }
 

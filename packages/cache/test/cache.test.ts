@@ -24,6 +24,23 @@ const settle = async () => {
   for (let i = 0; i < 20; i++) await Promise.resolve()
 }
 
+describe('per-call l1TtlMs', () => {
+  it('keeps what that call loads in L1 for its own TTL, the rest for options.l1TtlMs', async () => {
+    const cache = createCache({ l2: memoryStore(), l1TtlMs: 20, ttlMs: 60_000 })
+    let loads = 0
+    const load = async () => ++loads
+    await cache.getOrLoad('short', load)
+    await cache.getOrLoad('long', load, { l1TtlMs: 60_000 })
+    await sleep(60)
+    const before = cache.stats().l1Hits
+    await cache.getOrLoad('short', load) // gone from L1: served by L2
+    await cache.getOrLoad('long', load, { l1TtlMs: 60_000 }) // still in L1
+    expect(cache.stats().l1Hits - before).toBe(1)
+    expect(loads).toBe(2) // neither was loaded twice
+    await cache.close()
+  })
+})
+
 describe('createCache options', () => {
   it('rejects a bad option, naming it', () => {
     expect(() => createCache({ ttlMs: 0 })).toThrow('options.ttlMs must be a positive number')

@@ -24,6 +24,12 @@ export interface PostKey {
   post_id: string
 }
 
+/**
+ * A post body never changes once written, so no write can make a cached copy stale: it may stay in L1
+ * and L2 far longer than the cache's defaults, which bound the staleness of values that do change.
+ */
+const IMMUTABLE = { ttlMs: 3_600_000, l1TtlMs: 600_000 } as const
+
 /** How many of an author's newest post keys are cached as one entry: the pages a user timeline serves. */
 const RECENT = 50
 
@@ -235,7 +241,7 @@ export class PostService {
           )
           return new Map(rows.map((post) => [postKey(post.post_id), post]))
         },
-        options,
+        { ...options, ...IMMUTABLE },
       )
       return keys.map((k) => found.get(postKey(k.post_id))).filter((post): post is Post => post !== undefined)
     }

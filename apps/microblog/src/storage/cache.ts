@@ -27,7 +27,14 @@ export async function openCache(config: MicroblogConfig): Promise<AppCache | und
   const ns = config.namespace
   const l2 = url ? redisStore({ connection: url, prefix: `hf:${ns}:` }) : memoryStore()
   const bus = url ? redisBus({ connection: url, channel: `hf:${ns}:invalidate` }) : memoryBus()
-  const cache = createCache({ l2, bus, serializer: rows, ttlMs: 60_000, l1TtlMs: 5_000 })
+  const cache = createCache({
+    l2,
+    bus,
+    serializer: rows,
+    ttlMs: 60_000,
+    l1TtlMs: 5_000,
+    l1Max: config.cacheL1Max,
+  })
   await cache.ready()
   return {
     cache,

@@ -1,10 +1,15 @@
 import type { Cache, Loader, ManyLoader } from '@hundredfold/cache'
 import type { RequestTiming } from '../request-timing.js'
 
-/** A read's options: the caller's deadline, L1 bypass, and the request's timing (`cache` stage). */
+/**
+ * A read's options: the caller's deadline, L1 bypass, TTLs for what it loads (`ttlMs` in L2, `l1TtlMs`
+ * in L1, as in `GetOptions`), and the request's timing (`cache` stage).
+ */
 export interface CacheReadOptions {
   signal?: AbortSignal | undefined
   bypassL1?: boolean | undefined
+  ttlMs?: number | undefined
+  l1TtlMs?: number | undefined
   timing?: RequestTiming | undefined
 }
 
@@ -69,7 +74,7 @@ export class MeasuredCache {
           timing.cacheLoaded++
           return loader(k, signal)
         },
-        { signal: options.signal, bypassL1: options.bypassL1, tally: timing },
+        { ...options, tally: timing },
       )
     } finally {
       timing.cache(start, 1)
@@ -90,7 +95,7 @@ export class MeasuredCache {
           timing.cacheLoaded += missing.length
           return loader(missing, signal)
         },
-        { signal: options.signal, bypassL1: options.bypassL1, tally: timing },
+        { ...options, tally: timing },
       )
     } finally {
       timing.cache(start, keys.length)

@@ -24,8 +24,7 @@ describe('the microblog with its cache on Redis, two nodes over one database', (
     b = await startMicroblog(config)
   }, 60_000)
   afterAll(async () => {
-    await a?.close()
-    await b?.close()
+    await Promise.all([a?.close(), b?.close()])
     await database?.drop()
   })
 

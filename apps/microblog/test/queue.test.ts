@@ -7,45 +7,23 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PostMessage } from '../src/services/write-path.js'
-import { client, eventually, type RunningBlog, rowCounts, signUp, startBlog, type Target } from './support.js'
-
-const REDIS_URL = process.env['HF_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
-const NATS_URL = process.env['HF_TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222'
+import {
+  client,
+  eventually,
+  queuedBlogPerSuite,
+  queuedSetups,
+  type RunningBlog,
+  rowCounts,
+  signUp,
+  startBlog,
+} from './support.js'
 
 const texts = (res: { body: { posts: Array<{ text: string }> } }) => res.body.posts.map((p) => p.text)
 
-/** Embedded: PGlite, in-process broker and timelines. Server: PostgreSQL, JetStream, Redis. */
-const setups: Array<[Target, Record<string, string>]> = [
-  ['pglite', { HF_QUEUE: 'on' }],
-  ['postgres', { HF_QUEUE: 'on', HF_NATS_URL: NATS_URL, HF_REDIS_URL: REDIS_URL }],
-]
-
-describe.each(setups)('the write path through the queue (%s)', (target, env) => {
-  const namespace = `t${process.pid}${target === 'pglite' ? 'e' : 's'}${Date.now() % 100000}`
-  let run: RunningBlog
-  let api: ReturnType<typeof client>
-
-  beforeAll(async () => {
-    run = await startBlog(target, {
-      ...env,
-      HF_NAMESPACE: namespace,
-      HF_QUEUE_BACKOFF_MS: '300,300,300',
-      HF_QUEUE_MAX_DELIVERIES: '3',
-    })
-    api = client(run.url)
-  }, 60_000)
-  afterAll(async () => {
-    const queue = run?.blog.queue
-    await run?.stop()
-    // Leave no streams behind on the shared broker.
-    if (queue && target === 'postgres') {
-      const { createQueue } = await import('@hundredfold/queue')
-      const { jetstreamDriver } = await import('@hundredfold/queue/jetstream')
-      const admin = createQueue({ driver: jetstreamDriver({ servers: NATS_URL }) })
-      for (const name of [`${namespace}_posts`, `${namespace}_follows`]) await admin.deleteStream(name)
-      await admin.drain()
-    }
-  })
+describe.each(queuedSetups)('the write path through the queue (%s)', (target, env) => {
+  const retries = { HF_QUEUE_BACKOFF_MS: '300,300,300', HF_QUEUE_MAX_DELIVERIES: '3' }
+  const run = queuedBlogPerSuite(target, { ...env, ...retries }, 't')
+  const { api, namespace } = run
 
   it('accepts a post with 202 and its id, then stores it and fans it out to followers', async () => {
     const author = await signUp(api, `qa_${namespace}`)

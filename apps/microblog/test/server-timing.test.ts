@@ -1,9 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { RequestTiming } from '../src/request-timing.js'
-import { blogPerSuite, client, type RunningBlog, signUp, startBlog, type Target, targets } from './support.js'
-
-const REDIS_URL = process.env['HF_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
-const NATS_URL = process.env['HF_TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222'
+import { blogPerSuite, queuedBlogPerSuite, queuedSetups, signUp, targets } from './support.js'
 
 interface Entry {
   name: string
@@ -165,33 +162,8 @@ describe('HF_SERVER_TIMING=off', () => {
   })
 })
 
-/** Embedded: in-process broker and timelines. Server: PostgreSQL, JetStream, timelines and cache on Redis. */
-const queued: Array<[Target, Record<string, string>]> = [
-  ['pglite', { HF_QUEUE: 'on' }],
-  ['postgres', { HF_QUEUE: 'on', HF_NATS_URL: NATS_URL, HF_REDIS_URL: REDIS_URL }],
-]
-
-describe.each(queued)('Server-Timing with the queue (%s)', (target, env) => {
-  const namespace = `st${process.pid}${target === 'pglite' ? 'e' : 's'}${Date.now() % 100000}`
-  let run: RunningBlog
-  let api: ReturnType<typeof client>
-
-  beforeAll(async () => {
-    run = await startBlog(target, { ...env, HF_NAMESPACE: namespace })
-    api = client(run.url)
-  }, 60_000)
-  afterAll(async () => {
-    const queue = run?.blog.queue
-    await run?.stop()
-    // Leave no streams behind on the shared broker.
-    if (queue && target === 'postgres') {
-      const { createQueue } = await import('@hundredfold/queue')
-      const { jetstreamDriver } = await import('@hundredfold/queue/jetstream')
-      const admin = createQueue({ driver: jetstreamDriver({ servers: NATS_URL }) })
-      for (const name of [`${namespace}_posts`, `${namespace}_follows`]) await admin.deleteStream(name)
-      await admin.drain()
-    }
-  })
+describe.each(queuedSetups)('Server-Timing with the queue (%s)', (target, env) => {
+  const { api, namespace } = queuedBlogPerSuite(target, env, 'st')
 
   it('shows the publish under queue, and a compose with a warm cache never reaches the database', async () => {
     const author = await signUp(api, `qa_${namespace}`)

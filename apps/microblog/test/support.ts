@@ -182,3 +182,55 @@ export async function rowCounts(blog: Microblog): Promise<Record<string, number>
   }
   return counts
 }
+
+/** The shared broker and Redis the queued tests use. */
+export const NATS_URL = process.env['HF_TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222'
+export const REDIS_URL = process.env['HF_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
+
+/** The queued write path: embedded (PGlite, in-process broker and timelines) and on PostgreSQL, JetStream, Redis. */
+export const queuedSetups: Array<[Target, Record<string, string>]> = [
+  ['pglite', { HF_QUEUE: 'on' }],
+  ['postgres', { HF_QUEUE: 'on', HF_NATS_URL: NATS_URL, HF_REDIS_URL: REDIS_URL }],
+]
+
+/**
+ * `blogPerSuite` for the queued write path: the app under its own namespace (`namespace` is the prefix
+ * plus this run's), stopped after the suite with its streams deleted from the shared broker.
+ *
+ * @example
+ * const running = queuedBlogPerSuite('postgres', queuedSetups[1][1], 'qa')
+ */
+export function queuedBlogPerSuite(target: Target, env: Record<string, string>, prefix: string) {
+  const namespace = `${prefix}${process.pid}${target === 'pglite' ? 'e' : 's'}${Date.now() % 100000}`
+  let running: RunningBlog | undefined
+  const started = () => {
+    if (!running) throw new Error('queuedBlogPerSuite: the microblog is not running (used outside a test?)')
+    return running
+  }
+  beforeAll(async () => {
+    running = await startBlog(target, { ...env, HF_NAMESPACE: namespace })
+  }, 60_000)
+  afterAll(() => stopQueuedBlog(running, target, namespace))
+  return {
+    namespace,
+    get blog() {
+      return started().blog
+    },
+    api: client(() => started().url),
+  }
+}
+
+/**
+ * Stops a queued app; on the shared broker (the `postgres` target) also deletes its namespace's
+ * streams, so no test leaves streams behind.
+ */
+export async function stopQueuedBlog(run: RunningBlog | undefined, target: Target, namespace: string) {
+  const queued = run?.blog.queue !== undefined
+  await run?.stop()
+  if (!queued || target !== 'postgres') return
+  const { createQueue } = await import('@hundredfold/queue')
+  const { jetstreamDriver } = await import('@hundredfold/queue/jetstream')
+  const admin = createQueue({ driver: jetstreamDriver({ servers: NATS_URL }) })
+  for (const name of [`${namespace}_posts`, `${namespace}_follows`]) await admin.deleteStream(name)
+  await admin.drain()
+}

@@ -1,6 +1,7 @@
 import type { ResultsDocument } from '../results.js'
 import { latencyChart, throughputChart } from './charts.js'
 import { coresTable } from './cores-table.js'
+import { pageStart } from './page.js'
 import { esc } from './svg-chart.js'
 
 /**
@@ -27,21 +28,7 @@ export function renderHtml(doc: ResultsDocument): string {
       )
     })
     .join('\n')
-  const machine = doc.machine
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${esc(doc.suite)} — hundredfold bench</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; max-width: 1100px }
-table { border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem }
-td, th { border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: right }
-td:first-child, th:first-child { text-align: left }
-code { font-size: 0.85rem }
-.meta { color: #555 }
-</style></head><body>
-<h1>${esc(doc.suite)}</h1>
-<p>${esc(doc.description)}</p>
-<p class="meta">${esc(doc.date)} · ${machine.cores} cores, ${esc(machine.cpu_model)}, Node ${esc(machine.node)}, ${esc(machine.platform)} ·
-target ${esc(describeTarget(doc))}<br><code>${esc(doc.command)}</code></p>
+  return `${pageStart({ ...doc, about: `target ${describeTarget(doc)}` })}
 <h2>Latency vs offered rate</h2>
 ${latencyChart(doc)}
 <h2>Throughput vs offered rate</h2>

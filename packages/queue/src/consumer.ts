@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises'
 import {
   type FetchOptions,
   positiveInt,
@@ -138,7 +139,7 @@ export class Consumer {
         if (signal.aborted) break
         if (err instanceof QueueError && (err.code === 'E_CLOSED' || err.code === 'E_NO_CONSUMER')) throw err
         // The broker is away (restart, partition): try again shortly rather than die.
-        await sleep(200, signal)
+        await pause(200, signal)
         continue
       }
       for (const msg of batch) {
@@ -204,14 +205,7 @@ export class Consumer {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    signal.addEventListener('abort', done, { once: true })
-    function done() {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-  })
+/** Waits `ms`, or less if the signal fires first; never rejects. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return delay(ms, undefined, { signal }).catch(() => {})
 }

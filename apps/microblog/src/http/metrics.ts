@@ -6,7 +6,7 @@ import type { Services } from '../services/index.js'
 import { fanoutChannel } from '../workers/consumers.js'
 import { registerDbMetrics } from './db-metrics.js'
 import { catchUp, totalsCounter } from './metric-helpers.js'
-import { registerStageMetrics } from './stage-metrics.js'
+import { registerRequestMetrics } from './request-metrics.js'
 
 /**
  * `/metrics`: per-route latency in seconds (a bucketed histogram that sums across processes, and the HDR
@@ -27,26 +27,8 @@ export function registerMetrics(
   if (services.cache) registerCacheMetrics(registry, services.cache)
   const stopQueueMetrics = services.writes.queued ? registerQueueMetrics(registry, services) : () => {}
   const defaults = collectDefaultMetrics(registry)
-  const duration = registry.histogram({
-    name: 'http_request_duration_seconds',
-    help: 'Time from request to response, by route.',
-    labelNames: ['method', 'route'],
-    buckets: true,
-  })
-  const requests = registry.counter({
-    name: 'http_requests_total',
-    help: 'Requests answered, by route and status.',
-    labelNames: ['method', 'route', 'status'],
-  })
   const stopDbMetrics = registerDbMetrics(registry, db)
-  if (options.stages) registerStageMetrics(app, registry)
-
-  app.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched'
-    duration.labels({ method: request.method, route }).recordMs(reply.elapsedTime)
-    requests.labels({ method: request.method, route, status: reply.statusCode }).inc()
-    done()
-  })
+  registerRequestMetrics(app, registry, options)
   app.addHook('onClose', (_app, done) => {
     defaults.stop()
     stopQueueMetrics()

@@ -6,26 +6,21 @@ export interface DbCallOptions extends CallOptions {
   timing?: RequestTiming | undefined
 }
 
+/** One statement: SQL and its parameters, on the host the method names. */
+type Statement = <Row = Record<string, unknown>>(
+  sql: string,
+  params?: readonly unknown[],
+  options?: DbCallOptions,
+) => Promise<QueryResult<Row>>
+
 /**
  * The part of `Cluster` the services use. A call whose options carry a `timing` adds its duration and
  * statement count to the request's `db` stage; one without costs nothing more than the Cluster's.
  */
 export interface Db {
-  query<Row = Record<string, unknown>>(
-    sql: string,
-    params?: readonly unknown[],
-    options?: DbCallOptions,
-  ): Promise<QueryResult<Row>>
-  read<Row = Record<string, unknown>>(
-    sql: string,
-    params?: readonly unknown[],
-    options?: DbCallOptions,
-  ): Promise<QueryResult<Row>>
-  write<Row = Record<string, unknown>>(
-    sql: string,
-    params?: readonly unknown[],
-    options?: DbCallOptions,
-  ): Promise<QueryResult<Row>>
+  query: Statement
+  read: Statement
+  write: Statement
   /** Counts BEGIN, each statement of `fn`, and COMMIT (or ROLLBACK). */
   transaction<T>(fn: (tx: Transaction) => Promise<T>, options?: DbCallOptions): Promise<T>
 }

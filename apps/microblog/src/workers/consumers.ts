@@ -1,4 +1,5 @@
 import { channel } from 'node:diagnostics_channel'
+import { setTimeout as delay } from 'node:timers/promises'
 import { type Cluster, PgError } from '@hundredfold/pg'
 import type { Consumer, QueueMessage } from '@hundredfold/queue'
 import type { FastifyBaseLogger } from 'fastify'
@@ -95,7 +96,7 @@ async function consume(
     } catch (err) {
       if (stopSignal.aborted) break
       log.warn({ err, consumer: consumer.durable }, 'fetch failed; retrying')
-      await sleep(200, stopSignal)
+      await pause(200, stopSignal)
       continue
     }
     if (batch.length === 0) continue
@@ -168,26 +169,19 @@ async function untilHealthy(
   stopSignal: AbortSignal,
   log: FastifyBaseLogger,
 ): Promise<void> {
-  for (let pause = 250; !stopSignal.aborted; pause = Math.min(pause * 2, 5000)) {
+  for (let waitMs = 250; !stopSignal.aborted; waitMs = Math.min(waitMs * 2, 5000)) {
     try {
       await healthy(AbortSignal.any([stopSignal, AbortSignal.timeout(2000)]))
       return
     } catch (err) {
       if (stopSignal.aborted) return
-      log.warn({ err, retryInMs: pause }, 'consumer paused: a dependency does not answer')
-      await sleep(pause, stopSignal)
+      log.warn({ err, retryInMs: waitMs }, 'consumer paused: a dependency does not answer')
+      await pause(waitMs, stopSignal)
     }
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    signal.addEventListener('abort', done, { once: true })
-    function done() {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-  })
+/** Waits `ms`, or less if the signal fires first; never rejects. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return delay(ms, undefined, { signal }).catch(() => {})
 }

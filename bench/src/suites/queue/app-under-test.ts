@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { BenchError } from '../../errors.js'
 import type { BenchOptions } from '../../options.js'
 import { APP_ENTRY } from '../../paths.js'
+import { recordableSettings } from '../../target/app-record.js'
 import { databaseUrl, dropDatabase, postgresReachable, recreateDatabase } from '../../target/postgres-db.js'
 import { type SpawnedServer, spawnServer } from '../../target/spawn-server.js'
 import { APP_ENV } from '../../target/target.js'
@@ -108,22 +109,5 @@ export async function spawnApp(
   }
 }
 
-/** The environment as recorded in results: every `HF_*` the server got, passwords masked. */
-export function recordableEnv(env: Readonly<Record<string, string>>): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith('HF_')) continue
-    out[name] = /^[a-z]+:\/\//.test(value) ? maskPassword(value) : value
-  }
-  return out
-}
-
-function maskPassword(url: string): string {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password) parsed.password = '***'
-    return parsed.toString()
-  } catch {
-    return url
-  }
-}
+/** The environment as recorded in results: every `HF_*` the server got, secrets left out, passwords masked. */
+export const recordableEnv = recordableSettings

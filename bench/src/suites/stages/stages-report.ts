@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises'
 import { coresTable } from '../../report/cores-table.js'
+import { pageStart } from '../../report/page.js'
 import { esc } from '../../report/svg-chart.js'
 import { svgToPng } from '../../report/write-report.js'
 import { readResults } from '../../results.js'
@@ -66,21 +67,7 @@ export function renderStagesHtml(doc: StagesDocument): string {
           .join(' ')}</td></tr>`,
     )
     .join('\n')
-  const machine = doc.machine
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${esc(doc.suite)} — hundredfold bench</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; max-width: 1200px }
-table { border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem }
-td, th { border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: right }
-td:first-child, th:first-child, td.text { text-align: left }
-code { font-size: 0.8rem }
-.meta { color: #555 }
-</style></head><body>
-<h1>${esc(doc.suite)}</h1>
-<p>${esc(doc.description)}</p>
-<p class="meta">${esc(doc.date)} · ${machine.cores} cores, ${esc(machine.cpu_model)}, Node ${esc(machine.node)}, ${esc(machine.platform)} ·
-dataset ${esc(doc.dataset.name)} (${esc(doc.dataset.source)})<br><code>${esc(doc.command)}</code></p>
+  return `${pageStart({ ...doc, about: `dataset ${doc.dataset.name} (${doc.dataset.source})` })}
 ${documentChart(doc)}
 <h2>Stages</h2>
 <p>MST in req/s; ceiling = <code>GET /ceiling</code> of the same process; errors, CPU µs per request and its split by

@@ -178,16 +178,48 @@ export async function measureWorkload(
     options,
     signal,
   )
+  // The same low rate on the fixed route and on the mix, same process and stores: what an idle request costs.
+  const low = ceiling ? await lowLoadPair(target.baseUrl, source, options, signal, pid) : undefined
+  const metrics = workloadMetrics(options, search, ceilingRps)
+  if (low) metrics['low_load_p99_ratio'] = low.ratio
   return {
     graph,
     loaded,
     search,
     ceiling,
     ceilingRps,
-    steps: [...(ceiling?.steps ?? []), ...search.steps],
-    metrics: workloadMetrics(options, search, ceilingRps),
+    steps: [...(ceiling?.steps ?? []), ...search.steps, ...(low?.steps ?? [])],
+    metrics,
     usage: mstUsage(mstStep(options, search)),
   }
+}
+
+/** The rate of the low-load pair: well below any MST, so both answers show a nearly idle server. */
+export const LOW_LOAD_RPS = 200
+
+/**
+ * One step of `/ceiling` and one of the mix at {@link LOW_LOAD_RPS}, and the ratio of their p99s
+ * (`low_load_p99_ratio`): how much more than the fixed route an idle request of the mix costs.
+ */
+async function lowLoadPair(
+  baseUrl: string,
+  source: RequestSource,
+  options: Readonly<BenchOptions>,
+  signal: AbortSignal,
+  pid: { serverPid?: number },
+): Promise<{ ratio: number | null; steps: StepRecord[] }> {
+  const fixed = { ...options, rate: LOW_LOAD_RPS }
+  const slosMs = [Math.max(...options.slosMs)]
+  const route = await searchTarget(
+    { phase: 'low-ceiling', baseUrl, source: ceilingSource, slosMs, ...pid },
+    fixed,
+    signal,
+  )
+  const mix = await searchTarget({ phase: 'low-mst', baseUrl, source, slosMs, ...pid }, fixed, signal)
+  const p99 = (search: TargetSearch) => search.steps[0]?.latency.p99_ms
+  const [routeP99, mixP99] = [p99(route), p99(mix)]
+  const ratio = routeP99 && mixP99 !== undefined ? round(mixP99 / routeP99, 2) : null
+  return { ratio, steps: [...route.steps, ...mix.steps] }
 }
 
 /** The graph the options name: the dataset folder, or a generated graph. */
@@ -217,6 +249,11 @@ export function workloadMetrics(
   const mst = search.mst[loosest]
   metrics['ceiling_rps'] = ceilingRps
   metrics['mst_to_ceiling'] = mst !== undefined && ceilingRps ? round(mst / ceilingRps, 3) : null
+  const tight = search.mst['10']
+  if (options.slosMs.includes(10)) {
+    metrics['mst_to_ceiling_p99_10ms'] =
+      tight !== undefined && ceilingRps ? round(tight / ceilingRps, 4) : null
+  }
   const at = mstStep(options, search)
   metrics['offered_rps'] = at?.offered_rps ?? null
   metrics['achieved_rps'] = at ? round(at.achieved_rps, 1) : null

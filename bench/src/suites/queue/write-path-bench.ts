@@ -232,6 +232,25 @@ async function run(ctx: RunContext): Promise<WritePathOutcome> {
       signal,
     )
     if (!quiet.drained) log('the backlog of the fan-out step did not drain before the burst; going on')
+    // The same queued composes at a tenth of the burst's rate first: the accept p99 a burst is compared to.
+    const calm = await measureComposeBurst(
+      {
+        ...sender,
+        ratePerSecond: burstRate / BURST_FACTOR,
+        durationMs: shape.burstMs,
+        seed: options.seed + 201,
+        sessions,
+        queue: ctx.queue,
+        stream: posts,
+        consumer: TIMELINE_CONSUMER,
+        drainTimeoutMs: shape.drainTimeoutMs,
+      },
+      signal,
+    )
+    log(
+      `[calm] ${burstRate / BURST_FACTOR} req/s for ${shape.burstMs / 1000} s → accept p50 ${calm.load.accept.p50_ms} ` +
+        `p99 ${calm.load.accept.p99_ms} ms`,
+    )
     const burst = await measureComposeBurst(
       {
         ...sender,
@@ -263,6 +282,7 @@ async function run(ctx: RunContext): Promise<WritePathOutcome> {
       mst,
       search,
       burstRate,
+      calm,
       burst,
       fanout,
       fanoutDrain,

@@ -18,6 +18,8 @@ export interface WritePathFigures {
   mst: number
   search: TargetSearch | undefined
   burstRate: number
+  /** Queued composes at a tenth of the burst's rate, just before it. */
+  calm: ComposeBurstResult
   burst: ComposeBurstResult
   fanout: FanoutLagResult
   fanoutDrain: { drained: boolean; peak: number }
@@ -53,6 +55,12 @@ export function writePathResults(input: WritePathFigures): WritePathOutcome {
     compose_accept_p999_ms: input.burst.load.accept.p999_ms,
     compose_accept_max_ms: input.burst.load.accept.max_ms,
     compose_burst_503: input.burst.load.by_status['503'] ?? 0,
+    compose_calm_rps: input.burstRate / BURST_FACTOR,
+    compose_calm_accept_p99_ms: input.calm.load.accept.p99_ms,
+    burst_accept_p99_ratio:
+      input.calm.load.accept.p99_ms > 0
+        ? Math.round((input.burst.load.accept.p99_ms / input.calm.load.accept.p99_ms) * 100) / 100
+        : null,
     compose_burst_errors: input.burst.load.scheduled - input.burst.load.accepted,
     compose_burst_backlog_peak: input.burst.backlog_peak,
     compose_burst_drain_s: input.burst.drained ? input.burst.drain_s : null,

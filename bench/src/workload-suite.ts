@@ -7,7 +7,7 @@ import type { LoadStats } from './dataset/load-graph.js'
 import type { RequestSource } from './loadgen/request.js'
 import { PROCESS_GROUPS } from './machine/process-groups.js'
 import { processSampler } from './machine/process-sampler.js'
-import { searchTarget, type TargetSearch } from './mst/search-target.js'
+import { type SearchTargetInput, searchTarget, type TargetSearch } from './mst/search-target.js'
 import type { BenchOptions } from './options.js'
 import { writeResultsAndReport } from './report/write-report.js'
 import type { MetricValue, MstUsage, StepRecord } from './results.js'
@@ -179,7 +179,9 @@ export async function measureWorkload(
     signal,
   )
   // The same low rate on the fixed route and on the mix, same process and stores: what an idle request costs.
-  const low = ceiling ? await lowLoadPair(target.baseUrl, source, options, signal, pid) : undefined
+  const low = ceiling
+    ? await lowLoadPair(target.baseUrl, source, options, signal, { sampler, ...pid })
+    : undefined
   const metrics = workloadMetrics(options, search, ceilingRps)
   if (low) metrics['low_load_p99_ratio'] = low.ratio
   return {
@@ -206,16 +208,16 @@ async function lowLoadPair(
   source: RequestSource,
   options: Readonly<BenchOptions>,
   signal: AbortSignal,
-  pid: { serverPid?: number },
+  extra: Pick<SearchTargetInput, 'sampler' | 'serverPid'>,
 ): Promise<{ ratio: number | null; steps: StepRecord[] }> {
   const fixed = { ...options, rate: LOW_LOAD_RPS }
   const slosMs = [Math.max(...options.slosMs)]
   const route = await searchTarget(
-    { phase: 'low-ceiling', baseUrl, source: ceilingSource, slosMs, ...pid },
+    { phase: 'low-ceiling', baseUrl, source: ceilingSource, slosMs, ...extra },
     fixed,
     signal,
   )
-  const mix = await searchTarget({ phase: 'low-mst', baseUrl, source, slosMs, ...pid }, fixed, signal)
+  const mix = await searchTarget({ phase: 'low-mst', baseUrl, source, slosMs, ...extra }, fixed, signal)
   const p99 = (search: TargetSearch) => search.steps[0]?.latency.p99_ms
   const [routeP99, mixP99] = [p99(route), p99(mix)]
   const ratio = routeP99 && mixP99 !== undefined ? round(mixP99 / routeP99, 2) : null

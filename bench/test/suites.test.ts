@@ -93,7 +93,16 @@ describe('suites (smoke)', () => {
     expect(doc.metrics['dataset_users']).toBe(30)
     expect(doc.metrics['dataset_posts']).toBeGreaterThan(0)
     expect(doc.metrics['empty_page_rate']).toBeGreaterThanOrEqual(0)
-    expect(doc.steps.map((s) => s.phase)).toEqual(['ceiling', 'ceiling', 'mst', 'mst'])
+    expect(doc.steps.map((s) => s.phase)).toEqual([
+      'ceiling',
+      'ceiling',
+      'mst',
+      'mst',
+      'low-ceiling',
+      'low-mst',
+    ])
+    // The mix and /ceiling at 200 req/s on the same process: what an idle request costs beyond the route.
+    expect(doc.metrics['low_load_p99_ratio']).toBeGreaterThan(0)
     // Every step says where the cores went; a server the kit did not start has no server figures.
     for (const step of doc.steps) {
       expect(step.cpu_us_per_request).toHaveProperty('total')

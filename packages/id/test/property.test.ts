@@ -22,6 +22,9 @@ describe('no duplicates across processes (property)', () => {
         COUNT: String(IDS_PER_PROCESS),
         BATCH: '1000',
         PACE: 'fast',
+        // Uniqueness is under test here, not lease timing: a TTL that a loaded machine's eight starting
+        // processes cannot miss a renewal of (the fault tests exercise lost leases on purpose).
+        TTL_MS: '10000',
       }),
     )
     const leased = await Promise.all(issuers.map((issuer) => issuer.waitFor('leased')))

@@ -61,7 +61,7 @@ export function idRoutes(options: IdRoutesOptions): RequestHandler {
     return { status: 200, contentType: JSON_TYPE, body }
   }
 
-  const ids = (query: string): ServiceResponse => {
+  const ids = (query: URLSearchParams): ServiceResponse => {
     const raw = queryValue(query, 'count')
     if (raw === undefined) return issue(1, '/ids')
     const count = typeof raw === 'string' && COUNT.test(raw) ? Number(raw) : 0
@@ -127,31 +127,23 @@ export function idRoutes(options: IdRoutesOptions): RequestHandler {
   }
 }
 
-/** Path and query of an origin-form (`/ids?count=2`) or absolute-form (`http://host/ids`) request-target. */
-function splitTarget(target: string): { path: string; query: string } {
-  let start = 0
-  if (target[0] !== '/') {
-    const scheme = target.indexOf('://')
-    const slash = scheme === -1 ? -1 : target.indexOf('/', scheme + 3)
-    start = slash === -1 ? target.length : slash
+/**
+ * Path and query of an origin-form (`/ids?count=2`) or absolute-form (`http://host/ids`) request-target, by
+ * the WHATWG URL parser; a target it refuses has no path the service serves.
+ */
+function splitTarget(target: string): { path: string; query: URLSearchParams } {
+  try {
+    const url = new URL(target, 'http://id-service.invalid')
+    return { path: url.pathname, query: url.searchParams }
+  } catch {
+    return { path: target, query: new URLSearchParams() }
   }
-  const mark = target.indexOf('?', start)
-  const path = mark === -1 ? target.slice(start) : target.slice(start, mark)
-  return { path: path === '' ? '/' : path, query: mark === -1 ? '' : target.slice(mark + 1) }
 }
 
-/** The value(s) of `name` in a query string (`+` is a space, `%xx` decoded), or undefined when absent. */
-function queryValue(query: string, name: string): string | string[] | undefined {
-  if (query === '') return undefined
-  let found: string | string[] | undefined
-  for (const pair of query.split('&')) {
-    const equals = pair.indexOf('=')
-    const key = percentDecode((equals === -1 ? pair : pair.slice(0, equals)).replaceAll('+', ' '))
-    if (key !== name) continue
-    const value = equals === -1 ? '' : percentDecode(pair.slice(equals + 1).replaceAll('+', ' '))
-    found = found === undefined ? value : [...(typeof found === 'string' ? [found] : found), value]
-  }
-  return found
+/** The value(s) of `name` in the query, or undefined when absent. */
+function queryValue(query: URLSearchParams, name: string): string | string[] | undefined {
+  const values = query.getAll(name)
+  return values.length === 0 ? undefined : values.length === 1 ? values[0] : values
 }
 
 /** `decodeURIComponent`, keeping malformed escapes as they are (they then fail validation). */

@@ -232,39 +232,29 @@ async function run(ctx: RunContext): Promise<WritePathOutcome> {
       signal,
     )
     if (!quiet.drained) log('the backlog of the fan-out step did not drain before the burst; going on')
+    const composers = sessions
+    const composeAt = (ratePerSecond: number, seed: number) =>
+      measureComposeBurst(
+        {
+          ...sender,
+          ratePerSecond,
+          durationMs: shape.burstMs,
+          seed,
+          sessions: composers,
+          queue: ctx.queue,
+          stream: posts,
+          consumer: TIMELINE_CONSUMER,
+          drainTimeoutMs: shape.drainTimeoutMs,
+        },
+        signal,
+      )
     // The same queued composes at a tenth of the burst's rate first: the accept p99 a burst is compared to.
-    const calm = await measureComposeBurst(
-      {
-        ...sender,
-        ratePerSecond: burstRate / BURST_FACTOR,
-        durationMs: shape.burstMs,
-        seed: options.seed + 201,
-        sessions,
-        queue: ctx.queue,
-        stream: posts,
-        consumer: TIMELINE_CONSUMER,
-        drainTimeoutMs: shape.drainTimeoutMs,
-      },
-      signal,
-    )
+    const calm = await composeAt(burstRate / BURST_FACTOR, options.seed + 201)
     log(
       `[calm] ${burstRate / BURST_FACTOR} req/s for ${shape.burstMs / 1000} s → accept p50 ${calm.load.accept.p50_ms} ` +
         `p99 ${calm.load.accept.p99_ms} ms`,
     )
-    const burst = await measureComposeBurst(
-      {
-        ...sender,
-        ratePerSecond: burstRate,
-        durationMs: shape.burstMs,
-        seed: options.seed + 202,
-        sessions,
-        queue: ctx.queue,
-        stream: posts,
-        consumer: TIMELINE_CONSUMER,
-        drainTimeoutMs: shape.drainTimeoutMs,
-      },
-      signal,
-    )
+    const burst = await composeAt(burstRate, options.seed + 202)
     log(
       `[burst] ${burstRate} req/s for ${shape.burstMs / 1000} s → accepted ${burst.load.achieved_rps}/s, ` +
         `accept p50 ${burst.load.accept.p50_ms} p99 ${burst.load.accept.p99_ms} ms, 503s ${burst.load.by_status['503'] ?? 0}, ` +

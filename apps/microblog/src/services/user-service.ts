@@ -2,7 +2,7 @@ import type { Snowflake } from '@hundredfold/id'
 import { PgError } from '@hundredfold/pg'
 import { AppError } from '../domain/app-error.js'
 import { hashPassword, verifyPassword } from '../domain/password.js'
-import type { MeasuredCache } from '../storage/measured-cache.js'
+import { IMMUTABLE, type MeasuredCache } from '../storage/measured-cache.js'
 import type { Db } from '../storage/measured-db.js'
 import type { CallOptions, User, UserCounters } from './types.js'
 
@@ -249,7 +249,7 @@ export class UserService {
         async (_key, signal) =>
           (await this.#db.query<{ user_id: string }>(sql, [key], { signal, timing: options.timing })).rows[0]
             ?.user_id,
-        options,
+        { ...options, ...IMMUTABLE },
       )
     }
     return (await this.#db.read<{ user_id: string }>(sql, [key], options)).rows[0]?.user_id
@@ -267,7 +267,7 @@ export class UserService {
           const { rows } = await this.#db.query<Row>(sql, [names], { signal, timing: options.timing })
           return new Map(rows.map((r) => [usernameKey(r.username), r.user_id]))
         },
-        options,
+        { ...options, ...IMMUTABLE },
       )
       return new Map([...found].map(([key, id]) => [key.slice('uname:'.length), id]))
     }

@@ -32,7 +32,10 @@ export async function openCache(config: MicroblogConfig): Promise<AppCache | und
     bus,
     serializer: rows,
     ttlMs: 60_000,
-    l1TtlMs: 5_000,
+    // Every write deletes its keys through the bus, which reaches every process's L1, and a bus that
+    // reconnects (and may have lost messages) clears L1: so L1 may keep an entry as long as L2 does.
+    // A short L1 TTL would only send warm keys back to Redis every few seconds.
+    l1TtlMs: 60_000,
     l1Max: config.cacheL1Max,
   })
   await cache.ready()

@@ -14,6 +14,13 @@ export interface CacheReadOptions {
 }
 
 /**
+ * TTLs for a value that never changes once written (a post body, a username's or external id's user
+ * id): no write can make a cached copy stale, so it may stay far longer than the cache's defaults,
+ * which bound the staleness of values that do change.
+ */
+export const IMMUTABLE = { ttlMs: 3_600_000, l1TtlMs: 600_000 } as const
+
+/**
  * The read cache as services use it: `Cache`'s reads and deletes, each adding to the request's
  * `cache` stage when its options carry a `timing` — its duration, the keys asked, those L1 served
  * (the cache counts them into the timing, its `tally`) and those this call's loader loaded. Without a

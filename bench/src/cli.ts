@@ -21,6 +21,7 @@ targets:
   --nats-url <url>        JetStream broker for full                    [${DEFAULT_OPTIONS.natsUrl}]
   --database <name>       database recreated for the run               [hf_bench]
   --server-cpus <list>    pin the spawned server with taskset -c, e.g. 1
+  --consumers <layout>    queue consumers in a process of their own at nice 10, or inline  [process]
 dataset:
   --dataset <dir>         socfb-Reed98 folder                          [../shared/datasets/socfb-Reed98]
   --generate              generate a graph of the same size instead (also when the folder is absent)
@@ -77,6 +78,7 @@ const FLAGS = flagTable(
     'nats-url',
     'database',
     'server-cpus',
+    'consumers',
     'dataset',
     'users',
     'edges',
@@ -131,6 +133,7 @@ export function parseOptions(args: string[]): Partial<BenchOptions> {
     natsUrl: values['nats-url'],
     database: values.database,
     serverCpus: values['server-cpus'],
+    consumers: values.consumers as BenchOptions['consumers'] | undefined,
     dataset: values.dataset,
     generate: values.generate || values.users !== undefined || values.edges !== undefined ? true : undefined,
     graphUsers: number('users', values.users),

@@ -1,6 +1,7 @@
 import { BenchError } from './errors.js'
 import type { ArrivalProcess } from './loadgen/arrivals.js'
 import { DEFAULT_DATASET_DIR, RESULTS_DIR } from './paths.js'
+import type { ConsumerLayout } from './target/consumer-process.js'
 import { DEFAULT_POSTGRES_URL } from './target/postgres-db.js'
 
 /** Every option a suite accepts; the CLI maps `--kebab-case` flags onto these. */
@@ -20,6 +21,12 @@ export interface BenchOptions {
   database: string
   /** Pin the spawned server to these CPUs (`taskset -c`), e.g. `1`. @default undefined (no pinning) */
   serverCpus: string | undefined
+  /**
+   * Where a spawned microblog with the queue on runs its consumers: `process` (one process of their own
+   * at `nice 10`, the app then only accepts) or `inline` (in the app process, as `npm start` does).
+   * @default 'process'
+   */
+  consumers: ConsumerLayout
   /** socfb-Reed98 folder. @default '../shared/datasets/socfb-Reed98' */
   dataset: string
   /** Generate a graph instead of reading the folder (also done when the folder is absent). @default false */
@@ -93,6 +100,7 @@ export const DEFAULT_OPTIONS: Readonly<BenchOptions> = Object.freeze({
   natsUrl: 'nats://127.0.0.1:4222',
   database: 'hf_bench',
   serverCpus: undefined,
+  consumers: 'process',
   dataset: DEFAULT_DATASET_DIR,
   generate: false,
   graphUsers: 962,
@@ -173,6 +181,9 @@ export function resolveOptions(input: Partial<BenchOptions> = {}): Readonly<Benc
         context: { value },
       })
     }
+  }
+  if (options.consumers !== 'process' && options.consumers !== 'inline') {
+    throw new BenchError('E_BENCH_OPTION', 'options.consumers must be process or inline')
   }
   if (options.arrival !== 'constant' && options.arrival !== 'poisson') {
     throw new BenchError('E_BENCH_OPTION', 'options.arrival must be constant or poisson')

@@ -48,7 +48,10 @@ export interface TargetRecord {
   stores?: Record<string, string>
   /** The write queue: `jetstream`, `in-process` or `off`. */
   queue?: string
+  /** Processes of the app: the one that serves, plus its consumer processes when they run apart. */
   app_processes?: number
+  /** Processes that run only the write queue's consumers (`--consumers process`), at a lower priority. */
+  consumer_processes?: number
   /** Why `--target auto` ran less than the full system, when it did. */
   fallback?: string
 }

@@ -122,7 +122,11 @@ export async function measureWorkload(
   graph?: SocialGraph,
 ): Promise<WorkloadMeasurement> {
   const pid = target.pid === undefined ? {} : { serverPid: target.pid }
-  const sampler = processSampler({ serverPids: target.pids, metricsUrl: `${target.baseUrl}/metrics` })
+  const sampler = processSampler({
+    serverPids: target.pids,
+    consumerPids: target.consumerPids,
+    metricsUrl: `${target.baseUrl}/metrics`,
+  })
 
   graph ??= await resolveOptionsGraph(options)
   log(`dataset ${graph.name} (${graph.source}): ${graph.users} users, ${graph.edges.length} edges`)

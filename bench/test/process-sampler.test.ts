@@ -33,12 +33,13 @@ const snapshot = (machine: number | undefined, pids: Array<[number, string, numb
 })
 
 describe('process groups', () => {
-  it('claims the server subtree before the sender, and the stores by command name', () => {
+  it('claims the server and consumer subtrees before the sender, and the stores by command name', () => {
     const stats: ProcStat[] = [
       { pid: 1, ppid: 0, comm: 'init', cpuSeconds: 0 },
       { pid: BENCH, ppid: 1, comm: 'node', cpuSeconds: 0 },
       { pid: SERVER, ppid: BENCH, comm: 'node', cpuSeconds: 0 },
       { pid: 201, ppid: SERVER, comm: 'node', cpuSeconds: 0 },
+      { pid: 202, ppid: BENCH, comm: 'node', cpuSeconds: 0 },
       { pid: 300, ppid: BENCH, comm: 'wrk', cpuSeconds: 0 },
       { pid: 400, ppid: 1, comm: 'postgres', cpuSeconds: 0 },
       { pid: 401, ppid: 400, comm: 'postgres', cpuSeconds: 0 },
@@ -46,11 +47,12 @@ describe('process groups', () => {
       { pid: 600, ppid: 1, comm: 'nats-server', cpuSeconds: 0 },
       { pid: 700, ppid: 1, comm: 'bash', cpuSeconds: 0 },
     ]
-    const groups = groupProcesses(stats, { serverPids: [SERVER], senderPid: BENCH })
+    const groups = groupProcesses(stats, { serverPids: [SERVER], consumerPids: [202], senderPid: BENCH })
     expect(Object.fromEntries(groups)).toEqual({
       [BENCH]: 'sender',
       [SERVER]: 'server',
       201: 'server',
+      202: 'consumers',
       300: 'sender',
       400: 'postgres',
       401: 'postgres',
@@ -77,6 +79,7 @@ describe('CPU between two snapshots', () => {
     // 401 exited in between: what it used is lost to `other`.
     expect(cpuSecondsBetween(start, end)).toEqual({
       server: 1.5,
+      consumers: null,
       postgres: 0.75,
       redis: null,
       nats: null,
@@ -150,6 +153,7 @@ describe('processSampler', () => {
     const usage = await step.finish(1000, signal)
     expect(usage.cpu_us_per_request).toEqual({
       server: 1000,
+      consumers: null,
       postgres: 500,
       redis: 100,
       nats: 200,
@@ -159,6 +163,7 @@ describe('processSampler', () => {
     })
     expect(usage.cpu_cores).toEqual({
       server: 0.5,
+      consumers: null,
       postgres: 0.25,
       redis: 0.05,
       nats: 0.1,

@@ -1,7 +1,7 @@
 import type { ProcStat } from './cpu.js'
 
 /** The process groups the sampler splits a machine's CPU into; `other` is the rest of the machine. */
-export const PROCESS_GROUPS = ['server', 'postgres', 'redis', 'nats', 'sender', 'other'] as const
+export const PROCESS_GROUPS = ['server', 'consumers', 'postgres', 'redis', 'nats', 'sender', 'other'] as const
 export type ProcessGroup = (typeof PROCESS_GROUPS)[number]
 /** A group a process can be in (`other` is what is left of the machine). */
 export type ProcessClass = Exclude<ProcessGroup, 'other'>
@@ -17,12 +17,15 @@ const BY_COMMAND: Readonly<Record<string, ProcessClass>> = Object.freeze({
 export interface ProcessRoles {
   /** Pids of the server under test that the kit started (its children join it). */
   serverPids: readonly number[]
+  /** Pids of the app's consumer processes the kit started, when they run apart from the server. */
+  consumerPids?: readonly number[]
   /** The bench process; its other descendants (wrk, raw-load workers) are the sender. */
   senderPid: number
 }
 
 /**
- * Assigns each process to a group: the server's pids and their descendants → `server`; by command name →
+ * Assigns each process to a group: the server's pids and their descendants → `server`, the consumer
+ * processes' → `consumers`; by command name →
  * `postgres`, `redis`, `nats`; the bench process and its other descendants → `sender`. Processes in no
  * group are left out (their CPU ends up in `other`). A server started by the bench is its child, so the
  * server's subtree is claimed first.
@@ -47,6 +50,7 @@ export function groupProcesses(stats: readonly ProcStat[], roles: ProcessRoles):
     }
   }
   for (const pid of roles.serverPids) claim(pid, 'server')
+  for (const pid of roles.consumerPids ?? []) claim(pid, 'consumers')
   for (const stat of stats) {
     const group = BY_COMMAND[stat.comm]
     if (group && !groups.has(stat.pid)) groups.set(stat.pid, group)

@@ -125,6 +125,8 @@ export interface ProcessSampler {
 export interface ProcessSamplerOptions {
   /** Pids of the server processes the kit started; empty for a server it did not start. */
   serverPids: readonly number[]
+  /** Pids of the app's consumer processes, when they run apart from the server. @default [] */
+  consumerPids?: readonly number[]
   /** The server's `/metrics` URL; undefined = heap and loop delay are null. */
   metricsUrl?: string
   /** @default linuxProcReader */
@@ -149,7 +151,11 @@ export function processSampler(options: ProcessSamplerOptions): ProcessSampler {
   const reader = options.reader ?? linuxProcReader
   const scrape = options.scrape ?? scrapeMetrics
   const now = options.now ?? (() => performance.now())
-  const roles: ProcessRoles = { serverPids: options.serverPids, senderPid: reader.ownPid }
+  const roles: ProcessRoles = {
+    serverPids: options.serverPids,
+    consumerPids: options.consumerPids ?? [],
+    senderPid: reader.ownPid,
+  }
   const scrapeOnce = (signal: AbortSignal): Promise<string | undefined> =>
     options.metricsUrl === undefined ? Promise.resolve(undefined) : scrape(options.metricsUrl, signal)
   const snapshot = (signal: AbortSignal): Promise<CpuSnapshot | undefined> =>
@@ -204,7 +210,9 @@ async function serverRssBytes(
 }
 
 function emptyFigures(): GroupFigures {
-  return { server: null, postgres: null, redis: null, nats: null, sender: null, other: null, total: null }
+  const figures = { total: null } as GroupFigures
+  for (const group of PROCESS_GROUPS) figures[group] = null
+  return figures
 }
 
 const mb = (bytes: number | null | undefined): number | null =>

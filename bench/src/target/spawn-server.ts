@@ -18,6 +18,8 @@ export interface SpawnOptions {
   startTimeoutMs?: number
   /** Prefix the command with `taskset -c <cpus>` to keep the server off the sender's core. */
   cpus?: string
+  /** Run it at this niceness (`nice -n`), e.g. 10 for work that should yield to the front. */
+  nice?: number
 }
 
 const LISTENING = /listening on (http:\/\/[^\s]+)/
@@ -30,9 +32,14 @@ const LISTENING = /listening on (http:\/\/[^\s]+)/
  * await using server = await spawnServer({ entry: APP_ENTRY, env: { HF_PORT: '0' } }, signal)
  */
 export async function spawnServer(options: SpawnOptions, signal: AbortSignal): Promise<SpawnedServer> {
-  const command = options.cpus ? 'taskset' : process.execPath
-  const args = options.cpus ? ['-c', options.cpus, process.execPath, options.entry] : [options.entry]
-  const child = spawn(command, args, {
+  // `nice` and `taskset` exec what follows them, so the child's pid is the server's own.
+  const argv = [
+    ...(options.nice === undefined ? [] : ['nice', '-n', String(options.nice)]),
+    ...(options.cpus ? ['taskset', '-c', options.cpus] : []),
+    process.execPath,
+    options.entry,
+  ]
+  const child = spawn(argv[0]!, argv.slice(1), {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

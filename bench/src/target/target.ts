@@ -7,6 +7,7 @@ import { APP_ENTRY, SYNTHETIC_ENTRY } from '../paths.js'
 import type { TargetRecord } from '../results.js'
 import { describeApp, effectiveAppEnv } from './app-record.js'
 import { type AppStack, cleanUpStack, resolveAppStack, settleQueue, stackEnv } from './app-stack.js'
+import { appProcesses, CONSUMER_NICE, type ConsumerLayout } from './consumer-process.js'
 import { databaseUrl, dropDatabase, recreateDatabase } from './postgres-db.js'
 import { type SpawnedServer, spawnServer } from './spawn-server.js'
 
@@ -22,6 +23,8 @@ export interface Target extends AsyncDisposable {
   pid?: number
   /** Every server process the kit started (one per app process); empty for a URL. */
   pids: readonly number[]
+  /** The app's consumer processes the kit started apart from `pids` (`--consumers process`); else empty. */
+  consumerPids: readonly number[]
   /** What ran, as recorded in results (`target`). */
   summary: TargetRecord
   /** True when the kit started it empty, so the dataset must be loaded. */
@@ -46,6 +49,8 @@ export interface TargetOptions {
   database: string
   /** CPUs for the server process (`taskset -c`), e.g. `1`; unset = no pinning. */
   serverCpus?: string
+  /** Where the write queue's consumers run when the queue is on. @default 'process' */
+  consumers?: ConsumerLayout
 }
 
 /**
@@ -108,6 +113,7 @@ export async function openTarget(
     kind: 'url',
     baseUrl: url.origin,
     pids: [],
+    consumerPids: [],
     summary: { kind: 'url', base_url: url.origin },
     fresh: false,
     settle: async () => {},
@@ -137,6 +143,7 @@ async function openApp(stack: AppStack, options: TargetOptions, signal: AbortSig
       env: { ...database, ...stackEnv(stack, namespace) },
       namespace,
       ...(options.serverCpus === undefined ? {} : { serverCpus: options.serverCpus }),
+      ...(options.consumers === undefined ? {} : { consumers: options.consumers }),
       after: removeDatabase,
     },
     signal,
@@ -153,6 +160,8 @@ export interface AppLaunch {
   namespace: string
   /** CPUs for the server process (`taskset -c`); unset = no pinning. */
   serverCpus?: string
+  /** Where the write queue's consumers run when the queue is on. @default 'process' */
+  consumers?: ConsumerLayout
   /** Runs after the server stopped and the namespace was cleaned up, e.g. to drop the database. */
   after?: () => Promise<void>
 }
@@ -173,22 +182,33 @@ export async function startApp(launch: AppLaunch, signal: AbortSignal): Promise<
   }
   const env = { ...APP_ENV, ...launch.env }
   const pin = launch.serverCpus === undefined ? {} : { cpus: launch.serverCpus }
-  const server = await spawnServer({ entry: APP_ENTRY, env, ...pin }, signal).catch(
-    async (error: unknown) => {
-      await after()
-      throw error
-    },
-  )
+  const layout = appProcesses(env, effectiveAppEnv(env), launch.consumers ?? 'process')
+  let consumers: SpawnedServer | undefined
+  const server = await (async () => {
+    // The consumers first: the app's first requests may already be writes.
+    if (layout.consumers) {
+      consumers = await spawnServer(
+        { entry: APP_ENTRY, env: layout.consumers, ...pin, nice: CONSUMER_NICE },
+        signal,
+      )
+    }
+    return spawnServer({ entry: APP_ENTRY, env: layout.front, ...pin }, signal)
+  })().catch(async (error: unknown) => {
+    await consumers?.[Symbol.asyncDispose]()
+    await after()
+    throw error
+  })
   const summary: TargetRecord = {
     kind: launch.stack.kind,
     base_url: server.baseUrl,
     ...describeApp(effectiveAppEnv(env)),
-    app_processes: 1,
+    app_processes: consumers ? 2 : 1,
+    ...(consumers ? { consumer_processes: 1 } : {}),
     ...(launch.stack.fallback ? { fallback: launch.stack.fallback } : {}),
   }
   const settle = (settleSignal: AbortSignal, log: (line: string) => void): Promise<void> =>
     settleQueue(launch.stack, launch.namespace, { timeoutMs: SETTLE_TIMEOUT_MS, log }, settleSignal)
-  return spawned(summary, server, after, settle)
+  return spawned(summary, server, after, settle, consumers)
 }
 
 function spawned(
@@ -196,18 +216,21 @@ function spawned(
   server: SpawnedServer,
   after?: () => Promise<void>,
   settle?: Target['settle'],
+  consumers?: SpawnedServer,
 ): Target {
   return {
     kind: summary.kind as Target['kind'],
     baseUrl: server.baseUrl,
     pid: server.pid,
     pids: [server.pid],
+    consumerPids: consumers ? [consumers.pid] : [],
     summary,
     fresh: true,
     settle: settle ?? (async () => {}),
-    tail: server.tail,
+    tail: () => server.tail() + (consumers ? `\n[consumers]\n${consumers.tail()}` : ''),
     async [Symbol.asyncDispose]() {
       await server[Symbol.asyncDispose]()
+      await consumers?.[Symbol.asyncDispose]()
       await after?.()
     },
   }

@@ -29,7 +29,11 @@ async function runCeiling(options: Readonly<BenchOptions>, signal: AbortSignal):
   const pid = target.pid === undefined ? {} : { serverPid: target.pid }
   log(`target ${target.kind} at ${target.baseUrl}`)
   const slos = [...options.slosMs].sort((a, b) => b - a)
-  const sampler = processSampler({ serverPids: target.pids, metricsUrl: `${target.baseUrl}/metrics` })
+  const sampler = processSampler({
+    serverPids: target.pids,
+    consumerPids: target.consumerPids,
+    metricsUrl: `${target.baseUrl}/metrics`,
+  })
   const search = await searchTarget(
     { phase: 'ceiling', baseUrl: target.baseUrl, source: ceilingSource, slosMs: slos, sampler, ...pid },
     options,

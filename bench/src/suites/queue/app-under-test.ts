@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { BenchError } from '../../errors.js'
 import type { BenchOptions } from '../../options.js'
 import { APP_ENTRY } from '../../paths.js'
-import { recordableSettings } from '../../target/app-record.js'
+import { effectiveAppEnv, recordableSettings } from '../../target/app-record.js'
+import { appProcesses, CONSUMER_NICE } from '../../target/consumer-process.js'
 import { databaseUrl, dropDatabase, postgresReachable, recreateDatabase } from '../../target/postgres-db.js'
 import { type SpawnedServer, spawnServer } from '../../target/spawn-server.js'
 import { APP_ENV } from '../../target/target.js'
@@ -26,6 +27,8 @@ export interface AppDatabase extends AsyncDisposable {
 export interface AppServer extends AsyncDisposable {
   baseUrl: string
   pid: number
+  /** The pid of its consumer process, when the consumers run apart (`--consumers process`). */
+  consumerPid?: number
   env: Readonly<Record<string, string>>
   tail(): string
 }
@@ -76,7 +79,9 @@ export async function openAppDatabase(
 }
 
 /**
- * Starts the app on `database` with `env` added to the bench's usual environment.
+ * Starts the app on `database` with `env` added to the bench's usual environment; with the queue on and
+ * `--consumers process`, its consumers in a process of their own at a lower priority (`env` records the
+ * front's).
  *
  * @example
  * await using server = await spawnApp(db, { HF_QUEUE: 'off' }, options, signal)
@@ -84,17 +89,24 @@ export async function openAppDatabase(
 export async function spawnApp(
   database: AppDatabase,
   env: Readonly<Record<string, string>>,
-  options: Pick<BenchOptions, 'serverCpus'>,
+  options: Pick<BenchOptions, 'serverCpus'> & Partial<Pick<BenchOptions, 'consumers'>>,
   signal: AbortSignal,
 ): Promise<AppServer> {
-  const full = { ...APP_ENV, ...database.env, ...env }
-  const server: SpawnedServer = await spawnServer(
-    {
-      entry: APP_ENTRY,
-      env: full,
-      ...(options.serverCpus === undefined ? {} : { cpus: options.serverCpus }),
+  const pin = options.serverCpus === undefined ? {} : { cpus: options.serverCpus }
+  const layout = appProcesses(
+    { ...APP_ENV, ...database.env, ...env },
+    effectiveAppEnv({ ...database.env, ...env }),
+    options.consumers ?? 'process',
+  )
+  const full = layout.front
+  const consumers = layout.consumers
+    ? await spawnServer({ entry: APP_ENTRY, env: layout.consumers, ...pin, nice: CONSUMER_NICE }, signal)
+    : undefined
+  const server: SpawnedServer = await spawnServer({ entry: APP_ENTRY, env: full, ...pin }, signal).catch(
+    async (error: unknown) => {
+      await consumers?.[Symbol.asyncDispose]()
+      throw error
     },
-    signal,
   )
   // spawnServer passes the bench's own environment on too: record the HF_* the server really got.
   const inherited = Object.entries(process.env).filter(
@@ -103,9 +115,13 @@ export async function spawnApp(
   return {
     baseUrl: server.baseUrl,
     pid: server.pid,
+    ...(consumers ? { consumerPid: consumers.pid } : {}),
     env: { ...Object.fromEntries(inherited), ...full },
-    tail: server.tail,
-    [Symbol.asyncDispose]: () => server[Symbol.asyncDispose](),
+    tail: () => server.tail() + (consumers ? `\n[consumers]\n${consumers.tail()}` : ''),
+    async [Symbol.asyncDispose]() {
+      await server[Symbol.asyncDispose]()
+      await consumers?.[Symbol.asyncDispose]()
+    },
   }
 }
 

@@ -283,6 +283,7 @@ async function run(ctx: RunContext): Promise<WritePathOutcome> {
       loaded,
       syncEnv,
       queuedEnv: recordableEnv(app.env),
+      consumerProcesses: app.consumerPid === undefined ? 0 : 1,
       broker: { url: ctx.shared['HF_NATS_URL'], ...nats },
       redis: { url: ctx.shared['HF_REDIS_URL'], ...redisInfo },
       loadavgAtStart: ctx.loadavgAtStart,

@@ -30,6 +30,8 @@ export interface WritePathFigures {
   loaded: LoadStats
   syncEnv: Record<string, string> | undefined
   queuedEnv: Record<string, string>
+  /** Processes that ran only the queued app's consumers (0: they ran inside it). */
+  consumerProcesses: number
   broker: Record<string, unknown>
   redis: Record<string, unknown>
   loadavgAtStart: number[]
@@ -55,6 +57,7 @@ export function writePathResults(input: WritePathFigures): WritePathOutcome {
     compose_accept_p999_ms: input.burst.load.accept.p999_ms,
     compose_accept_max_ms: input.burst.load.accept.max_ms,
     compose_burst_503: input.burst.load.by_status['503'] ?? 0,
+    compose_consumer_processes: input.consumerProcesses,
     compose_calm_rps: input.burstRate / BURST_FACTOR,
     compose_calm_accept_p99_ms: input.calm.load.accept.p99_ms,
     burst_accept_p99_ratio:
@@ -92,7 +95,7 @@ export function writePathResults(input: WritePathFigures): WritePathOutcome {
     steps: input.search?.steps ?? [],
     notes: [
       `compose = POST /api/v1/posts with a bearer token and DeathStarBench post text (as api-mixed); sync MST = MST at p99 <= ${SLO_MS} ms of the app with HF_QUEUE=off (201), steps phase compose-sync`,
-      `burst: open loop (${input.options.arrival}) at ${BURST_FACTOR}x the sync MST for ${input.shape.burstMs / 1000} s against the app with HF_QUEUE=on, from rest (idle server, ${input.options.connections} sender connections opened beforehand); accept latency = intended send time to the 202; drain = end of the burst to the timeline consumer's backlog (pending + unacked, JetStream consumer info every 50 ms) reading 0`,
+      `burst: open loop (${input.options.arrival}) at ${BURST_FACTOR}x the sync MST for ${input.shape.burstMs / 1000} s against the app with HF_QUEUE=on (${input.consumerProcesses > 0 ? `its consumers in ${input.consumerProcesses} process of their own at nice 10, the app with HF_CONSUMERS=off` : 'its consumers inside it'}), from rest (idle server, ${input.options.connections} sender connections opened beforehand); accept latency = intended send time to the 202; drain = end of the burst to the timeline consumer's backlog (pending + unacked, JetStream consumer info every 50 ms) reading 0`,
       `fan-out: open loop at ${input.shape.fanoutRate} posts/s (warm-up ${input.options.warmupMs / 1000} s, window ${input.options.durationMs / 1000} s), authors uniform among users with followers, every home timeline warmed first; every ${input.shape.sampleEvery}th 202 of the window is watched: ZSCORE of its member in one random follower's hf:<ns>:home:<id>, polled (pipelined) every ${input.shape.pollMs} ms at first, then every 5% of the sample's age (at most 250 ms); lag = the answer that found it - the 202's arrival (upper bound: over by at most max(${input.shape.pollMs} ms, 5% of the lag) + one Redis round trip)`,
       'fanout_lag_p99_ms floor (issue 7): <= 1000',
       ...(input.given === undefined

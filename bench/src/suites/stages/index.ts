@@ -138,7 +138,7 @@ async function runStage(
     ...(stage.queue ? { natsUrl: options.natsUrl } : {}),
   }
   const pin = options.serverCpus === undefined ? {} : { serverCpus: options.serverCpus }
-  await using target = await startApp({ stack, env, namespace, ...pin }, signal)
+  await using target = await startApp({ stack, env, namespace, ...pin, consumers: options.consumers }, signal)
   const { stores: placed, queue } = target.summary
   options.log(
     `app at ${target.baseUrl}: ${Object.entries(placed ?? {})

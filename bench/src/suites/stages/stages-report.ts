@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises'
+import { PROCESS_GROUPS } from '../../machine/process-groups.js'
 import { coresTable } from '../../report/cores-table.js'
 import { pageStart } from '../../report/page.js'
 import { esc } from '../../report/svg-chart.js'
@@ -39,12 +40,7 @@ export function renderStagesHtml(doc: StagesDocument): string {
     ...slos.slice(1).map((slo) => `MST/ceiling (${slo} ms)`),
     'errors',
     'CPU µs/req',
-    'server',
-    'postgres',
-    'redis',
-    'nats',
-    'sender',
-    'other',
+    ...PROCESS_GROUPS,
   ]
   const rows = doc.stages.map((row) => stageRowHtml(row, slos)).join('\n')
   const settings = doc.stages
@@ -106,7 +102,7 @@ function stageRowHtml(row: StageRow, slos: readonly number[]): string {
       .map((slo) => cell(row[`mst_to_ceiling_p99_${slo}ms`], 3))
       .join('')}` +
     `<td>${row.error_rate === null ? '–' : `${(row.error_rate * 100).toFixed(3)}%`}</td>${cell(row.cpu_us_per_request)}` +
-    `${(['server', 'postgres', 'redis', 'nats', 'sender', 'other'] as const).map((g) => cell(byProcess?.[g])).join('')}</tr>`
+    `${PROCESS_GROUPS.map((g) => cell(byProcess?.[g])).join('')}</tr>`
   )
 }
 

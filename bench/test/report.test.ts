@@ -81,6 +81,7 @@ describe('where the cores go', () => {
   it('has one row per sampled step, and nothing when no step was sampled', () => {
     const figures = {
       server: 800,
+      consumers: null,
       postgres: 600,
       redis: null,
       nats: null,
@@ -90,6 +91,7 @@ describe('where the cores go', () => {
     }
     const cores = {
       server: 0.4,
+      consumers: null,
       postgres: 0.3,
       redis: null,
       nats: null,

@@ -182,6 +182,7 @@ const usage = {
   server_rss_mb: 120,
   cpu_us_per_request_by_process: {
     server: 1200,
+    consumers: null,
     postgres: 700,
     redis: null,
     nats: null,

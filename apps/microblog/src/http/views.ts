@@ -47,3 +47,24 @@ export function wrk2PostJson(post: Post, author: User | undefined) {
     post_type: post.post_type,
   }
 }
+
+const wrk2Texts = new WeakMap<Post, string>()
+
+/**
+ * `JSON.stringify(wrk2PostJson(post, author))`, kept per post object. Nothing in it can change once the
+ * post exists (its author's external id and username are fixed at registration), and the cache's L1
+ * hands out the same object on every hit: so a post L1 holds is serialized once, not on every page
+ * that shows it. A post without its author is not kept (the author may only be missing for now).
+ */
+export function wrk2PostText(post: Post, author: User | undefined): string {
+  const kept = wrk2Texts.get(post)
+  if (kept !== undefined) return kept
+  const text = JSON.stringify(wrk2PostJson(post, author))
+  if (author) wrk2Texts.set(post, text)
+  return text
+}
+
+/** Whether `wrk2PostText(post, …)` already has the post's text (so its author need not be looked up). */
+export function hasWrk2PostText(post: Post): boolean {
+  return wrk2Texts.has(post)
+}

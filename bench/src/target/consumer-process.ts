@@ -1,4 +1,6 @@
+import { APP_ENTRY } from '../paths.js'
 import { describeApp } from './app-record.js'
+import { type SpawnedServer, spawnServer } from './spawn-server.js'
 
 /**
  * Where the microblog's write-queue consumers run: `process`, one process of their own beside the app
@@ -36,4 +38,40 @@ export function appProcesses(
   // An in-process broker lives in the app: only a JetStream queue can be consumed from elsewhere.
   if (layout === 'inline' || describeApp(effective).queue !== 'jetstream') return { front: { ...env } }
   return { front: { ...env, HF_CONSUMERS: 'off' }, consumers: { ...env, HF_CONSUMERS: 'on' } }
+}
+
+/** The app's serving process and, when the consumers run apart, their process. */
+export interface SpawnedApp {
+  server: SpawnedServer
+  consumers: SpawnedServer | undefined
+}
+
+/**
+ * Starts the processes of `layout`: the consumer process first (at {@link CONSUMER_NICE}; the app's
+ * first requests may already be writes), then the serving one. If the second fails to start, the first
+ * is stopped before the error is thrown.
+ *
+ * @example
+ * const { server, consumers } = await spawnAppProcesses(appProcesses(env, env, 'process'), {}, signal)
+ */
+export async function spawnAppProcesses(
+  layout: AppProcesses,
+  pin: { cpus?: string },
+  signal: AbortSignal,
+): Promise<SpawnedApp> {
+  const consumers = layout.consumers
+    ? await spawnServer({ entry: APP_ENTRY, env: layout.consumers, ...pin, nice: CONSUMER_NICE }, signal)
+    : undefined
+  const server = await spawnServer({ entry: APP_ENTRY, env: layout.front, ...pin }, signal).catch(
+    async (error: unknown) => {
+      await consumers?.[Symbol.asyncDispose]()
+      throw error
+    },
+  )
+  return { server, consumers }
+}
+
+/** Both processes' last output lines, the consumers' under a heading. */
+export function appTail({ server, consumers }: SpawnedApp): string {
+  return server.tail() + (consumers ? `\n[consumers]\n${consumers.tail()}` : '')
 }

@@ -7,7 +7,13 @@ import { APP_ENTRY, SYNTHETIC_ENTRY } from '../paths.js'
 import type { TargetRecord } from '../results.js'
 import { describeApp, effectiveAppEnv } from './app-record.js'
 import { type AppStack, cleanUpStack, resolveAppStack, settleQueue, stackEnv } from './app-stack.js'
-import { appProcesses, CONSUMER_NICE, type ConsumerLayout } from './consumer-process.js'
+import {
+  appProcesses,
+  appTail,
+  type ConsumerLayout,
+  type SpawnedApp,
+  spawnAppProcesses,
+} from './consumer-process.js'
 import { databaseUrl, dropDatabase, recreateDatabase } from './postgres-db.js'
 import { type SpawnedServer, spawnServer } from './spawn-server.js'
 
@@ -183,21 +189,11 @@ export async function startApp(launch: AppLaunch, signal: AbortSignal): Promise<
   const env = { ...APP_ENV, ...launch.env }
   const pin = launch.serverCpus === undefined ? {} : { cpus: launch.serverCpus }
   const layout = appProcesses(env, effectiveAppEnv(env), launch.consumers ?? 'process')
-  let consumers: SpawnedServer | undefined
-  const server = await (async () => {
-    // The consumers first: the app's first requests may already be writes.
-    if (layout.consumers) {
-      consumers = await spawnServer(
-        { entry: APP_ENTRY, env: layout.consumers, ...pin, nice: CONSUMER_NICE },
-        signal,
-      )
-    }
-    return spawnServer({ entry: APP_ENTRY, env: layout.front, ...pin }, signal)
-  })().catch(async (error: unknown) => {
-    await consumers?.[Symbol.asyncDispose]()
+  const app = await spawnAppProcesses(layout, pin, signal).catch(async (error: unknown) => {
     await after()
     throw error
   })
+  const { server, consumers } = app
   const summary: TargetRecord = {
     kind: launch.stack.kind,
     base_url: server.baseUrl,
@@ -208,7 +204,7 @@ export async function startApp(launch: AppLaunch, signal: AbortSignal): Promise<
   }
   const settle = (settleSignal: AbortSignal, log: (line: string) => void): Promise<void> =>
     settleQueue(launch.stack, launch.namespace, { timeoutMs: SETTLE_TIMEOUT_MS, log }, settleSignal)
-  return spawned(summary, server, after, settle, consumers)
+  return spawned(summary, server, after, settle, app)
 }
 
 function spawned(
@@ -216,8 +212,9 @@ function spawned(
   server: SpawnedServer,
   after?: () => Promise<void>,
   settle?: Target['settle'],
-  consumers?: SpawnedServer,
+  app: SpawnedApp = { server, consumers: undefined },
 ): Target {
+  const { consumers } = app
   return {
     kind: summary.kind as Target['kind'],
     baseUrl: server.baseUrl,
@@ -227,7 +224,7 @@ function spawned(
     summary,
     fresh: true,
     settle: settle ?? (async () => {}),
-    tail: () => server.tail() + (consumers ? `\n[consumers]\n${consumers.tail()}` : ''),
+    tail: () => appTail(app),
     async [Symbol.asyncDispose]() {
       await server[Symbol.asyncDispose]()
       await consumers?.[Symbol.asyncDispose]()

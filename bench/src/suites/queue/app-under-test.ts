@@ -6,9 +6,8 @@ import { BenchError } from '../../errors.js'
 import type { BenchOptions } from '../../options.js'
 import { APP_ENTRY } from '../../paths.js'
 import { effectiveAppEnv, recordableSettings } from '../../target/app-record.js'
-import { appProcesses, CONSUMER_NICE } from '../../target/consumer-process.js'
+import { appProcesses, appTail, spawnAppProcesses } from '../../target/consumer-process.js'
 import { databaseUrl, dropDatabase, postgresReachable, recreateDatabase } from '../../target/postgres-db.js'
-import { type SpawnedServer, spawnServer } from '../../target/spawn-server.js'
 import { APP_ENV } from '../../target/target.js'
 
 /**
@@ -99,15 +98,8 @@ export async function spawnApp(
     options.consumers ?? 'process',
   )
   const full = layout.front
-  const consumers = layout.consumers
-    ? await spawnServer({ entry: APP_ENTRY, env: layout.consumers, ...pin, nice: CONSUMER_NICE }, signal)
-    : undefined
-  const server: SpawnedServer = await spawnServer({ entry: APP_ENTRY, env: full, ...pin }, signal).catch(
-    async (error: unknown) => {
-      await consumers?.[Symbol.asyncDispose]()
-      throw error
-    },
-  )
+  const app = await spawnAppProcesses(layout, pin, signal)
+  const { server, consumers } = app
   // spawnServer passes the bench's own environment on too: record the HF_* the server really got.
   const inherited = Object.entries(process.env).filter(
     (entry): entry is [string, string] => entry[0].startsWith('HF_') && entry[1] !== undefined,
@@ -117,7 +109,7 @@ export async function spawnApp(
     pid: server.pid,
     ...(consumers ? { consumerPid: consumers.pid } : {}),
     env: { ...Object.fromEntries(inherited), ...full },
-    tail: () => server.tail() + (consumers ? `\n[consumers]\n${consumers.tail()}` : ''),
+    tail: () => appTail(app),
     async [Symbol.asyncDispose]() {
       await server[Symbol.asyncDispose]()
       await consumers?.[Symbol.asyncDispose]()

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto'
 import type { Snowflake } from '@hundredfold/id'
+import { randomInt63 } from '../domain/random.js'
 import { extractMentions, shortenUrls } from '../domain/text.js'
 import { IMMUTABLE, type MeasuredCache } from '../storage/measured-cache.js'
 import type { Db } from '../storage/measured-db.js'
@@ -87,7 +87,7 @@ export class PostService {
     return {
       post_id: this.#ids.nextString(),
       author_id: input.authorId,
-      req_id: input.reqId ?? (randomBytes(8).readBigUInt64BE() >> 1n).toString(),
+      req_id: input.reqId ?? randomInt63(),
       post_type: input.postType ?? 0,
       text,
       mentions,

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { LRUCache } from 'lru-cache'
 import { Breaker } from './breaker.js'
@@ -122,6 +123,9 @@ export class Cache {
 
   constructor(options: CacheOptions = {}) {
     this.#options = resolveOptions(options)
+    // Every load in flight listens on the cache's own lifetime signal until it settles: many at once are
+    // not a leak, so Node's warning past 10 listeners does not apply.
+    setMaxListeners(0, this.#life.signal)
     this.#l2 = options.l2 ?? memoryStore()
     this.#bus = options.bus
     this.#nodeId = options.nodeId ?? randomBytes(6).toString('hex')

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import { PgError, Session } from '@hundredfold/pg'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { AppError } from '../domain/app-error.js'
@@ -54,6 +55,8 @@ export function registerRequestContext(
   app.addHook('onRequest', (request, reply, done) => {
     const timing = serverTiming ? new RequestTiming() : undefined
     const controller = new AbortController()
+    // A page's calls each listen on the request's signal until they settle: more than 10 is no leak.
+    setMaxListeners(0, controller.signal)
     const timer = setTimeout(() => controller.abort(new AppError('E_TIMEOUT')), deadlineMs)
     reply.raw.once('close', () => {
       clearTimeout(timer)

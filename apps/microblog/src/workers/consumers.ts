@@ -1,4 +1,5 @@
 import { channel } from 'node:diagnostics_channel'
+import { setMaxListeners } from 'node:events'
 import { setTimeout as delay } from 'node:timers/promises'
 import { type Cluster, PgError } from '@hundredfold/pg'
 import type { Consumer, QueueMessage } from '@hundredfold/queue'
@@ -102,7 +103,7 @@ async function consume(
     if (batch.length === 0) continue
     // Work in hand finishes even when stopping (it is settled, not abandoned), within a bound.
     try {
-      await handle(batch, AbortSignal.timeout(WORK_TIMEOUT_MS))
+      await handle(batch, workSignal())
       for (const m of batch) m.ack()
       counts.acked += batch.length
       continue
@@ -122,7 +123,7 @@ async function consume(
     }
     for (const m of batch) {
       try {
-        await handle([m], AbortSignal.timeout(WORK_TIMEOUT_MS))
+        await handle([m], workSignal())
         m.ack()
         counts.acked++
       } catch (err) {
@@ -184,4 +185,14 @@ async function untilHealthy(
 /** Waits `ms`, or less if the signal fires first; never rejects. */
 function pause(ms: number, signal: AbortSignal): Promise<void> {
   return delay(ms, undefined, { signal }).catch(() => {})
+}
+
+/**
+ * The deadline of one batch's work. Its many calls (a delete per author, a timeline per follower) each
+ * listen on it until they settle, so Node's warning past 10 listeners does not apply.
+ */
+function workSignal(): AbortSignal {
+  const signal = AbortSignal.timeout(WORK_TIMEOUT_MS)
+  setMaxListeners(0, signal)
+  return signal
 }

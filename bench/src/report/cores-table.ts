@@ -16,7 +16,7 @@ export function coresTable(doc: ResultsDocument): string {
   const rows = sampled.map(row).join('\n')
   return `<h2>Where the cores go</h2>
 <p>CPU µs per request (cores busy) of each process group over each step's window: <code>server</code> the app's
-processes, <code>postgres</code>, <code>redis</code>, <code>nats</code> every process of that name on the machine,
+serving processes, <code>consumers</code> its consumer process when the queue's consumers run apart, <code>postgres</code>, <code>redis</code>, <code>nats</code> every process of that name on the machine,
 <code>sender</code> the bench process and its children, <code>other</code> the rest of the machine's busy time,
 <code>total</code> all of it. Requests = responses received in the window.</p>
 <table><tr><th>phase</th><th>offered</th><th>requests</th>${head}<th>RSS MB</th><th>heap MB</th><th>loop delay p99 ms</th></tr>

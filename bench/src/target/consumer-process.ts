@@ -23,8 +23,8 @@ export interface AppProcesses {
  * Splits an app environment by `layout`: with the queue on JetStream and `process`, the front gets
  * `HF_CONSUMERS=off` and a consumer process gets the same environment with `HF_CONSUMERS=on`; otherwise
  * the environment is left as it is (a queue-less app has no consumers, an in-process broker cannot be
- * shared). `effective` is what the app will
- * see (the bench's own `HF_*` included), for telling whether the queue is on.
+ * shared). `effective` is what the app will see (the bench's own `HF_*` included), for telling whether
+ * the queue is on.
  *
  * @example
  * appProcesses({ HF_NATS_URL: 'nats://…' }, { HF_NATS_URL: 'nats://…' }, 'process')

@@ -15,7 +15,7 @@ import {
   spawnAppProcesses,
 } from './consumer-process.js'
 import { databaseUrl, dropDatabase, recreateDatabase } from './postgres-db.js'
-import { type SpawnedServer, spawnServer } from './spawn-server.js'
+import { spawnServer } from './spawn-server.js'
 
 /** Where a suite sends its load. */
 export interface Target extends AsyncDisposable {
@@ -98,7 +98,10 @@ export async function openTarget(
   if (options.target === 'synthetic') {
     requireBuilt(SYNTHETIC_ENTRY, 'the synthetic server')
     const server = await spawnServer({ entry: SYNTHETIC_ENTRY, env: APP_ENV, ...pin }, signal)
-    return spawned({ kind: 'synthetic', base_url: server.baseUrl, app_processes: 1 }, server)
+    return spawned(
+      { kind: 'synthetic', base_url: server.baseUrl, app_processes: 1 },
+      { server, consumers: undefined },
+    )
   }
   let url: URL
   try {
@@ -188,7 +191,8 @@ export async function startApp(launch: AppLaunch, signal: AbortSignal): Promise<
   }
   const env = { ...APP_ENV, ...launch.env }
   const pin = launch.serverCpus === undefined ? {} : { cpus: launch.serverCpus }
-  const layout = appProcesses(env, effectiveAppEnv(env), launch.consumers ?? 'process')
+  const effective = effectiveAppEnv(env)
+  const layout = appProcesses(env, effective, launch.consumers ?? 'process')
   const app = await spawnAppProcesses(layout, pin, signal).catch(async (error: unknown) => {
     await after()
     throw error
@@ -197,24 +201,23 @@ export async function startApp(launch: AppLaunch, signal: AbortSignal): Promise<
   const summary: TargetRecord = {
     kind: launch.stack.kind,
     base_url: server.baseUrl,
-    ...describeApp(effectiveAppEnv(env)),
+    ...describeApp(effective),
     app_processes: consumers ? 2 : 1,
     ...(consumers ? { consumer_processes: 1 } : {}),
     ...(launch.stack.fallback ? { fallback: launch.stack.fallback } : {}),
   }
   const settle = (settleSignal: AbortSignal, log: (line: string) => void): Promise<void> =>
     settleQueue(launch.stack, launch.namespace, { timeoutMs: SETTLE_TIMEOUT_MS, log }, settleSignal)
-  return spawned(summary, server, after, settle, app)
+  return spawned(summary, app, after, settle)
 }
 
 function spawned(
   summary: TargetRecord,
-  server: SpawnedServer,
+  app: SpawnedApp,
   after?: () => Promise<void>,
   settle?: Target['settle'],
-  app: SpawnedApp = { server, consumers: undefined },
 ): Target {
-  const { consumers } = app
+  const { server, consumers } = app
   return {
     kind: summary.kind as Target['kind'],
     baseUrl: server.baseUrl,

@@ -6,7 +6,12 @@ export default defineConfig({
   resolve: { conditions: ['@hundredfold/source', ...defaultClientConditions] },
   ssr: { resolve: { conditions: ['@hundredfold/source', ...defaultServerConditions] } },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'bench/test/**/*.test.ts'],
+    include: [
+      'packages/*/test/**/*.test.ts',
+      'apps/*/test/**/*.test.ts',
+      'bench/test/**/*.test.ts',
+      'deploy/local/test/**/*.test.ts',
+    ],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -15,6 +15,8 @@ const USAGE = `usage: npm run bench -- <suite> [options]
 targets:
   --target <t>            auto (full when PostgreSQL, Redis and JetStream answer, else what answers) |
                           full (app on PostgreSQL + Redis + JetStream, queue on) | postgres | embedded |
+                          stack (nginx in front of npm run stack's apps; started for the run
+                          unless one is up in HF_STACK_DIR) |
                           synthetic (the kit's stand-in server) | http://host:port   [auto]
   --postgres-url <url>    PostgreSQL server for postgres and full      [${DEFAULT_OPTIONS.postgresUrl}]
   --redis-url <url>       Redis for full                               [${DEFAULT_OPTIONS.redisUrl}]

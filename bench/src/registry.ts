@@ -1,5 +1,6 @@
 import type { Suite } from './suite.js'
 import { apiMixed } from './suites/api-mixed/index.js'
+import { balanceSuite } from './suites/balance/index.js'
 import { cacheSuite } from './suites/cache/index.js'
 import { ceiling } from './suites/ceiling/index.js'
 import { dsbCompose } from './suites/dsb-compose/index.js'
@@ -24,6 +25,7 @@ export const SUITES: readonly Suite[] = Object.freeze([
   cacheSuite,
   queueSuite,
   stagesSuite,
+  balanceSuite,
 ])
 
 /** The suite of that name, or undefined. */

@@ -55,33 +55,35 @@ async function runWorkload(
     const run = await measureWorkload(definition, target, options, signal, log)
     const metrics = { ...run.metrics }
     metrics['target'] = target.kind
+    // App processes serving the mix (behind nginx on the stack; else the one the kit started).
+    metrics['apps'] = target.pids.length || null
     metrics['dataset'] = run.graph.name
     metrics['dataset_users'] = run.graph.users
     metrics['dataset_edges'] = run.graph.edges.length
     metrics['dataset_posts'] = run.loaded?.posts ?? null
     metrics['load_s'] = run.loaded?.seconds ?? null
     metrics['run_s'] = Math.round(performance.now() - started) / 1000
-    const files = await writeResultsAndReport(
-      definition.name,
-      {
-        description: definition.description,
-        metrics,
-        steps: run.steps,
-        target: target.summary,
-        usage: run.usage,
-        extra: {
-          mix: definition.mix,
-          surface: definition.surface,
-          dataset_source: run.graph.source,
-          ...(run.loaded ? { load: run.loaded } : {}),
-          ...(run.search.estimate_rps === undefined
-            ? {}
-            : { closed_loop_estimate_rps: run.search.estimate_rps }),
-        },
+    const document = {
+      description: definition.description,
+      metrics,
+      steps: run.steps,
+      target: target.summary,
+      usage: run.usage,
+      extra: {
+        mix: definition.mix,
+        surface: definition.surface,
+        dataset_source: run.graph.source,
+        ...(run.loaded ? { load: run.loaded } : {}),
+        ...(run.search.estimate_rps === undefined
+          ? {}
+          : { closed_loop_estimate_rps: run.search.estimate_rps }),
       },
-      options,
-      log,
-    )
+    }
+    const files = await writeResultsAndReport(definition.name, document, options, log)
+    // The stack's figures are also kept apart, so a later run on one process does not replace them.
+    if (target.kind === 'stack') {
+      files.push(...(await writeResultsAndReport(`${definition.name}-stack`, document, options, log)))
+    }
     return { metrics, files }
   })
 }

@@ -80,6 +80,7 @@ describe('CPU between two snapshots', () => {
     expect(cpuSecondsBetween(start, end)).toEqual({
       server: 1.5,
       consumers: null,
+      proxy: null,
       postgres: 0.75,
       redis: null,
       nats: null,
@@ -154,6 +155,7 @@ describe('processSampler', () => {
     expect(usage.cpu_us_per_request).toEqual({
       server: 1000,
       consumers: null,
+      proxy: null,
       postgres: 500,
       redis: 100,
       nats: 200,
@@ -164,6 +166,7 @@ describe('processSampler', () => {
     expect(usage.cpu_cores).toEqual({
       server: 0.5,
       consumers: null,
+      proxy: null,
       postgres: 0.25,
       redis: 0.05,
       nats: 0.1,

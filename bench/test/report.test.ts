@@ -82,6 +82,7 @@ describe('where the cores go', () => {
     const figures = {
       server: 800,
       consumers: null,
+      proxy: null,
       postgres: 600,
       redis: null,
       nats: null,
@@ -92,6 +93,7 @@ describe('where the cores go', () => {
     const cores = {
       server: 0.4,
       consumers: null,
+      proxy: null,
       postgres: 0.3,
       redis: null,
       nats: null,

@@ -183,6 +183,7 @@ const usage = {
   cpu_us_per_request_by_process: {
     server: 1200,
     consumers: null,
+    proxy: null,
     postgres: 700,
     redis: null,
     nats: null,

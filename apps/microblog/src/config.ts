@@ -93,6 +93,12 @@ export interface MicroblogConfig {
   namespace: string
   /** `HF_HOME_TIMELINE_MAX`: entries kept per home timeline (older pages are read by query). @default 800 */
   homeTimelineMax: number
+  /**
+   * `HF_DRAIN_MS`: after SIGTERM/SIGINT, how long `/readyz` answers 503 while requests are still served
+   * (each answer with `Connection: close`), so a proxy or load balancer stops sending before the listener
+   * closes. @default 0
+   */
+  drainMs: number
 }
 
 /** The HTTP server's limits; each is an `HF_HTTP_*` variable. */
@@ -172,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MicroblogConfi
     queueMaxBytes: integer(env, 'HF_QUEUE_MAX_BYTES', 2 ** 30, 65_536, Number.MAX_SAFE_INTEGER),
     namespace: env['HF_NAMESPACE'] || 'mb',
     homeTimelineMax: integer(env, 'HF_HOME_TIMELINE_MAX', 800, 10, 100_000),
+    drainMs: integer(env, 'HF_DRAIN_MS', 0, 0, 60_000),
   }
   if (!/^[a-z0-9_]{1,32}$/.test(config.namespace)) {
     throw new ConfigError('HF_NAMESPACE must be 1-32 lowercase letters, digits or _')

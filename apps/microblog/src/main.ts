@@ -5,18 +5,22 @@ import { startMicroblog } from './microblog.js'
 /** `npm start`: the microblog in one process, on PGlite under ./data unless HF_DATABASE_URL is set. */
 async function main(): Promise<void> {
   const config = loadConfig()
+  const drainMs = config.drainMs
   const blog = await startMicroblog(config)
   let stopping = false
-  const stop = (signal: string) => {
+  const stop = (signal: string, drain: boolean) => {
     if (stopping) return
     stopping = true
-    process.stdout.write(`received ${signal}, shutting down\n`)
+    const window = drain ? drainMs : 0
+    process.stdout.write(
+      `received ${signal}, shutting down${window > 0 ? ` (readiness 503, draining for ${window} ms)` : ''}\n`,
+    )
     const force = setTimeout(() => {
-      process.stderr.write('shutdown took longer than 10 s, exiting\n')
+      process.stderr.write('shutdown took longer than 10 s after the drain, exiting\n')
       process.exit(1)
-    }, 10_000)
+    }, window + 10_000)
     force.unref()
-    blog.close().then(
+    blog.close({ drainMs: window }).then(
       () => {
         process.stdout.write('stopped\n')
         process.exit(process.exitCode ?? 0)
@@ -34,12 +38,13 @@ async function main(): Promise<void> {
         `worker-id lease lost (${String(blog.fatal.reason)}): stopping so no id can repeat\n`,
       )
       process.exitCode = 1
-      stop('lease loss')
+      // No drain: without its lease the process must not issue another id.
+      stop('lease loss', false)
     },
     { once: true },
   )
-  process.once('SIGINT', () => stop('SIGINT'))
-  process.once('SIGTERM', () => stop('SIGTERM'))
+  process.once('SIGINT', () => stop('SIGINT', true))
+  process.once('SIGTERM', () => stop('SIGTERM', true))
   // Only now say where it listens: a supervisor (or a test) may signal the moment it reads this line.
   const where = config.databaseUrl ? blog.database.description : `PGlite in ${config.dataDir}`
   const wrk2 = config.wrk2Api ? '; /wrk2-api is mounted and UNAUTHENTICATED' : ''

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { acquireWorkerLease, Snowflake, statefulSetOrdinal, type WorkerLease } from '@hundredfold/id'
 import { pgLeaseStore } from '@hundredfold/id/lease-pg'
 import type { FastifyInstance } from 'fastify'
@@ -27,8 +28,22 @@ export interface Microblog {
   readonly workerId: number
   /** Aborts when the process can no longer work safely (its worker-id lease was lost): stop it. */
   readonly fatal: AbortSignal
-  /** Stops accepting, finishes requests in flight, then closes the database. Safe to call twice. */
-  close(): Promise<void>
+  /**
+   * Drains, then stops: `/readyz` answers 503 at once; for `drainMs` the process keeps serving (each
+   * answer with `Connection: close`, so a proxy's kept-alive connections end) while its proxy or load
+   * balancer stops sending; then it stops accepting, finishes the requests in flight and closes the
+   * database. Safe to call twice (the second call's options are ignored).
+   */
+  close(options?: CloseOptions): Promise<void>
+}
+
+/** How {@link Microblog.close} drains. */
+export interface CloseOptions {
+  /**
+   * How long to keep serving after readiness turned 503, before the listener closes: at least the time
+   * the proxy in front takes to notice (its health-check interval, or a reload). @default 0
+   */
+  drainMs?: number
 }
 
 /**
@@ -103,6 +118,11 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
       ...(signal ? { signal } : {}),
     })
     app = buildApp({ config, database, services, log, isClosing: () => closing })
+    // While draining, every answer ends its connection, so no proxy keeps one it may reuse as we close.
+    app.addHook('onSend', (_request, reply, payload, done) => {
+      if (closing) reply.header('connection', 'close')
+      done(null, payload)
+    })
     if (queue && config.consumers) consumers = startConsumers(queue, services, database.cluster, app.log)
     const url = await app.listen({ host: config.host, port: config.port })
     let closed: Promise<void> | undefined
@@ -116,9 +136,11 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
       consumers,
       workerId: ids.workerId,
       fatal: fatal.signal,
-      close() {
+      close(options = {}) {
         closing = true
+        const drainMs = options.drainMs ?? 0
         closed ??= (async () => {
+          if (drainMs > 0) await sleep(drainMs)
           await app!.close()
           // Consumers settle the batch in hand; the queue hands back what was fetched and not begun.
           await consumers?.stop()

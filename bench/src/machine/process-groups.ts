@@ -1,13 +1,23 @@
 import type { ProcStat } from './cpu.js'
 
 /** The process groups the sampler splits a machine's CPU into; `other` is the rest of the machine. */
-export const PROCESS_GROUPS = ['server', 'consumers', 'postgres', 'redis', 'nats', 'sender', 'other'] as const
+export const PROCESS_GROUPS = [
+  'server',
+  'consumers',
+  'proxy',
+  'postgres',
+  'redis',
+  'nats',
+  'sender',
+  'other',
+] as const
 export type ProcessGroup = (typeof PROCESS_GROUPS)[number]
 /** A group a process can be in (`other` is what is left of the machine). */
 export type ProcessClass = Exclude<ProcessGroup, 'other'>
 
 /** The groups found by command name (`/proc/<pid>/comm`). */
 const BY_COMMAND: Readonly<Record<string, ProcessClass>> = Object.freeze({
+  nginx: 'proxy',
   postgres: 'postgres',
   'redis-server': 'redis',
   'nats-server': 'nats',
@@ -26,7 +36,7 @@ export interface ProcessRoles {
 /**
  * Assigns each process to a group: the server's pids and their descendants → `server`, the consumer
  * processes' → `consumers`; by command name →
- * `postgres`, `redis`, `nats`; the bench process and its other descendants → `sender`. Processes in no
+ * `proxy` (nginx), `postgres`, `redis`, `nats`; the bench process and its other descendants → `sender`. Processes in no
  * group are left out (their CPU ends up in `other`). A server started by the bench is its child, so the
  * server's subtree is claimed first.
  *

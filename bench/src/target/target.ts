@@ -16,14 +16,16 @@ import {
 } from './consumer-process.js'
 import { databaseUrl, dropDatabase, recreateDatabase } from './postgres-db.js'
 import { spawnServer } from './spawn-server.js'
+import { openStackTarget } from './stack-target.js'
 
 /** Where a suite sends its load. */
 export interface Target extends AsyncDisposable {
   /**
    * `full` (the app on PostgreSQL + Redis + JetStream, queue on), `postgres` / `embedded` (the app on that
-   * database, with whatever `summary.stores` lists), `synthetic` (the kit's stand-in) or `url`.
+   * database, with whatever `summary.stores` lists), `stack` (nginx in front of the app processes of
+   * `npm run stack`), `synthetic` (the kit's stand-in) or `url`.
    */
-  kind: 'full' | 'embedded' | 'postgres' | 'synthetic' | 'url'
+  kind: 'full' | 'embedded' | 'postgres' | 'stack' | 'synthetic' | 'url'
   baseUrl: string
   /** The server's pid when the kit started it, for its CPU use. */
   pid?: number
@@ -43,7 +45,7 @@ export interface Target extends AsyncDisposable {
 
 /** Options that choose and start a target. */
 export interface TargetOptions {
-  /** `auto`, `full`, `embedded`, `postgres`, `synthetic` or a base URL such as `http://127.0.0.1:8080`. */
+  /** `auto`, `full`, `embedded`, `postgres`, `stack`, `synthetic` or a base URL such as `http://127.0.0.1:8080`. */
   target: string
   /** PostgreSQL server for `postgres` and `full` (the database name in it is replaced by `database`). */
   postgresUrl: string
@@ -88,6 +90,7 @@ export async function openTarget(
   log: (line: string) => void,
 ): Promise<Target> {
   const pin = options.serverCpus === undefined ? {} : { cpus: options.serverCpus }
+  if (options.target === 'stack') return openStackTarget({ log })
   const stack = await resolveAppStack(options, signal)
   if (stack) {
     if (options.target === 'auto') {
@@ -109,7 +112,7 @@ export async function openTarget(
   } catch {
     throw new BenchError(
       'E_BENCH_OPTION',
-      'options.target must be auto, full, embedded, postgres, synthetic or an http URL',
+      'options.target must be auto, full, embedded, postgres, stack, synthetic or an http URL',
       { context: { target: options.target } },
     )
   }

@@ -1,4 +1,5 @@
-import { decode } from '@hundredfold/id'
+import { Balancer, roundRobin } from '@hundredfold/balance'
+import { decode, Snowflake } from '@hundredfold/id'
 import { IdClient } from '@hundredfold/id/client'
 import { describe, expect, it } from 'vitest'
 import { listening as service } from './support/listening.js'
@@ -50,5 +51,21 @@ describe('IdClient', () => {
     await expect(client.next(AbortSignal.abort())).rejects.toMatchObject({ code: 'E_ABORTED' })
     expect(() => new IdClient({ baseUrl: 'not a url' })).toThrow(/options.baseUrl/)
     expect(() => new IdClient({ baseUrl, batchSize: 0 })).toThrow(/options.batchSize/)
+  })
+
+  it('refills through a @hundredfold/balance Balancer over two instances, one of them dead', async () => {
+    const one = await service({ generator: new Snowflake({ workerId: 31 }) }).baseUrl()
+    const two = await service({ generator: new Snowflake({ workerId: 32 }) }).baseUrl()
+    const balancer = new Balancer({ endpoints: [one, two, 'http://127.0.0.1:1'], picker: roundRobin() })
+    try {
+      const client = new IdClient({ dispatcher: balancer, batchSize: 10 })
+      const ids = await Promise.all(Array.from({ length: 200 }, () => client.next()))
+      expect(new Set(ids).size).toBe(200)
+      // Both live instances served refills; the dead one's refusals were retried on another.
+      expect(new Set(ids.map((id) => decode(id).workerId))).toEqual(new Set([31, 32]))
+      expect(() => new IdClient({ dispatcher: {} as never })).toThrow(/options.dispatcher/)
+    } finally {
+      await balancer.close()
+    }
   })
 })

@@ -32,6 +32,8 @@ export function buildApp({ config, database, services, log, isClosing }: BuildAp
     loggerInstance: log,
     bodyLimit: config.bodyLimit,
     return503OnClosing: true,
+    // Behind nginx the proxy's X-Request-Id (the client's, else its own) names the request in both logs.
+    requestIdHeader: 'x-request-id',
     // Types are exact: "12" is not a number. Defaults apply; unknown properties are ignored.
     ajv: { customOptions: { coerceTypes: false, allErrors: false } },
     routerOptions: { maxParamLength: 100 },

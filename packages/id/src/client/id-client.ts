@@ -2,10 +2,33 @@ import { performance } from 'node:perf_hooks'
 import { abortedError, IdError } from '../errors.js'
 import { checkInteger } from '../validate.js'
 
+/**
+ * The subset of an undici `Dispatcher` the client uses: `request()` with a path. A
+ * `@hundredfold/balance` `Balancer` (or any undici `Pool`, `Agent`, `BalancedPool`) fits, so the
+ * client needs no dependency of its own.
+ */
+export interface IdDispatcher {
+  request(options: {
+    origin?: string
+    path: string
+    method: 'GET'
+    signal?: AbortSignal
+  }): Promise<{ statusCode: number; body: { text(): Promise<string> } }>
+}
+
 /** Options of {@link IdClient}. */
 export interface IdClientOptions {
-  /** Base URL of the ID service, or several tried in turn when one fails. Required. */
-  baseUrl: string | readonly string[]
+  /**
+   * Base URL of the ID service, or several tried in turn when one fails. Required without `dispatcher`;
+   * with one, the origin its requests name (the balancer picks the instance).
+   */
+  baseUrl?: string | readonly string[]
+  /**
+   * Send the refills through this dispatcher instead of `fetch`: a `@hundredfold/balance` `Balancer`
+   * over the service's instances, which picks one per refill, retries another when one fails and ejects
+   * the dead. `baseUrl` may then be left out. @default none (`fetch` over `baseUrl`)
+   */
+  dispatcher?: IdDispatcher
   /**
    * Ids fetched per request.
    * @default 1000
@@ -39,9 +62,13 @@ export interface IdClientOptions {
  * const ids = new IdClient({ baseUrl: 'http://ids:8790' })
  * const id = await ids.next(signal)          // '187535720448028672'
  * const some = await ids.nextBatch(50, signal)
+ *
+ * // or through a balancer over the service's instances:
+ * const balanced = new IdClient({ dispatcher: new Balancer({ endpoints: ['http://ids-0:8790', 'http://ids-1:8790'] }) })
  */
 export class IdClient {
   readonly #baseUrls: readonly string[]
+  readonly #dispatcher: IdDispatcher | undefined
   readonly #batchSize: number
   readonly #lowWater: number
   readonly #maxAgeMs: number
@@ -54,13 +81,25 @@ export class IdClient {
   #preferred = 0
 
   constructor(options: IdClientOptions) {
-    const urls = typeof options?.baseUrl === 'string' ? [options.baseUrl] : options?.baseUrl
+    const dispatcher = options?.dispatcher
+    if (dispatcher !== undefined && typeof dispatcher?.request !== 'function') {
+      throw new IdError(
+        'E_INVALID_OPTION',
+        'options.dispatcher must have a request() method (an undici Dispatcher)',
+        {
+          option: 'options.dispatcher',
+        },
+      )
+    }
+    const given = typeof options?.baseUrl === 'string' ? [options.baseUrl] : options?.baseUrl
+    const urls = given === undefined && dispatcher ? ['http://id-service'] : given
     if (!Array.isArray(urls) || urls.length === 0 || urls.some((url) => !URL.canParse(url))) {
       throw new IdError('E_INVALID_OPTION', 'options.baseUrl must be a URL or a non-empty list of URLs', {
         option: 'options.baseUrl',
         value: options?.baseUrl,
       })
     }
+    this.#dispatcher = dispatcher
     this.#baseUrls = Object.freeze(urls.map((url) => url.replace(/\/+$/, '')))
     this.#batchSize = checkInteger(options.batchSize ?? 1000, 'options.batchSize', 1, 10_000)
     this.#lowWater = checkInteger(
@@ -139,14 +178,33 @@ export class IdClient {
     })
   }
 
+  /** One refill request: through the dispatcher when there is one (it balances and retries), else `fetch`. */
+  async #get(url: string): Promise<{ ok: boolean; status: number; text: string }> {
+    const signal = AbortSignal.timeout(this.#timeoutMs)
+    if (this.#dispatcher) {
+      const parsed = new URL(url)
+      const response = await this.#dispatcher.request({
+        origin: parsed.origin,
+        path: `${parsed.pathname}${parsed.search}`,
+        method: 'GET',
+        signal,
+      })
+      const text = await response.body.text()
+      const status = response.statusCode
+      return { ok: status >= 200 && status < 300, status, text }
+    }
+    const response = await this.#fetch(url, { signal })
+    return { ok: response.ok, status: response.status, text: await response.text() }
+  }
+
   async #fetchBatch(): Promise<void> {
     let lastError: unknown
     for (let attempt = 0; attempt < this.#baseUrls.length; attempt++) {
       const index = (this.#preferred + attempt) % this.#baseUrls.length
       const url = `${this.#baseUrls[index]}/ids?count=${this.#batchSize}`
       try {
-        const response = await this.#fetch(url, { signal: AbortSignal.timeout(this.#timeoutMs) })
-        const text = await response.text()
+        const response = await this.#get(url)
+        const text = response.text
         if (!response.ok) {
           lastError = new IdError(
             'E_ID_SERVICE',

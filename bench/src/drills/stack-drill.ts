@@ -1,0 +1,206 @@
+import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { loadDsbDataset } from '../dataset/load-dsb.js'
+import { createLatencyHistogram, recordLatencyMs, summarizeLatency } from '../loadgen/histogram.js'
+import { type MetricValue, readResults, writeResults } from '../results.js'
+import type { AppStack } from '../target/app-stack.js'
+import { settleQueue } from '../target/app-stack.js'
+import { openStackSession, type StackSession } from '../target/stack-session.js'
+import { resolveOptionsGraph } from '../workload-suite.js'
+import { DSB_MIX } from '../workloads/dsb.js'
+import { type Drill, type DrillOptions, type DrillOutcome, FALLBACK_RATE } from './drill.js'
+import { type DrillEvent, type DrillLoad, failed, runDrillLoad } from './drill-load.js'
+import { auditWrites, markedDsbSource, type WriteAudit } from './drill-writes.js'
+
+/** What a drill on the stack does under load, and the figures it adds. */
+export interface StackDrillDefinition {
+  name: string
+  description: string
+  /** The fault or release, run while the mix flows through nginx. */
+  action(stack: StackSession, signal: AbortSignal, log: (line: string) => void): Promise<void>
+  /** Puts the stack back as it was (e.g. starts a killed app again). @default nothing */
+  restore?(stack: StackSession, signal: AbortSignal, log: (line: string) => void): Promise<void>
+  /** The drill's own keys, from its load and the audit of its writes. */
+  metrics(load: DrillLoad, audit: WriteAudit): Record<string, MetricValue>
+}
+
+/**
+ * A drill on the stack (`npm run stack`): uses the running stack or starts one (loading DeathStarBench's
+ * dataset), offers the mix through nginx at half the stack's MST, runs the action in the middle, audits
+ * every write in the database afterwards, writes `bench/results/drill-<name>.json`, and leaves the stack
+ * as it found it.
+ */
+export function stackDrill(definition: StackDrillDefinition): Drill {
+  return {
+    name: definition.name,
+    description: definition.description,
+    run: (options, signal) => runStackDrill(definition, options, signal),
+  }
+}
+
+async function runStackDrill(
+  definition: StackDrillDefinition,
+  options: Readonly<DrillOptions>,
+  signal: AbortSignal,
+): Promise<DrillOutcome> {
+  const started = performance.now()
+  const log = (line: string): void => options.log(`[drill ${definition.name}] ${line}`)
+  await using stack = await openStackSession({
+    ...(options.dir === undefined ? {} : { dir: options.dir }),
+    ...(options.apps === undefined ? {} : { apps: options.apps }),
+    log,
+  })
+  const state = stack.state
+  const queueStack: AppStack = {
+    kind: 'full',
+    postgres: true,
+    natsUrl: state.natsUrl,
+    redisUrl: state.redisUrl,
+  }
+  const settle = (settleSignal: AbortSignal) =>
+    settleQueue(queueStack, state.namespace, { timeoutMs: 300_000, log }, settleSignal)
+  const graph = await resolveOptionsGraph({
+    ...options,
+    generate: false,
+    graphUsers: 962,
+    graphEdges: 18_812,
+  })
+  if (stack.started) {
+    const loaded = await loadDsbDataset(
+      state.frontUrl,
+      graph,
+      { concurrency: 32, seed: options.seed, maxPostsPerUser: 20, log, settle },
+      signal,
+    )
+    log(
+      `loaded ${loaded.users} users, ${loaded.follows} follows, ${loaded.posts} posts in ${loaded.seconds} s`,
+    )
+  }
+  const { rate, rateSource } = await drillRate(options)
+  log(`mix at ${rate} req/s (${rateSource}) through ${state.frontUrl}, ${state.apps.length} apps`)
+  const run = randomBytes(4).toString('hex')
+  let restored = false
+  try {
+    const load = await runDrillLoad(
+      {
+        baseUrl: state.frontUrl,
+        ratePerSecond: rate,
+        source: markedDsbSource(DSB_MIX, graph.users, run),
+        seed: options.seed,
+        beforeMs: options.aroundMs,
+        afterMs: options.aroundMs,
+        action: () => definition.action(stack, signal, log),
+      },
+      signal,
+    )
+    await definition.restore?.(stack, signal, log)
+    restored = true
+    await settle(signal)
+    const audit = await auditWrites(load.events, state.databaseUrl, run, 60_000)
+    const metrics: Record<string, MetricValue> = {
+      ...definition.metrics(load, audit),
+      requests: load.events.length,
+      failed_requests: load.events.filter(failed).length,
+      resent_reads: load.resends,
+      p99_ms_during: duringP99(load),
+      duration_s: round((load.actionEnd - load.actionStart) / 1000, 2),
+      offered_rps: rate,
+      apps: state.apps.length,
+      acknowledged_writes: audit.acknowledged,
+      acknowledged_writes_missing: audit.acknowledged_missing,
+      failed_writes: audit.failed,
+      failed_writes_clean_5xx: audit.failed_clean_5xx,
+      failed_writes_stored: audit.failed_but_stored,
+      run_s: round((performance.now() - started) / 1000, 1),
+    }
+    const file = await writeResults(
+      `drill-${definition.name}`,
+      {
+        description: definition.description,
+        metrics,
+        target: {
+          kind: 'stack',
+          base_url: state.frontUrl,
+          app_processes: state.apps.length,
+          consumer_processes: state.consumers.length,
+          queue: 'jetstream',
+        },
+        notes: [`rate: ${rateSource}`],
+        extra: {
+          failures_by_outcome: failuresByOutcome(load.events),
+          write_audit: audit,
+          per_second: perSecond(load),
+        },
+      },
+      { outDir: options.outDir },
+    )
+    log(`wrote ${file}`)
+    return { metrics, file }
+  } finally {
+    if (!restored) await definition.restore?.(stack, signal, log).catch(() => {})
+  }
+}
+
+/** `--rate`, else half the MST (p99 ≤ 50 ms) of the last `dsb-mixed --target stack`, else a safe default. */
+async function drillRate(options: Readonly<DrillOptions>): Promise<{ rate: number; rateSource: string }> {
+  if (options.rate !== undefined) return { rate: options.rate, rateSource: '--rate' }
+  const path = join(options.outDir, 'dsb-mixed-stack.json')
+  if (existsSync(path)) {
+    const mst = (await readResults(path)).metrics['mst_rps_p99_50ms']
+    if (typeof mst === 'number' && mst > 0) {
+      return { rate: Math.round(mst / 2), rateSource: `half the stack's MST of ${mst} req/s in ${path}` }
+    }
+  }
+  return { rate: FALLBACK_RATE, rateSource: `no stack MST in ${path}: a fixed ${FALLBACK_RATE} req/s` }
+}
+
+/** p99 latency of the requests due while the action ran. */
+function duringP99(load: DrillLoad): number {
+  const histogram = createLatencyHistogram()
+  for (const event of load.events) {
+    if (event.intended >= load.actionStart && event.intended <= load.actionEnd) {
+      recordLatencyMs(histogram, event.at - event.intended)
+    }
+  }
+  return summarizeLatency(histogram).p99_ms
+}
+
+/** Each second of the load (by intended send time, 0 = the action's start): requests, failures, p99. */
+function perSecond(
+  load: DrillLoad,
+): Array<{ t_s: number; requests: number; failed: number; p99_ms: number }> {
+  const seconds = new Map<number, { histogram: ReturnType<typeof createLatencyHistogram>; failed: number }>()
+  for (const event of load.events) {
+    const second = Math.floor((event.intended - load.actionStart) / 1000)
+    let bucket = seconds.get(second)
+    if (!bucket) {
+      bucket = { histogram: createLatencyHistogram(), failed: 0 }
+      seconds.set(second, bucket)
+    }
+    recordLatencyMs(bucket.histogram, event.at - event.intended)
+    if (failed(event)) bucket.failed++
+  }
+  return [...seconds]
+    .sort(([a], [b]) => a - b)
+    .map(([second, bucket]) => ({
+      t_s: second,
+      requests: bucket.histogram.totalCount,
+      failed: bucket.failed,
+      p99_ms: summarizeLatency(bucket.histogram).p99_ms,
+    }))
+}
+
+/** Failed requests by endpoint and outcome, e.g. `{ 'compose 502': 3 }`. */
+export function failuresByOutcome(events: readonly DrillEvent[]): Record<string, number> {
+  const counts: Record<string, number> = {}
+  for (const event of events) {
+    if (!failed(event)) continue
+    const key = `${event.spec.endpoint} ${event.outcome}`
+    counts[key] = (counts[key] ?? 0) + 1
+  }
+  return counts
+}
+
+const round = (value: number, digits: number): number => Math.round(value * 10 ** digits) / 10 ** digits

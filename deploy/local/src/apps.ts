@@ -1,0 +1,54 @@
+import type { UpContext } from './context.js'
+import { ensureProcess, type ProcessSpec } from './ensure-process.js'
+import { httpProbe } from './health.js'
+import { nodeEnv } from './node-env.js'
+import { entryPoints, repoRoot } from './paths.js'
+import type { ProcessRecord, StackState } from './state.js'
+
+/** Consumers run at this `nice` value, so in a burst the accepting path wins the cores. */
+export const consumerNiceness = 10
+
+/**
+ * The apps' log level when `HF_LOG_LEVEL` is not set: nginx's access log already has a line per
+ * request (with upstream timings), so the apps' own per-request lines (pino `info`) are off by default.
+ */
+export const defaultAppLogLevel = 'warn'
+
+/** The `HF_*` settings of one microblog process of the stack: the pass-through ones, then the stack's. */
+export function microblogSettings(state: StackState, record: ProcessRecord): Record<string, string> {
+  return {
+    HF_LOG_LEVEL: defaultAppLogLevel,
+    ...state.appEnv,
+    HF_HOST: '127.0.0.1',
+    HF_PORT: String(record.port),
+    HF_DATABASE_URL: state.databaseUrl,
+    ...(state.replicaUrls.length > 0 ? { HF_DATABASE_REPLICA_URLS: state.replicaUrls.join(',') } : {}),
+    HF_REDIS_URL: state.redisUrl,
+    HF_NATS_URL: state.natsUrl,
+    HF_NAMESPACE: state.namespace,
+    HF_CONSUMERS: record.kind === 'consumer' ? 'on' : 'off',
+    HF_DRAIN_MS: String(state.settings.drainMs),
+  }
+}
+
+/** How to run (and probe) an app or a consumer: `node apps/microblog/dist/main.js`, healthy on `/readyz`. */
+export function microblogSpec(state: StackState, record: ProcessRecord): ProcessSpec {
+  return {
+    spawn: () => ({
+      command: process.execPath,
+      args: [entryPoints.microblog],
+      cwd: repoRoot,
+      env: nodeEnv(microblogSettings(state, record)),
+      log: record.log,
+      ...(record.kind === 'consumer' ? { niceness: consumerNiceness } : {}),
+    }),
+    probe: httpProbe(`${record.url}/readyz`),
+  }
+}
+
+/** The apps (nginx's upstream), then the consumers, each tier started in parallel. */
+export async function ensureMicroblogs(ctx: UpContext): Promise<void> {
+  const { state } = ctx
+  await Promise.all(state.apps.map((record) => ensureProcess(ctx, record, microblogSpec(state, record))))
+  await Promise.all(state.consumers.map((record) => ensureProcess(ctx, record, microblogSpec(state, record))))
+}

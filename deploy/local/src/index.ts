@@ -1,0 +1,30 @@
+/**
+ * `@hundredfold/stack`: the real topology on one machine, from Debian packages — nginx in front of N
+ * microblog processes, PostgreSQL primary + streaming replicas (PostGIS), Redis, NATS JetStream, the
+ * ID service twice, and consumer processes — for `npm run stack` and for tools (bench, drills).
+ *
+ * @example
+ * import { stackUp, stackDown } from '@hundredfold/stack'
+ * const { state } = await stackUp({ apps: 2, replicas: 1 })
+ * await fetch(`${state.frontUrl}/readyz`)
+ * await stackDown(state.dir)
+ */
+
+export type { Outcome } from './context.js'
+export { type StackDownResult, stackDown } from './down.js'
+export { StackError, type StackErrorCode, type StackErrorContext } from './errors.js'
+export { killApp } from './kill.js'
+export { portOffsets } from './layout.js'
+export {
+  type ResolvedStackOptions,
+  resolveStackOptions,
+  type StackOptions,
+  stackDefaults,
+  stackDir,
+} from './options.js'
+export type { RestartEvent } from './restart.js'
+export { type RestartAppsOptions, restartApps } from './restart-apps.js'
+export type { ProcessKind, ProcessRecord, StackSettings, StackState } from './state.js'
+export { type ProcessStatus, readStackState, type StackStatus, stackStatus } from './status.js'
+export { formatDown, formatStatus, formatUpSummary } from './summary.js'
+export { type StackUpResult, stackUp } from './up.js'

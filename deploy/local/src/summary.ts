@@ -1,0 +1,92 @@
+import { relative } from 'node:path'
+import { defaultAppLogLevel } from './apps.js'
+import type { Outcome } from './context.js'
+import type { StackDownResult } from './down.js'
+import { allProcesses, type StackState } from './state.js'
+import type { StackStatus } from './status.js'
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const line = (cells: string[]) =>
+    `  ${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}`.trimEnd()
+  return [line(header), ...rows.map(line)].join('\n')
+}
+
+const commands = [
+  '  status:  npm run stack -- status',
+  '  release: npm run stack -- restart apps',
+  '  stop:    npm run stack -- down   (data kept; --purge removes it)',
+].join('\n')
+
+/** What `up` prints: the front URL first, then every process with its PID, port, URL and log. */
+export function formatUpSummary(
+  state: StackState,
+  outcomes: ReadonlyMap<string, Outcome>,
+  elapsedMs: number,
+): string {
+  const rows = allProcesses(state).map((r) => [
+    r.name,
+    String(r.pid ?? '-'),
+    String(r.port),
+    r.url,
+    outcomes.get(r.name) ?? '-',
+    relative(state.dir, r.log),
+  ])
+  const nats = state.nats.monitorPort ? `NATS monitor http://127.0.0.1:${state.nats.monitorPort}` : ''
+  return [
+    `stack up in ${(elapsedMs / 1000).toFixed(1)} s: ${state.frontUrl}`,
+    '',
+    table(['process', 'pid', 'port', 'url', 'this run', 'log'], rows),
+    '',
+    `  data and logs under ${state.dir} (state: stack.json; nginx: nginx/nginx.conf, logs/nginx-access.log)`,
+    `  apps: ${state.apps.length} behind nginx, ${state.consumers.length} consumer(s); ${nats}`,
+    settingsLine(state),
+    '',
+    commands,
+  ].join('\n')
+}
+
+function settingsLine(state: StackState): string {
+  const env = Object.entries({ HF_LOG_LEVEL: defaultAppLogLevel, ...state.appEnv }).map(
+    ([k, v]) => `${k}=${v}`,
+  )
+  return `  app settings: HF_NAMESPACE=${state.namespace} HF_DRAIN_MS=${state.settings.drainMs}${env.length ? ` ${env.join(' ')}` : ''}`
+}
+
+/** What `status` prints. */
+export function formatStatus(status: StackStatus): string {
+  const { state } = status
+  const rows = status.processes.map((p) => [
+    p.name,
+    String(p.pid ?? '-'),
+    String(p.port),
+    p.url,
+    p.healthy ? 'healthy' : p.running ? `UNHEALTHY: ${p.detail ?? ''}` : 'NOT RUNNING',
+    relative(state.dir, p.log),
+  ])
+  const bad = status.processes.filter((p) => !p.healthy).length
+  const running = status.processes.filter((p) => p.running).length
+  const verdict = status.healthy
+    ? 'all healthy'
+    : running === 0
+      ? 'down (npm run stack starts it)'
+      : `${bad} of ${status.processes.length} not healthy`
+  return [
+    `${state.frontUrl}: ${verdict} (${state.dir})`,
+    '',
+    table(['process', 'pid', 'port', 'url', 'health', 'log'], rows),
+    '',
+    settingsLine(state),
+  ].join('\n')
+}
+
+/** What `down` prints. */
+export function formatDown(result: StackDownResult): string {
+  if (!result.found) return `no stack in ${result.dir}: nothing to stop`
+  const stopped = result.stopped.filter((s) => s.outcome !== 'not-running')
+  const lines = stopped.map((s) => `  ${s.name} (pid ${s.pid}): ${s.outcome}`)
+  return [
+    `stack in ${result.dir} down: ${stopped.length} process(es) stopped${result.purged ? ', data removed' : ', data kept'}`,
+    ...lines,
+  ].join('\n')
+}

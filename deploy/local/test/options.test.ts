@@ -1,0 +1,67 @@
+import { resolveStackOptions, StackError, stackDefaults } from '@hundredfold/stack'
+import { describe, expect, it } from 'vitest'
+import { passThrough, planStack } from '../src/layout.js'
+
+describe('stack options', () => {
+  it('takes flags over HF_STACK_* over the running stack over the defaults', () => {
+    const env = { HF_STACK_APPS: '4', HF_STACK_PORT: '9000' }
+    expect(resolveStackOptions({ env })).toMatchObject({ apps: 4, port: 9000, replicas: 2, consumers: 1 })
+    expect(resolveStackOptions({ env, apps: 3 }).apps).toBe(3)
+    expect(resolveStackOptions({ env: {} }, { apps: 5, port: 7000 })).toMatchObject({ apps: 5, port: 7000 })
+    expect(resolveStackOptions({ env: {} })).toMatchObject({
+      dir: stackDefaults.dir,
+      port: 8088,
+      basePort: 18_000,
+      drainMs: 1000,
+    })
+  })
+
+  it('rejects a bad value, naming the variable or option', () => {
+    const bad = (fn: () => unknown) => {
+      try {
+        fn()
+      } catch (err) {
+        expect(err).toBeInstanceOf(StackError)
+        expect((err as StackError).code).toBe('E_INVALID_OPTION')
+        return (err as StackError).message
+      }
+      throw new Error('did not throw')
+    }
+    expect(bad(() => resolveStackOptions({ env: { HF_STACK_APPS: 'two' } }))).toMatch(
+      /HF_STACK_APPS must be an integer in 1\.\.50, got 'two'/,
+    )
+    expect(bad(() => resolveStackOptions({ env: {}, replicas: 12 }))).toMatch(
+      /options\.replicas must be an integer in 0\.\.9/,
+    )
+    expect(bad(() => resolveStackOptions({ env: {}, port: 18_050 }))).toMatch(/falls in the internal block/)
+  })
+
+  it('passes every HF_* setting to the apps but the ones the stack sets and its own', () => {
+    expect(
+      passThrough({
+        HF_WRK2_API: 'on',
+        HF_LOG_LEVEL: 'warn',
+        HF_DATABASE_URL: 'postgres://elsewhere/x',
+        HF_PORT: '1',
+        HF_STACK_DIR: '/x',
+        HF_TEST_REDIS_URL: 'redis://x',
+        PATH: '/bin',
+      }),
+    ).toEqual({ HF_LOG_LEVEL: 'warn', HF_WRK2_API: 'on' })
+  })
+
+  it('lays the processes out on fixed offsets from the base port', () => {
+    const state = planStack(resolveStackOptions({ env: {}, dir: '/var/tmp/x', basePort: 20_000, port: 9090 }))
+    expect(state.postgres.primary.port).toBe(20_000)
+    expect(state.postgres.replicas.map((r) => r.port)).toEqual([20_001, 20_002])
+    expect([state.redis.port, state.nats.port, state.nats.monitorPort]).toEqual([20_010, 20_020, 20_021])
+    expect(state.idServices.map((r) => r.port)).toEqual([20_030, 20_031])
+    expect(state.consumers.map((r) => r.port)).toEqual([20_040])
+    expect(state.apps.map((r) => r.port)).toEqual([20_100, 20_101])
+    expect(state.frontUrl).toBe('http://127.0.0.1:9090')
+    expect(state.replicaUrls).toEqual([
+      'postgres://postgres@127.0.0.1:20001/microblog',
+      'postgres://postgres@127.0.0.1:20002/microblog',
+    ])
+  })
+})

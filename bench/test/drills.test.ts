@@ -1,0 +1,106 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { describe, expect, it } from 'vitest'
+import { runDrillLoad } from '../src/drills/drill-load.js'
+import { drillMarkPrefix, markedDsbSource, markOf } from '../src/drills/drill-writes.js'
+import { DRILLS, findDrill } from '../src/drills/registry.js'
+import { failuresByOutcome } from '../src/drills/stack-drill.js'
+import { createRandom } from '../src/random.js'
+import { DSB_MIX } from '../src/workloads/dsb.js'
+
+const signal = new AbortController().signal
+
+/** A server that answers 200, but while `cutting` destroys the socket of each request without answering. */
+async function cuttableServer(): Promise<{ url: string; cut(on: boolean): void; close(): Promise<void> }> {
+  let cutting = false
+  const server: Server = createServer((req, res) => {
+    req.resume()
+    req.on('end', () => {
+      if (cutting) req.socket.destroy()
+      else res.end('[]')
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    cut: (on) => {
+      cutting = on
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+describe('drills', () => {
+  it('are registered by the names the issue gives', () => {
+    expect(DRILLS.map((drill) => drill.name)).toEqual(['rolling-restart', 'kill-app'])
+    expect(findDrill('kill-app')?.description).toMatch(/kill -9/)
+  })
+
+  it('mark every compose with a mark of its own, and leave reads alone', () => {
+    const source = markedDsbSource(DSB_MIX, 962, 'abcd')
+    const random = createRandom(3)
+    const marks: string[] = []
+    for (let i = 0; i < 500; i++) {
+      const spec = source(random)
+      const event = { intended: 0, at: 0, spec, status: 200, outcome: '200' }
+      const mark = markOf(event)
+      if (spec.endpoint === 'compose') {
+        expect(mark).toMatch(new RegExp(`^${drillMarkPrefix('abcd')}\\d+$`))
+        marks.push(mark!)
+        expect(new URLSearchParams(spec.body).get('user_id')).toMatch(/^\d+$/)
+      } else {
+        expect(mark).toBeUndefined()
+      }
+    }
+    expect(marks.length).toBeGreaterThan(20)
+    expect(new Set(marks).size).toBe(marks.length)
+  })
+
+  it('resend a read once when its connection is cut, never a compose, and count what failed', async () => {
+    const server = await cuttableServer()
+    try {
+      let n = 0
+      // Reads and writes alternate; the action cuts every connection for a moment.
+      const load = await runDrillLoad(
+        {
+          baseUrl: server.url,
+          ratePerSecond: 200,
+          seed: 1,
+          beforeMs: 300,
+          afterMs: 300,
+          source: () =>
+            n++ % 2 === 0
+              ? { endpoint: 'home', method: 'GET', path: '/home' }
+              : { endpoint: 'compose', method: 'POST', path: '/compose', body: 'text=x' },
+          action: async () => {
+            server.cut(true)
+            await new Promise((resolve) => setTimeout(resolve, 200))
+            server.cut(false)
+          },
+          connections: 8,
+          timeoutMs: 2000,
+        },
+        signal,
+      )
+      expect(load.actionEnd).toBeGreaterThan(load.actionStart)
+      expect(load.unfinished).toBe(0)
+      const failures = failuresByOutcome(load.events)
+      const failedReads = load.events.filter((e) => e.spec.method === 'GET' && e.status !== 200)
+      const failedWrites = load.events.filter((e) => e.spec.method === 'POST' && e.status !== 200)
+      // Writes sent while cut fail (never resent); reads were resent, and a read fails only when its
+      // second try was cut too.
+      expect(failedWrites.length).toBeGreaterThan(0)
+      expect(load.resends).toBeGreaterThan(0)
+      expect(Object.keys(failures).every((key) => /^(compose|home) /.test(key))).toBe(true)
+      expect(failedReads.length).toBeLessThanOrEqual(load.resends)
+      expect(load.events.filter((e) => e.status === 200).length).toBeGreaterThan(50)
+    } finally {
+      await server.close()
+    }
+  })
+})

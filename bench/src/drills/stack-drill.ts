@@ -5,8 +5,6 @@ import { performance } from 'node:perf_hooks'
 import { loadDsbDataset } from '../dataset/load-dsb.js'
 import { createLatencyHistogram, recordLatencyMs, summarizeLatency } from '../loadgen/histogram.js'
 import { type MetricValue, readResults, writeResults } from '../results.js'
-import type { AppStack } from '../target/app-stack.js'
-import { settleQueue } from '../target/app-stack.js'
 import { openStackSession, type StackSession } from '../target/stack-session.js'
 import { resolveOptionsGraph } from '../workload-suite.js'
 import { DSB_MIX } from '../workloads/dsb.js'
@@ -53,14 +51,7 @@ async function runStackDrill(
     log,
   })
   const state = stack.state
-  const queueStack: AppStack = {
-    kind: 'full',
-    postgres: true,
-    natsUrl: state.natsUrl,
-    redisUrl: state.redisUrl,
-  }
-  const settle = (settleSignal: AbortSignal) =>
-    settleQueue(queueStack, state.namespace, { timeoutMs: 300_000, log }, settleSignal)
+  const settle = (settleSignal: AbortSignal) => stack.settle(settleSignal, log)
   const graph = await resolveOptionsGraph({
     ...options,
     generate: false,

@@ -7,6 +7,10 @@ import {
   stackDown,
   stackUp,
 } from '@hundredfold/stack'
+import { type AppStack, settleQueue } from './app-stack.js'
+
+/** How long `settle` waits for the write queue. */
+const SETTLE_TIMEOUT_MS = 300_000
 
 /** The stack a run works on: the one already up in `dir`, or one started for the run. */
 export interface StackSession extends AsyncDisposable {
@@ -21,6 +25,8 @@ export interface StackSession extends AsyncDisposable {
   killApp(index: number, signal: NodeJS.Signals): Promise<void>
   /** Starts again whatever of the stack is not running (`npm run stack` on a stack partly down). */
   repair(): Promise<void>
+  /** Waits until the stack's write queue has no unconsumed posts or follows (at most 5 minutes). */
+  settle(signal: AbortSignal, log: (line: string) => void): Promise<void>
 }
 
 /** What `openStackSession` needs. */
@@ -89,6 +95,15 @@ export async function openStackSession(options: StackSessionOptions): Promise<St
         log: (line) => options.log(`stack: ${line}`),
       })
       state = (await readStackState(dir)) ?? state
+    },
+    settle(signal, log) {
+      const queue: AppStack = {
+        kind: 'full',
+        postgres: true,
+        natsUrl: state.natsUrl,
+        redisUrl: state.redisUrl,
+      }
+      return settleQueue(queue, state.namespace, { timeoutMs: SETTLE_TIMEOUT_MS, log }, signal)
     },
     async [Symbol.asyncDispose]() {
       if (started) await stackDown(dir, { log: (line) => options.log(`stack: ${line}`) })

@@ -1,10 +1,6 @@
 import type { TargetRecord } from '../results.js'
-import { type AppStack, settleQueue } from './app-stack.js'
 import { openStackSession } from './stack-session.js'
 import type { Target } from './target.js'
-
-/** How long `settle` waits for the stack's write queue after loading. */
-const SETTLE_TIMEOUT_MS = 300_000
 
 /**
  * `--target stack`: the mix through nginx on the stack of `npm run stack`, started for the run (empty, so
@@ -19,12 +15,6 @@ export async function openStackTarget(options: {
 }): Promise<Target> {
   const session = await openStackSession(options)
   const state = session.state
-  const queueStack: AppStack = {
-    kind: 'full',
-    postgres: true,
-    natsUrl: state.natsUrl,
-    redisUrl: state.redisUrl,
-  }
   const summary: TargetRecord = {
     kind: 'stack',
     base_url: state.frontUrl,
@@ -46,8 +36,7 @@ export async function openStackTarget(options: {
     consumerPids: pidsOf(state.consumers),
     summary,
     fresh: session.started,
-    settle: (signal, log) =>
-      settleQueue(queueStack, state.namespace, { timeoutMs: SETTLE_TIMEOUT_MS, log }, signal),
+    settle: (signal, log) => session.settle(signal, log),
     tail: () => '',
     async [Symbol.asyncDispose]() {
       await session[Symbol.asyncDispose]()

@@ -118,11 +118,6 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
       ...(signal ? { signal } : {}),
     })
     app = buildApp({ config, database, services, log, isClosing: () => closing })
-    // While draining, every answer ends its connection, so no proxy keeps one it may reuse as we close.
-    app.addHook('onSend', (_request, reply, payload, done) => {
-      if (closing) reply.header('connection', 'close')
-      done(null, payload)
-    })
     if (queue && config.consumers) consumers = startConsumers(queue, services, database.cluster, app.log)
     const url = await app.listen({ host: config.host, port: config.port })
     let closed: Promise<void> | undefined

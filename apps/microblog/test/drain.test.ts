@@ -1,42 +1,15 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { fileURLToPath } from 'node:url'
 import { type TemporaryDatabase, temporaryDatabase } from '@hundredfold/pg/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mainEntry as main, startProcess } from './support-process.js'
 
-const main = fileURLToPath(new URL('../dist/main.js', import.meta.url))
-
-interface Server {
-  child: ChildProcess
-  url: URL
-  output: () => string
-  exited: Promise<number | null>
-}
-
-async function start(env: Record<string, string>): Promise<Server> {
-  const child = spawn(process.execPath, [main], {
-    env: { ...process.env, HF_PORT: '0', HF_LOG_LEVEL: 'warn', HF_DB_POOL_MAX: '4', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stdout!.on('data', (d) => (output += d))
-  child.stderr!.on('data', (d) => (output += d))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not listening after 20 s:\n${output}`)), 20_000)
-    child.stdout!.on('data', () => {
-      const match = /listening on (http:\/\/\S+)/.exec(output)
-      if (match) {
-        clearTimeout(timer)
-        resolve(match[1]!)
-      }
-    })
-    exited.then((code) => reject(new Error(`exited with ${code} before listening:\n${output}`)))
-  })
-  return { child, url: new URL(url), output: () => output, exited }
+/** The built server with a small pool; `url` parsed, for raw sockets. */
+async function start(env: Record<string, string>) {
+  const server = await startProcess({ HF_DB_POOL_MAX: '4', ...env })
+  return { ...server, url: new URL(server.url) }
 }
 
 /** One GET on a kept-alive agent: status and the `connection` header. */

@@ -1,42 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { temporaryDatabase } from '@hundredfold/pg/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { client } from './support.js'
-
-const main = fileURLToPath(new URL('../dist/main.js', import.meta.url))
-
-interface Started {
-  child: ChildProcess
-  url: string
-  output: () => string
-  exited: Promise<number | null>
-}
-
-/** Runs the built server as a user would (`node dist/main.js`), and waits for its "listening on" line. */
-async function start(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, [main], {
-    env: { ...process.env, HF_PORT: '0', HF_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stdout!.on('data', (d) => (output += d))
-  child.stderr!.on('data', (d) => (output += d))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  const url = await new Promise<string>((resolve, reject) => {
-    const check = () => {
-      const match = /listening on (http:\/\/[^\s]+)/.exec(output)
-      if (match) resolve(match[1]!)
-    }
-    child.stdout!.on('data', check)
-    exited.then((code) => reject(new Error(`exited with ${code} before listening:\n${output}`)))
-  })
-  return { child, url, output: () => output, exited }
-}
+import { mainEntry as main, startProcess as start } from './support-process.js'
 
 describe('the server process, as a newcomer runs it', () => {
   let dir: string

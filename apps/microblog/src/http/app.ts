@@ -54,6 +54,11 @@ export function buildApp({ config, database, services, log, isClosing }: BuildAp
   // First, so its onSend (the end of `serialize`) runs before the others.
   if (config.serverTiming) registerServerTiming(app)
   registerRequestContext(app, requestDeadlineMs, config.serverTiming)
+  // While draining, every answer ends its connection, so no proxy keeps one it may reuse as we close.
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (isClosing()) reply.header('connection', 'close')
+    done(null, payload)
+  })
   // JSON and form bodies only: anything else is 415, not a string handed to validation.
   app.removeContentTypeParser('text/plain')
   app.register(formbody, { bodyLimit: config.bodyLimit })

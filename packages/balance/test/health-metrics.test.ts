@@ -68,7 +68,14 @@ describe('metrics', () => {
   it('exposes per-endpoint gauges and counters through the registry', async () => {
     servers = await startServers(2)
     const registry = new Registry()
-    balancer = new Balancer({ endpoints: servers.map((s) => s.origin), metrics: registry, name: 'users' })
+    // Draws alternate low and high, so both endpoints are sure to serve some of the 4 requests.
+    let draw = 0
+    balancer = new Balancer({
+      endpoints: servers.map((s) => s.origin),
+      picker: dynamicWeight({ random: () => (draw++ % 2 === 0 ? 0.1 : 0.9) }),
+      metrics: registry,
+      name: 'users',
+    })
     for (let i = 0; i < 4; i++) await (await balancer.request({ path: '/', method: 'GET' })).body.dump()
     const text = registry.metrics()
     for (const name of [

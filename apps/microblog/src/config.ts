@@ -70,6 +70,13 @@ export interface MicroblogConfig {
   natsUrl: string | undefined
   /** `HF_CONSUMERS=off`: this process only publishes; other processes consume. @default on */
   consumers: boolean
+  /**
+   * `HF_CONSUMER_LINGER_MS`: after a batch smaller than a full one, a consumer waits this long before
+   * fetching again, so a trickle of posts is stored in a few transactions of several posts rather than one
+   * transaction (and one fan-out round trip) per post. Adds at most this much to the fan-out lag; a full
+   * batch (a backlog) never waits. 0 turns it off. @default 50
+   */
+  consumerLingerMs: number
   /** `HF_QUEUE_MAX_BACKLOG`: above this many unconsumed posts, compose answers 503 with Retry-After. @default 20000 */
   queueMaxBacklog: number
   /** `HF_QUEUE_BACKOFF_MS`: waits before redelivering a failed message (the first is also its ack wait). @default [2000, 4000, 8000] */
@@ -169,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MicroblogConfi
     natsUrl: env['HF_NATS_URL'] || undefined,
     consumers:
       env['HF_CONSUMERS'] === undefined || env['HF_CONSUMERS'] === '' ? true : flag(env, 'HF_CONSUMERS'),
+    consumerLingerMs: integer(env, 'HF_CONSUMER_LINGER_MS', 50, 0, 10_000),
     queueMaxBacklog: integer(env, 'HF_QUEUE_MAX_BACKLOG', 20_000, 1, 100_000_000),
     queueBackoffMs: durations(env, 'HF_QUEUE_BACKOFF_MS', [2000, 4000, 8000]),
     queueMaxDeliveries: integer(env, 'HF_QUEUE_MAX_DELIVERIES', 4, 1, 100),

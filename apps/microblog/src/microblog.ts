@@ -118,7 +118,10 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
       ...(signal ? { signal } : {}),
     })
     app = buildApp({ config, database, services, log, isClosing: () => closing })
-    if (queue && config.consumers) consumers = startConsumers(queue, services, database.cluster, app.log)
+    if (queue && config.consumers)
+      consumers = startConsumers(queue, services, database.cluster, app.log, {
+        lingerMs: config.consumerLingerMs,
+      })
     const url = await app.listen({ host: config.host, port: config.port })
     let closed: Promise<void> | undefined
     const started = services

@@ -17,6 +17,15 @@ interface ConsumerCounts {
   failed: number
 }
 
+/** Options of {@link startConsumers}. */
+export interface ConsumerOptions {
+  /**
+   * After a batch smaller than a full one, wait this long before the next fetch (`HF_CONSUMER_LINGER_MS`):
+   * under a trickle, several posts then share one transaction and one fan-out round trip. @default 0
+   */
+  lingerMs?: number
+}
+
 export interface RunningConsumers {
   /** Stops fetching, finishes the batch in hand and settles it. */
   stop(): Promise<void>
@@ -42,8 +51,10 @@ export function startConsumers(
   services: Services,
   database: Cluster,
   log: FastifyBaseLogger,
+  options: ConsumerOptions = {},
 ): RunningConsumers {
   const stop = new AbortController()
+  const lingerMs = options.lingerMs ?? 0
   const counts = services.consumed
   const { posts, graph, timelines } = services
 
@@ -69,8 +80,8 @@ export function startConsumers(
     await timelines.store?.ping(signal)
   }
   const loops = [
-    consume(queue.timeline, persistAndFanOut, healthy, counts.timeline, stop.signal, log),
-    consume(queue.edges, reconcileEdges, healthy, counts.edges, stop.signal, log),
+    consume(queue.timeline, persistAndFanOut, healthy, counts.timeline, stop.signal, log, lingerMs),
+    consume(queue.edges, reconcileEdges, healthy, counts.edges, stop.signal, log, lingerMs),
   ]
   let stopped: Promise<void> | undefined
   return {
@@ -89,8 +100,12 @@ async function consume(
   counts: ConsumerCounts,
   stopSignal: AbortSignal,
   log: FastifyBaseLogger,
+  lingerMs: number,
 ): Promise<void> {
+  let linger = false
   while (!stopSignal.aborted) {
+    // A batch that was not full means a trickle: let a few more messages gather before the next one.
+    if (linger) await pause(lingerMs, stopSignal)
     let batch: QueueMessage[]
     try {
       batch = await consumer.fetch({ max: BATCH, expiresMs: 1000 }, stopSignal)
@@ -100,6 +115,7 @@ async function consume(
       await pause(200, stopSignal)
       continue
     }
+    linger = lingerMs > 0 && batch.length > 0 && batch.length < BATCH
     if (batch.length === 0) continue
     // Work in hand finishes even when stopping (it is settled, not abandoned), within a bound.
     try {

@@ -226,4 +226,12 @@ describe('/proc and /metrics parsing', () => {
       resident_bytes: 1048576,
     })
   })
+
+  it('reads the event-loop delay p99 less the sampling interval the server reports', () => {
+    const exposition =
+      'nodejs_eventloop_lag_p99_seconds 0.016\nnodejs_eventloop_lag_resolution_seconds 0.01\n'
+    expect(parseServerMetrics(exposition).loop_delay_p99_seconds).toBeCloseTo(0.006, 9)
+    // A server that does not say (prom-client): the figure as it is.
+    expect(parseServerMetrics('nodejs_eventloop_lag_p99_seconds 0.016\n').loop_delay_p99_seconds).toBe(0.016)
+  })
 })

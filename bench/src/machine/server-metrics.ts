@@ -2,7 +2,11 @@
 export interface ServerMetrics {
   heap_used_bytes: number | null
   heap_total_bytes: number | null
-  /** p99 event-loop delay since the previous scrape (`monitorEventLoopDelay`, reset at each scrape). */
+  /**
+   * p99 event-loop delay since the previous scrape (`monitorEventLoopDelay`, reset at each scrape), less the
+   * histogram's sampling interval when the server says what it is (each sample includes it: an idle loop
+   * would otherwise read ~10 ms).
+   */
   loop_delay_p99_seconds: number | null
   resident_bytes: number | null
 }
@@ -13,6 +17,13 @@ const NAMES = {
   loop_delay_p99_seconds: 'nodejs_eventloop_lag_p99_seconds',
   resident_bytes: 'process_resident_memory_bytes',
 } as const satisfies Record<keyof ServerMetrics, string>
+
+const RESOLUTION = 'nodejs_eventloop_lag_resolution_seconds'
+
+function loopDelay(p99: number | null, resolution: number | null): number | null {
+  if (p99 === null) return null
+  return resolution === null ? p99 : Math.max(0, p99 - resolution)
+}
 
 /** What a server without `/metrics` (or one that did not answer) gives. */
 export const NO_SERVER_METRICS: Readonly<ServerMetrics> = Object.freeze({
@@ -42,7 +53,7 @@ export function parseServerMetrics(text: string): ServerMetrics {
   return {
     heap_used_bytes: value(NAMES.heap_used_bytes),
     heap_total_bytes: value(NAMES.heap_total_bytes),
-    loop_delay_p99_seconds: value(NAMES.loop_delay_p99_seconds),
+    loop_delay_p99_seconds: loopDelay(value(NAMES.loop_delay_p99_seconds), value(RESOLUTION)),
     resident_bytes: value(NAMES.resident_bytes),
   }
 }

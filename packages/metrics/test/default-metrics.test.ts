@@ -32,6 +32,8 @@ const PROM_CLIENT_NAMES: [string, string][] = [
   ['nodejs_version_info', 'gauge'],
   ['nodejs_gc_duration_seconds', 'histogram'],
 ]
+// Ours, beside prom-client's: the event-loop histogram's sampling interval, which its samples include.
+const OWN_NAMES: [string, string][] = [['nodejs_eventloop_lag_resolution_seconds', 'gauge']]
 const LINUX_NAMES: [string, string][] = [
   ['process_virtual_memory_bytes', 'gauge'],
   ['process_heap_bytes', 'gauge'],
@@ -47,12 +49,16 @@ function value(text: string, name: string): number {
 }
 
 describe('collectDefaultMetrics', () => {
-  it('exposes every prom-client default metric under its name and type, in valid exposition', () => {
+  it('exposes every prom-client default metric under its name and type (and the loop histogram resolution), in valid exposition', () => {
     const registry = new Registry()
     const defaults = collectDefaultMetrics(registry)
     try {
       const families = parseExposition(registry.metrics())
-      const expected = [...PROM_CLIENT_NAMES, ...(process.platform === 'linux' ? LINUX_NAMES : [])]
+      const expected = [
+        ...PROM_CLIENT_NAMES,
+        ...OWN_NAMES,
+        ...(process.platform === 'linux' ? LINUX_NAMES : []),
+      ]
       for (const [name, type] of expected) expect(families.get(name)?.type, name).toBe(type)
       expect(families.size).toBe(expected.length)
 
@@ -105,6 +111,9 @@ describe('collectDefaultMetrics', () => {
       expect(lag('p90')).toBeLessThanOrEqual(lag('p99'))
       expect(lag('p99')).toBeLessThanOrEqual(lag('max'))
       expect(lag('stddev')).toBeGreaterThan(0)
+      // Every sample includes the sampling interval; the resolution gauge says how much to subtract.
+      expect(lag('resolution')).toBe(0.005)
+      expect(lag('min')).toBeGreaterThanOrEqual(lag('resolution') * 0.5)
       if (process.platform === 'linux') {
         expect(value(text, 'app_process_open_fds')).toBeGreaterThan(2)
         expect(value(text, 'app_process_max_fds')).toBeGreaterThanOrEqual(value(text, 'app_process_open_fds'))

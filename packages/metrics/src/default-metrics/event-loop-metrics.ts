@@ -20,6 +20,9 @@ const HELP: Record<(typeof STATS)[number], string> = {
  *   value is the previous probe's too); 0 until a probe has run.
  * - `_min`, `_max`, `_mean`, `_stddev`, `_p50`, `_p90`, `_p99`: `perf_hooks.monitorEventLoopDelay` over the
  *   interval since the previous scrape (it is reset at each). An interval with no sample keeps the last values.
+ *   Like prom-client's, each sample includes the sampling interval: an idle loop reads about the resolution.
+ * - `nodejs_eventloop_lag_resolution_seconds` (not in prom-client): that sampling interval, so a reader can
+ *   subtract it and get the delay callbacks actually suffered.
  */
 export function eventLoopMetrics(prefix: string, resolutionMs: number): MetricGroup {
   const delay = monitorEventLoopDelay({ resolution: resolutionMs })
@@ -58,8 +61,14 @@ export function eventLoopMetrics(prefix: string, resolutionMs: number): MetricGr
     },
   })
 
+  const resolution = new Gauge({
+    name: `${prefix}nodejs_eventloop_lag_resolution_seconds`,
+    help: 'The sampling interval of the event loop delay histogram, included in each of its samples.',
+  })
+  resolution.set(resolutionMs / 1000)
+
   return {
-    metrics: [lag, ...stats],
+    metrics: [lag, ...stats, resolution],
     start: () => {
       running = true
       delay.enable()

@@ -57,6 +57,13 @@ describe('a primary and two streaming replicas', () => {
       routing: { maxLagMs: 200, probeIntervalMs: 100, tokenWaitMs: 30 },
     })
     await db.ready()
+    // A replica that has replayed no transaction yet has no known lag, and is not read from until it has:
+    // wait for both to be fit (the CREATE TABLE above reaches them within a few probes).
+    for (let i = 0; i < 200; i++) {
+      const fit = db.stats().hosts.filter((h) => h.role === 'replica' && h.healthy && h.lagMs !== null)
+      if (fit.length === 2) break
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
   }, 120_000)
 
   afterAll(async () => {

@@ -45,6 +45,10 @@ export interface ReplicaSetOptions {
   binDir?: string
   /** OS user the servers run as (initdb and postgres refuse root). @default 'postgres' */
   osUser?: string
+  /** `logical` lets the servers publish to logical-replication subscribers (resharding). @default 'replica' */
+  walLevel?: 'replica' | 'logical'
+  /** More `postgresql.conf` settings, e.g. `{ max_replication_slots: '40' }`. @default {} */
+  settings?: Readonly<Record<string, string>>
 }
 
 /**
@@ -59,6 +63,9 @@ export async function startReplicaSet(options: ReplicaSetOptions = {}): Promise<
   const binDir = options.binDir ?? '/usr/lib/postgresql/15/bin'
   const osUser = options.osUser ?? 'postgres'
   const count = options.replicas ?? 2
+  for (const [name, value] of Object.entries(options.settings ?? {})) {
+    if (!/^[a-z_.]+$/.test(name) || value.includes("'")) throw new Error(`invalid setting ${name} = ${value}`)
+  }
   const basePort = options.basePort ?? (await freeBasePort(count + 1))
   const root = await mkdtemp(join(tmpdir(), 'hf-replicaset-'))
   await chmod(root, 0o755)
@@ -105,7 +112,7 @@ export async function startReplicaSet(options: ReplicaSetOptions = {}): Promise<
       join(primary.dataDir, 'postgresql.auto.conf'),
       [
         "listen_addresses = '127.0.0.1'",
-        'wal_level = replica',
+        `wal_level = ${options.walLevel ?? 'replica'}`,
         'max_wal_senders = 10',
         'hot_standby = on',
         'hot_standby_feedback = on',
@@ -113,6 +120,7 @@ export async function startReplicaSet(options: ReplicaSetOptions = {}): Promise<
         'full_page_writes = off',
         'max_connections = 200',
         "shared_buffers = '64MB'",
+        ...Object.entries(options.settings ?? {}).map(([name, value]) => `${name} = '${value}'`),
         '',
       ].join('\n'),
     )

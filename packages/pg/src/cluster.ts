@@ -156,9 +156,20 @@ export class Cluster {
     }
   }
 
-  /** Resolves once every host has been probed once (immediately for a single `driver`). */
-  ready(): Promise<void> {
-    return this.#firstProbe
+  /**
+   * Resolves once every host has been probed once (immediately for a single `driver`), and each replica
+   * that answered has a known lag — a replica that has replayed no transaction yet has none, and is not
+   * read from until it has — or after `4 × probeIntervalMs` more, whichever comes first.
+   */
+  async ready(): Promise<void> {
+    await this.#firstProbe
+    const until = Date.now() + 4 * this.#routing.probeIntervalMs
+    while (
+      Date.now() < until &&
+      this.#hosts.some((h) => h.role === 'replica' && h.lagMs === null && h.probeFailures === 0)
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
   }
 
   /** Runs a statement on the primary. */

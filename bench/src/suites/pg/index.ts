@@ -48,6 +48,18 @@ async function runPg(options: Readonly<BenchOptions>, signal: AbortSignal): Prom
   try {
     await set.sql(set.primary, 'CREATE TABLE kv (k int PRIMARY KEY, v text NOT NULL)')
     await set.sql(set.primary, `INSERT INTO kv SELECT g, md5(g::text) FROM generate_series(1, ${KEYS}) g`)
+    // Both sides read the replica: wait until it has replayed the table and its rows.
+    const [head] = await set.sql<{ lsn: string }>(set.primary, 'SELECT pg_current_wal_lsn()::text AS lsn')
+    const lsn = head!.lsn
+    for (let i = 0; i < 600; i++) {
+      const [row] = await set.sql<{ done: boolean }>(
+        replica,
+        'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS done',
+        [lsn],
+      )
+      if (row?.done) break
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
     await cluster.ready()
     const routed: Run = (k) => cluster.read(SQL, [k])
     const plain: Run = (k) => raw.query(SQL, [k])

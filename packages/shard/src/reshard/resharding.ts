@@ -110,8 +110,8 @@ export class Resharding {
       await withAdmin(
         pair.target.serverUrl,
         async (sql) => {
-          const found = await sql('SELECT 1 FROM pg_database WHERE datname = $1', [pair.target.name])
-          if (found.length === 0) await sql(`CREATE DATABASE ${ident(pair.target.name)}`)
+          if (!(await databaseExists(sql, pair.target.name)))
+            await sql(`CREATE DATABASE ${ident(pair.target.name)}`)
         },
         signal,
       )
@@ -216,6 +216,8 @@ export class Resharding {
         state: this.state,
       })
     }
+    // Read the catalogs before holding anything: the pause is for the replication steps only.
+    const reversed = await Promise.all(this.plan.pairs.map((pair) => this.#tables(pair, signal)))
     const holds = await Promise.all(
       options.routers.map((router) =>
         router.hold(
@@ -237,7 +239,9 @@ export class Resharding {
           fence(pair.source.url, pair.target.url, `fwd_${this.plan.id}`, deadline),
         ),
       )
-      await Promise.all(this.plan.pairs.map((pair) => this.#reverseReplication(pair, signal)))
+      await Promise.all(
+        this.plan.pairs.map((pair, i) => this.#reverseReplication(pair, reversed[i]!, signal)),
+      )
       for (const router of options.routers) router.useMap(to)
       switched = true
       await this.#set('cut-over', signal)
@@ -347,8 +351,7 @@ export class Resharding {
       await withAdmin(
         pair.target.serverUrl,
         async (sql) => {
-          const found = await sql('SELECT 1 FROM pg_database WHERE datname = $1', [pair.target.name])
-          if (found.length === 0) return
+          if (!(await databaseExists(sql, pair.target.name))) return
           await withAdmin(pair.target.url, (target) => dropSubscription(target, names.forward), signal)
           await sql(`DROP DATABASE ${ident(pair.target.name)} WITH (FORCE)`)
         },
@@ -366,12 +369,14 @@ export class Resharding {
     await this.#set('aborted', signal)
   }
 
-  async #reverseReplication(pair: ReshardPair, signal: AbortSignal | undefined): Promise<void> {
+  async #reverseReplication(
+    pair: ReshardPair,
+    sourceTables: readonly ReshardTable[],
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     const names = replicationNames(this.plan, pair)
     // The fence travels back too, so `reverse` can prove the sources have caught up.
-    const tables = (await this.#tables(pair, signal)).filter(
-      (t) => t.kind === 'split' || t.name === FENCE_TABLE,
-    )
+    const tables = sourceTables.filter((t) => t.kind === 'split' || t.name === FENCE_TABLE)
     await withAdmin(
       pair.target.url,
       async (sql) => {
@@ -491,6 +496,10 @@ async function untilApplying(
     if (rows[0]?.pid) return
     await pause(50, signal)
   }
+}
+
+async function databaseExists(sql: AdminSql, name: string): Promise<boolean> {
+  return (await sql('SELECT 1 FROM pg_database WHERE datname = $1', [name])).length > 0
 }
 
 /** pg_subscription is shared by the server's databases: look in this one's. */

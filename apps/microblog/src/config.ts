@@ -1,4 +1,8 @@
 import { resolve } from 'node:path'
+import { ConfigError, durations, flag, integer, isLoopback, secret, yes } from './config-values.js'
+import { type GuardConfig, loadGuardConfig } from './guard-config.js'
+
+export { ConfigError, isLoopback } from './config-values.js'
 
 /** Everything the microblog reads from its environment, validated once at start. */
 export interface MicroblogConfig {
@@ -106,6 +110,8 @@ export interface MicroblogConfig {
    * closes. @default 0
    */
   drainMs: number
+  /** Inbound load shedding, sign-in throttles, password-hash and antispam pools: see {@link GuardConfig}. */
+  guard: GuardConfig
 }
 
 /** The HTTP server's limits; each is an `HF_HTTP_*` variable. */
@@ -122,11 +128,6 @@ export interface HttpLimits {
   maxRequestsPerSocket: number
   /** `HF_HTTP_MAX_CONNECTIONS`: open connections above which new ones are dropped. @default 10000 */
   maxConnections: number
-}
-
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError'
-  readonly code = 'E_CONFIG'
 }
 
 const logLevels = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -187,6 +188,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MicroblogConfi
     namespace: env['HF_NAMESPACE'] || 'mb',
     homeTimelineMax: integer(env, 'HF_HOME_TIMELINE_MAX', 800, 10, 100_000),
     drainMs: integer(env, 'HF_DRAIN_MS', 0, 0, 60_000),
+    guard: loadGuardConfig(env),
   }
   if (!/^[a-z0-9_]{1,32}$/.test(config.namespace)) {
     throw new ConfigError('HF_NAMESPACE must be 1-32 lowercase letters, digits or _')
@@ -225,54 +227,4 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MicroblogConfi
     throw new ConfigError(`HF_LOG_LEVEL must be one of ${[...logLevels].join(', ')}`)
   }
   return Object.freeze(config)
-}
-
-function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!/^\d+$/.test(raw) || value < min || value > max) {
-    throw new ConfigError(`${name} must be an integer in ${min}..${max}, got '${raw}'`)
-  }
-  return value
-}
-
-function durations(env: NodeJS.ProcessEnv, name: string, fallback: number[]): number[] {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return fallback
-  if (!/^\d{1,7}(,\d{1,7}){0,9}$/.test(raw) || raw.split(',').some((ms) => Number(ms) < 10)) {
-    throw new ConfigError(`${name} must be 1-10 comma-separated milliseconds, each at least 10, got '${raw}'`)
-  }
-  return raw.split(',').map(Number)
-}
-
-/** Whether an address only this machine can reach: 127.0.0.0/8, ::1, localhost. */
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
-}
-
-function secret(env: NodeJS.ProcessEnv, name: string): Buffer | undefined {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return undefined
-  const bytes = /^[A-Za-z0-9_-]+$/.test(raw) ? Buffer.from(raw, 'base64url') : Buffer.alloc(0)
-  if (bytes.length < 32) {
-    throw new ConfigError(
-      `${name} must be base64url of at least 32 bytes (openssl rand -base64 32 | tr '+/' '-_' | tr -d =)`,
-    )
-  }
-  return bytes
-}
-
-function yes(env: NodeJS.ProcessEnv, name: string): boolean {
-  const raw = env[name] ?? ''
-  if (raw === '' || raw === 'no') return false
-  if (raw === 'yes') return true
-  throw new ConfigError(`${name} must be 'yes' or 'no', got '${raw}'`)
-}
-
-function flag(env: NodeJS.ProcessEnv, name: string): boolean {
-  const raw = (env[name] ?? '').toLowerCase()
-  if (raw === '' || raw === 'off' || raw === '0' || raw === 'false') return false
-  if (raw === 'on' || raw === '1' || raw === 'true') return true
-  throw new ConfigError(`${name} must be 'on' or 'off', got '${env[name]}'`)
 }

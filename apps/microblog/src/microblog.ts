@@ -117,7 +117,7 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
       ...(queue && homes ? { queue, homes, maxBacklog: config.queueMaxBacklog } : {}),
       ...(signal ? { signal } : {}),
     })
-    app = buildApp({ config, database, services, log, isClosing: () => closing })
+    ;({ app } = buildApp({ config, database, services, log, isClosing: () => closing }))
     if (queue && config.consumers)
       consumers = startConsumers(queue, services, database.cluster, app.log, {
         lingerMs: config.consumerLingerMs,

@@ -46,6 +46,9 @@ export const STACK_BENCH_ENV = {
   HF_WRK2_API: 'on',
   HF_CEILING_ROUTE: 'on',
   HF_LOG_LEVEL: process.env['HF_LOG_LEVEL'] ?? 'warn',
+  // Loading signs every dataset user up and in from this one address.
+  HF_LOGIN_LIMIT_IP: 'off',
+  HF_REGISTER_LIMIT_IP: 'off',
 }
 
 /**

@@ -71,6 +71,9 @@ export const APP_ENV = {
   HF_WRK2_API: 'on',
   HF_CEILING_ROUTE: 'on',
   HF_LOG_LEVEL: process.env['HF_LOG_LEVEL'] ?? 'warn',
+  // Loading signs every dataset user up and in from this one address.
+  HF_LOGIN_LIMIT_IP: 'off',
+  HF_REGISTER_LIMIT_IP: 'off',
 }
 
 /** How long `settle` waits for the write queue after loading. */

@@ -28,6 +28,8 @@ export function microblogSettings(state: StackState, record: ProcessRecord): Rec
     HF_NAMESPACE: state.namespace,
     HF_CONSUMERS: record.kind === 'consumer' ? 'on' : 'off',
     HF_DRAIN_MS: String(state.settings.drainMs),
+    // nginx is on loopback: its X-Forwarded-For names the client the per-address limits key on.
+    HF_TRUST_PROXY: '127.0.0.1',
   }
 }
 

@@ -1,3 +1,4 @@
+import { type CircuitBreaker, circuitBreaker } from '@hundredfold/guard'
 import { abortError, CacheError } from './errors.js'
 
 /** `closed`: calls pass. `open`: calls fail at once. `half_open`: a probe is checking the tier. */
@@ -14,26 +15,46 @@ export interface BreakerOptions {
   probe: (signal: AbortSignal) => Promise<void>
   /** Told of each state change. */
   onStateChange?: (state: BreakerState) => void
+  /** The guard breaker's name, in its events on `hundredfold:guard:breaker-state`. @default 'cache-l2' */
+  name?: string
 }
 
 /**
- * A circuit breaker around L2. No reader waits on a probe: when the cooldown is over, the next call
- * starts the probe in the background and still fails fast; the probe's success closes the breaker.
- * That way a Redis that is down costs each read one map lookup, not one timeout.
+ * The circuit breaker around L2: `@hundredfold/guard`'s `circuitBreaker` (consecutive failures, one
+ * half-open probe), wrapped so the cache keeps its own codes and its one difference of behaviour. No
+ * reader waits on a probe: when the cooldown is over, the next call starts the probe in the background
+ * and still fails fast; the probe's success closes the breaker. That way a Redis that is down costs
+ * each read one state check, not one timeout.
  */
 export class Breaker {
   readonly #options: BreakerOptions
-  #state: BreakerState = 'closed'
-  #failures = 0
-  #openUntil = 0
+  readonly #guard: CircuitBreaker
+  #probing = false
   #opened = 0
+  #reported: BreakerState = 'closed'
 
   constructor(options: BreakerOptions) {
     this.#options = options
+    this.#guard = circuitBreaker({
+      name: options.name ?? 'cache-l2',
+      consecutiveFailures: options.failureThreshold,
+      failureRatio: false,
+      openMs: options.cooldownMs,
+      openBackoff: 1,
+      halfOpenProbes: 1,
+      isFailure: (err) => !(err instanceof CacheError && err.code === 'E_ABORTED'),
+      onStateChange: (event) => {
+        if (event.to === 'open' && event.from !== 'open') this.#opened++
+        this.#report()
+      },
+    })
   }
 
+  /** `half_open` only while the probe runs: an elapsed cooldown with no call yet still reads `open`. */
   get state(): BreakerState {
-    return this.#state
+    const state = this.#guard.state
+    if (state === 'closed') return 'closed'
+    return this.#probing ? 'half_open' : 'open'
   }
 
   /** How many times the breaker has opened. */
@@ -42,48 +63,36 @@ export class Breaker {
   }
 
   /** Runs `fn` if the tier is usable, bounded by the timeout and by `signal`. */
-  async execute<T>(fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
-    if (this.#state !== 'closed') {
-      if (this.#state === 'open' && Date.now() >= this.#openUntil) this.#startProbe()
-      throw new CacheError('E_L2_UNAVAILABLE', 'L2 is cut off by its breaker', {
-        context: { state: this.#state },
-      })
+  execute<T>(fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) return Promise.reject(abortError(signal))
+    const state = this.#guard.state
+    if (state !== 'closed') {
+      if (state === 'half-open' && !this.#probing) this.#startProbe()
+      return Promise.reject(
+        new CacheError('E_L2_UNAVAILABLE', 'L2 is cut off by its breaker', {
+          context: { state: this.state },
+        }),
+      )
     }
-    try {
-      const result = await this.#bounded(fn, signal)
-      this.#failures = 0
-      return result
-    } catch (err) {
-      if (!(err instanceof CacheError && err.code === 'E_ABORTED')) this.#failure()
-      throw err
-    }
-  }
-
-  #failure(): void {
-    this.#failures++
-    if (this.#state === 'closed' && this.#failures >= this.#options.failureThreshold) this.#open()
-  }
-
-  #open(): void {
-    this.#openUntil = Date.now() + this.#options.cooldownMs
-    if (this.#state !== 'open') this.#opened++
-    this.#set('open')
+    return this.#guard.execute(({ signal: inner }) => this.#bounded(fn, inner), signal)
   }
 
   #startProbe(): void {
-    this.#set('half_open')
-    this.#bounded(this.#options.probe).then(
-      () => {
-        this.#failures = 0
-        this.#set('closed')
-      },
-      () => this.#open(),
-    )
+    this.#probing = true
+    this.#report()
+    this.#guard
+      .execute(() => this.#bounded(this.#options.probe))
+      .catch(() => {})
+      .finally(() => {
+        this.#probing = false
+        this.#report()
+      })
   }
 
-  #set(state: BreakerState): void {
-    if (state === this.#state) return
-    this.#state = state
+  #report(): void {
+    const state = this.state
+    if (state === this.#reported) return
+    this.#reported = state
     this.#options.onStateChange?.(state)
   }
 

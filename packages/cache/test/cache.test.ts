@@ -159,6 +159,25 @@ describe('Cache', () => {
     expect(peak).toBe(2)
   })
 
+  it("is @hundredfold/guard's circuit breaker: its moves are published on the guard's breaker-state channel", async () => {
+    const events: { policy: string; from: string; to: string }[] = []
+    const listener = (e: unknown) => events.push(e as (typeof events)[number])
+    diagnostics.subscribe('hundredfold:guard:breaker-state', listener)
+    try {
+      const { store, control } = chaosStore(memoryStore())
+      const cache = createCache({ l2: store, l1Max: false, breakerThreshold: 1 })
+      control.mode = 'down'
+      await cache.getOrLoad('k', async () => 'v')
+      expect(cache.stats().breaker).toBe('open')
+      expect(events).toContainEqual(
+        expect.objectContaining({ policy: 'cache-l2', from: 'closed', to: 'open' }),
+      )
+      await cache.close()
+    } finally {
+      diagnostics.unsubscribe('hundredfold:guard:breaker-state', listener)
+    }
+  })
+
   it('keeps deletes made while L2 is down and replays them before closing the breaker', async () => {
     fakeClock()
     const { store, control } = chaosStore(memoryStore())

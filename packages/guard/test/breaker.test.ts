@@ -131,6 +131,20 @@ describe('circuitBreaker(): triggers', () => {
     expect(breaker.state).toBe('closed')
     expect(breaker.stats().calls).toBe(0)
   })
+
+  it('does not count a call whose caller aborted it, whatever error the call then threw', async () => {
+    const { breaker } = setup({ consecutiveFailures: 1 })
+    const controller = new AbortController()
+    const call = breaker.execute(
+      ({ signal }) =>
+        new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('cancelled')))),
+      controller.signal,
+    )
+    controller.abort()
+    await expect(call).rejects.toThrow('cancelled')
+    expect(breaker.state).toBe('closed')
+    expect(breaker.stats().calls).toBe(0)
+  })
 })
 
 describe('circuitBreaker(): states', () => {

@@ -1,8 +1,10 @@
 import formbody from '@fastify/formbody'
+import { redisStore } from '@hundredfold/guard/redis'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { HttpLimits, MicroblogConfig } from '../config.js'
 import type { Services } from '../services/index.js'
 import type { Database } from '../storage/database.js'
+import { type HttpGuard, registerGuard } from './guard.js'
 import { registerMetrics } from './metrics.js'
 import { clientErrorHandler, errorHandler, frameworkErrorHandler, sendProblem } from './problem.js'
 import { registerRequestContext } from './request-context.js'
@@ -25,8 +27,14 @@ export interface BuildAppOptions {
   isClosing: () => boolean
 }
 
+/** The app, and the guards its routes use (the antispam check's degrade switch reads the inbound limit). */
+export interface BuiltApp {
+  app: FastifyInstance
+  guard: HttpGuard
+}
+
 /** The HTTP edge: validation, errors as problem+json, and the routes the configuration enables. */
-export function buildApp({ config, database, services, log, isClosing }: BuildAppOptions): FastifyInstance {
+export function buildApp({ config, database, services, log, isClosing }: BuildAppOptions): BuiltApp {
   const limits = config.http
   const app = Fastify({
     loggerInstance: log,
@@ -34,6 +42,8 @@ export function buildApp({ config, database, services, log, isClosing }: BuildAp
     return503OnClosing: true,
     // Behind nginx the proxy's X-Request-Id (the client's, else its own) names the request in both logs.
     requestIdHeader: 'x-request-id',
+    // Behind a trusted proxy, X-Forwarded-For names the client the per-address limits key on.
+    ...(config.guard.trustProxy ? { trustProxy: config.guard.trustProxy } : {}),
     // Types are exact: "12" is not a number. Defaults apply; unknown properties are ignored.
     ajv: { customOptions: { coerceTypes: false, allErrors: false } },
     routerOptions: { maxParamLength: 100 },
@@ -62,19 +72,28 @@ export function buildApp({ config, database, services, log, isClosing }: BuildAp
   // JSON and form bodies only: anything else is 415, not a string handed to validation.
   app.removeContentTypeParser('text/plain')
   app.register(formbody, { bodyLimit: config.bodyLimit })
-  registerMetrics(app, database.cluster, services, { stages: config.serverTiming })
+  const registry = registerMetrics(app, database.cluster, services, { stages: config.serverTiming })
+  const counters = config.redisUrl
+    ? redisStore({
+        connection: config.redisUrl,
+        prefix: `hf:${config.namespace}:limit:`,
+        onStoreError: 'local',
+      })
+    : undefined
+  const guard = registerGuard(app, config.guard, registry, counters)
+  app.addHook('onClose', () => guard.close())
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((request, reply) =>
     sendProblem(request, reply, 'E_NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`),
   )
   app.after(() => {
     healthRoutes(app, database.cluster, isClosing)
-    apiUserRoutes(app, services)
+    apiUserRoutes(app, services, guard)
     apiPostRoutes(app, services)
-    if (config.wrk2Api) wrk2ApiRoutes(app, services)
+    if (config.wrk2Api) wrk2ApiRoutes(app, services, guard)
     if (config.ceilingRoute) ceilingRoute(app)
   })
-  return app
+  return { app, guard }
 }
 
 /** A tenth of the shortest request timeout, within 50 ms – 1 s: a timeout fires at most 10 % late. */

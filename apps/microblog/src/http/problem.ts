@@ -1,5 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
+import { GuardError } from '@hundredfold/guard'
+import { problemForGuardError } from '@hundredfold/guard/fastify'
 import { IdError } from '@hundredfold/id'
 import { PgError } from '@hundredfold/pg'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
@@ -44,6 +46,11 @@ export function sendProblem(
 export function errorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
   if (error instanceof AppError) {
     return sendProblem(request, reply, error.code, error.message, {}, error.retryAfterS ?? 1)
+  }
+  if (error instanceof GuardError) {
+    // Load shedding, rate limits and full pools answer in the guard's own words (429/503, Retry-After).
+    const problem = problemForGuardError(error, request.url.split('?')[0] ?? request.url)
+    if (problem) return reply.code(problem.status).headers(problem.headers).send(problem.body)
   }
   if (error instanceof IdError) {
     if (error.code === 'E_INVALID_ID') return sendProblem(request, reply, 'E_INVALID_ID', error.message)

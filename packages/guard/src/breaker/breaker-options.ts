@@ -34,7 +34,8 @@ export interface CircuitBreakerOptions {
   halfOpenProbes?: number
   /**
    * Whether an error counts as a failure; other errors count as successes (the service answered). A
-   * `GuardError` `E_ABORTED` (the caller gave up) counts as neither. @default {@link defaultIsFailure}
+   * `GuardError` `E_ABORTED`, or any error once the caller's signal has fired (the caller gave up),
+   * counts as neither. @default {@link defaultIsFailure}
    */
   isFailure?: (error: unknown) => boolean
   /** Told of every state change (also published on `hundredfold:guard:breaker-state`). */

@@ -103,7 +103,9 @@ export class CircuitBreaker implements Policy {
     try {
       return await fn({ signal: signal ?? never })
     } catch (err) {
-      outcome = err instanceof GuardError && err.code === 'E_ABORTED' ? 'ignored' : this.#classify(err)
+      // The caller gave up: whatever the call threw then says nothing about the service.
+      const aborted = signal?.aborted === true || (err instanceof GuardError && err.code === 'E_ABORTED')
+      outcome = aborted ? 'ignored' : this.#classify(err)
       throw err
     } finally {
       const end = now()

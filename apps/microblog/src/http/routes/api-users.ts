@@ -2,6 +2,7 @@ import { parseId } from '@hundredfold/id'
 import type { FastifyInstance } from 'fastify'
 import { AppError } from '../../domain/app-error.js'
 import type { Services } from '../../services/index.js'
+import { type HttpGuard, perAddress } from '../guard.js'
 import { requireUser, sessionless } from '../request-context.js'
 import { body, textPattern, userIdParams, usernamePattern, userView } from '../schemas.js'
 import { userJson } from '../views.js'
@@ -12,7 +13,7 @@ const credentials = {
 } as const
 
 /** Registration, sign-in, profiles and follows under `/api/v1`. */
-export function apiUserRoutes(app: FastifyInstance, services: Services): void {
+export function apiUserRoutes(app: FastifyInstance, services: Services, guard: HttpGuard): void {
   const { users, writes, tokens } = services
   const authenticated = requireUser(tokens, users)
 
@@ -26,12 +27,13 @@ export function apiUserRoutes(app: FastifyInstance, services: Services): void {
         }),
         response: { 201: userView },
       },
+      config: perAddress(guard.registerPerIp, 'register-ip'),
     },
     async (request, reply) => {
       const { username, password, display_name } = request.body
-      const user = await users.register(
-        { username, password, displayName: display_name ?? username },
-        request.ctx,
+      const user = await guard.passwords.execute(
+        () => users.register({ username, password, displayName: display_name ?? username }, request.ctx),
+        request.ctx.signal,
       )
       return reply.code(201).header('location', `/api/v1/users/${user.user_id}`).send(userJson(user))
     },
@@ -46,12 +48,14 @@ export function apiUserRoutes(app: FastifyInstance, services: Services): void {
           password: { type: 'string', maxLength: 128 },
         }),
       },
+      config: perAddress(guard.loginPerIp, 'login-ip'),
     },
-    async (request) => {
-      const user = await users.authenticate(
-        request.body.username,
-        request.body.password,
-        sessionless(request),
+    async (request, reply) => {
+      const { username, password } = request.body
+      await guard.throttleUsername(username, request, reply)
+      const user = await guard.passwords.execute(
+        () => users.authenticate(username, password, sessionless(request)),
+        request.ctx.signal,
       )
       const { token, expiresAt } = tokens.sign(user.user_id, user.token_version ?? 0)
       return { token, token_type: 'Bearer', expires_at: expiresAt.toISOString(), user_id: user.user_id }
@@ -77,7 +81,10 @@ export function apiUserRoutes(app: FastifyInstance, services: Services): void {
     },
     async (request, reply) => {
       const { current_password, new_password } = request.body
-      await users.changePassword(request.userId!, current_password, new_password, request.ctx)
+      await guard.passwords.execute(
+        () => users.changePassword(request.userId!, current_password, new_password, request.ctx),
+        request.ctx.signal,
+      )
       return reply.code(204).send()
     },
   )

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError } from '../../domain/app-error.js'
 import type { Services } from '../../services/index.js'
 import type { CallOptions, Media, Post, User } from '../../services/types.js'
+import type { HttpGuard } from '../guard.js'
 import { sessionless } from '../request-context.js'
 import { textPattern, usernamePattern } from '../schemas.js'
 import { hasWrk2PostText, wrk2PostText } from '../views.js'
@@ -21,7 +22,7 @@ const maxStop = 10_000
  * DeathStarBench's, it has no authentication: it is for benchmarks on a closed network, so it touches
  * only its own users, and they cannot sign in to `/api/v1`.
  */
-export function wrk2ApiRoutes(app: FastifyInstance, services: Services): void {
+export function wrk2ApiRoutes(app: FastifyInstance, services: Services, guard: HttpGuard): void {
   const { users, writes, timelines } = services
 
   const userByExternalId = async (raw: string, options: CallOptions, field = 'user_id') => {
@@ -65,9 +66,11 @@ export function wrk2ApiRoutes(app: FastifyInstance, services: Services): void {
         'first_name and last_name must be printable and at most 100 characters',
       )
     }
-    await users.register(
-      { username: f.username, password: f.password, displayName, externalId: parseId(f.user_id) },
-      request.ctx,
+    const externalId = parseId(f.user_id)
+    await guard.passwords.execute(
+      () =>
+        users.register({ username: f.username, password: f.password, displayName, externalId }, request.ctx),
+      request.ctx.signal,
     )
     return reply.type('text/plain; charset=utf-8').send('Success!')
   })

@@ -1,0 +1,154 @@
+import { randomBytes } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadConfig } from '../src/config.js'
+import { blogPerSuite, client, REDIS_URL, type RunningBlog, rowCounts, signUp, startBlog } from './support.js'
+
+const problemType = 'application/problem+json; charset=utf-8'
+
+describe('the microblog guard config', () => {
+  it('reads the limits as <n>/<window> or off, and names a bad variable', () => {
+    const { guard } = loadConfig({ HF_LOGIN_LIMIT_IP: '5/10s', HF_REGISTER_LIMIT_IP: 'off' })
+    expect(guard.loginPerIp).toEqual({ limit: 5, windowMs: 10_000 })
+    expect(guard.registerPerIp).toBeUndefined()
+    expect(guard.loginPerUser).toEqual({ limit: 10, windowMs: 300_000 })
+    expect(guard.concurrency).toBe('gradient2')
+    expect(() => loadConfig({ HF_LOGIN_LIMIT_USER: '10 per minute' })).toThrow(/HF_LOGIN_LIMIT_USER/)
+    expect(() => loadConfig({ HF_GUARD_CONCURRENCY: 'lots' })).toThrow(/HF_GUARD_CONCURRENCY/)
+  })
+})
+
+describe('sign-in and registration throttles (pglite)', () => {
+  const running = blogPerSuite('pglite', {
+    HF_LOGIN_LIMIT_USER: '3/1m',
+    HF_LOGIN_LIMIT_IP: '8/1m',
+    HF_REGISTER_LIMIT_IP: '3/1m',
+  })
+  const { api } = running
+
+  it('limits sign-ins per username with 429 E_RATE_LIMITED, Retry-After and the RateLimit headers', async () => {
+    await signUp(api, 'throttled') // one sign-in of three
+    for (let i = 0; i < 2; i++) {
+      const wrong = await api.post('/api/v1/sessions', { username: 'throttled', password: 'wrong password' })
+      expect(wrong.status).toBe(401)
+      expect(wrong.headers.get('ratelimit-policy')).toContain('login-user')
+    }
+    const refused = await api.post('/api/v1/sessions', { username: 'throttled', password: 'correct horse' })
+    expect(refused.status).toBe(429)
+    expect(refused.contentType).toBe(problemType)
+    expect(refused.body).toMatchObject({ code: 'E_RATE_LIMITED', status: 429 })
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+    expect(refused.headers.get('ratelimit')).toMatch(/r=0/)
+    // Usernames are limited apart: the address still has quota left.
+    const other = await api.post('/api/v1/sessions', { username: 'nobody', password: 'wrong password' })
+    expect(other.status).toBe(401)
+  })
+
+  it('limits sign-ins per client address before reading the body', async () => {
+    let status = 0
+    for (let i = 0; i < 10 && status !== 429; i++) {
+      status = (await api.post('/api/v1/sessions', { username: `user${i}`, password: 'wrong password' }))
+        .status
+    }
+    expect(status).toBe(429)
+    const refused = await api.post('/api/v1/sessions', { username: 'fresh', password: 'wrong password' })
+    expect(refused.body).toMatchObject({ code: 'E_RATE_LIMITED' })
+    expect(refused.headers.get('ratelimit-policy')).toContain('login-ip')
+  })
+
+  it('limits registrations per client address; a refused one stores nothing', async () => {
+    const before = await rowCounts(running.blog)
+    const answers: number[] = []
+    for (let i = 0; i < 3; i++) {
+      const res = await api.post('/api/v1/users', { username: `reg${i}`, password: 'correct horse' })
+      answers.push(res.status)
+    }
+    // The suite's first test registered one user already.
+    expect(answers).toEqual([201, 201, 429])
+    const after = await rowCounts(running.blog)
+    expect(after['users']).toBe(before['users']! + 2)
+    expect(after['usernames']).toBe(before['usernames']! + 2)
+  })
+
+  it('never limits health, readiness or metrics', async () => {
+    for (let i = 0; i < 20; i++) expect((await api.get('/healthz')).status).toBe(200)
+    const metrics = await api.get('/metrics')
+    expect(metrics.text).toContain('hundredfold_guard')
+  })
+})
+
+describe('load shedding (pglite)', () => {
+  it('sheds what the inbound limit cannot take with 503 E_CONCURRENCY_LIMITED at once; probes still answer', async () => {
+    const blog = await startBlog('pglite', { HF_GUARD_CONCURRENCY: '1', HF_LOGIN_LIMIT_IP: 'off' })
+    try {
+      const api = client(blog.url)
+      await signUp(api, 'shed')
+      // Each sign-in is one scrypt hash (tens of ms); with one admitted at a time, most are shed.
+      const answers = await Promise.all(
+        Array.from({ length: 12 }, () =>
+          api.post('/api/v1/sessions', { username: 'shed', password: 'correct horse' }),
+        ),
+      )
+      const shed = answers.filter((a) => a.status === 503)
+      expect(shed.length).toBeGreaterThan(0)
+      expect(answers.filter((a) => a.status === 200).length).toBeGreaterThan(0)
+      expect(shed[0]!.body).toMatchObject({ code: 'E_CONCURRENCY_LIMITED' })
+      expect(shed[0]!.contentType).toBe(problemType)
+      expect(shed[0]!.headers.get('retry-after')).toBe('1')
+      expect(answers.every((a) => a.status === 200 || a.status === 503)).toBe(true)
+      expect((await api.get('/readyz')).status).toBe(200)
+    } finally {
+      await blog.stop()
+    }
+  })
+
+  it('refuses a sign-in at once with 503 E_BULKHEAD_FULL when every password-hash slot is busy and the queue is full', async () => {
+    const blog = await startBlog('pglite', {
+      HF_GUARD_CONCURRENCY: 'off',
+      HF_PASSWORD_HASH_QUEUE: '0',
+      HF_LOGIN_LIMIT_IP: 'off',
+      HF_LOGIN_LIMIT_USER: 'off',
+    })
+    try {
+      const api = client(blog.url)
+      await signUp(api, 'pool')
+      const answers = await Promise.all(
+        Array.from({ length: 16 }, () =>
+          api.post('/api/v1/sessions', { username: 'pool', password: 'correct horse' }),
+        ),
+      )
+      const full = answers.filter((a) => a.status === 503)
+      expect(full.length).toBeGreaterThan(0)
+      expect(full[0]!.body).toMatchObject({ code: 'E_BULKHEAD_FULL' })
+      // At most four hashes run at once, none waits: the first four always get through.
+      expect(answers.filter((a) => a.status === 200).length).toBeGreaterThanOrEqual(4)
+    } finally {
+      await blog.stop()
+    }
+  })
+})
+
+describe('cluster-wide limits on Redis (postgres)', () => {
+  const namespace = `guard_${randomBytes(3).toString('hex')}`
+  const env = { HF_REDIS_URL: REDIS_URL, HF_NAMESPACE: namespace, HF_LOGIN_LIMIT_USER: '3/1m' }
+  let a: RunningBlog
+  let b: RunningBlog
+  beforeAll(async () => {
+    ;[a, b] = await Promise.all([startBlog('postgres', env), startBlog('postgres', env)])
+  })
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()])
+  })
+
+  it('two app processes share one quota per username', async () => {
+    const first = client(a.url)
+    const second = client(b.url)
+    for (let i = 0; i < 3; i++) {
+      expect(
+        (await first.post('/api/v1/sessions', { username: 'shared', password: 'wrong password' })).status,
+      ).toBe(401)
+    }
+    const refused = await second.post('/api/v1/sessions', { username: 'shared', password: 'wrong password' })
+    expect(refused.status).toBe(429)
+    expect(refused.body).toMatchObject({ code: 'E_RATE_LIMITED' })
+  })
+})

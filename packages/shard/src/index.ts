@@ -56,3 +56,4 @@ export { ShardHandle, type ShardStatements, type ShardTransaction } from './rout
 export { createShardRouter, type ShardDatabase, ShardRouter } from './router/shard-router.js'
 export type { WriteHold } from './router/write-gate.js'
 export * from './scatter/index.js'
+export * from './switch/index.js'

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -106,10 +106,48 @@ describe('hundredfold-shard', () => {
     expect((await cli(['--help'])).code).toBe(0)
   })
 
-  it('runs as a process: reshard is not available yet and exits non-zero; migrate --dry-run exits 0', async () => {
-    const reshard = await spawnCli(['reshard', 'plan'])
+  it('answers a reshard step without what it needs with status 2 and the reshard usage', async () => {
+    const noStep = await cli(['reshard'])
+    expect([noStep.code, noStep.stderr]).toEqual([
+      2,
+      expect.stringContaining('reshard cutover --map <file|url>'),
+    ])
+    expect((await cli(['reshard', 'explode', '--map', mapFile])).code).toBe(2)
+    expect((await cli(['reshard', 'cutover'])).stderr).toContain('cutover needs --map')
+    expect((await cli(['reshard', 'status', '--map', mapFile, '--to', '4'])).stderr).toContain(
+      'status takes no --to',
+    )
+    expect((await cli(['reshard', 'plan', '--map', mapFile])).stderr).toContain('--to is required')
+    const servers = await cli(['reshard', 'plan', '--map', mapFile, '--to', '4', '--servers', 'c=mysql://x'])
+    expect([servers.code, servers.stderr]).toEqual([
+      2,
+      expect.stringContaining('--servers takes <name>=<postgres://url>'),
+    ])
+    expect((await cli(['reshard', 'cutover', '--map', mapFile, '--max-pause-ms', '0'])).code).toBe(2)
+  })
+
+  it('plans a doubling from a map file without touching a database', async () => {
+    const out = join(dir, 'doubled.json')
+    const { code, stdout } = await cli(['reshard', 'plan', '--map', mapFile, '--to', '4', '--out', out])
+    expect(code).toBe(0)
+    expect(stdout).toContain(`${document.name}_01  b       →  ${document.name}_03  b`)
+    const doubled = JSON.parse(await readFile(out, 'utf8'))
+    expect([doubled.version, doubled.databases]).toEqual([
+      2,
+      { count: 4, name: '<name>_<dd>', servers: ['a', 'b', 'a', 'b'] },
+    ])
+  })
+
+  it('fails a reshard step with status 1 and the error code when nothing is recorded', async () => {
+    const { code, stderr } = await cli(['reshard', 'status', '--map', mapFile])
+    expect(code).toBe(1)
+    expect(stderr).toContain('E_RESHARD_STATE: no resharding is recorded')
+  })
+
+  it('runs as a process: reshard without a step exits 2; migrate --dry-run exits 0', async () => {
+    const reshard = await spawnCli(['reshard'])
     expect(reshard.code).toBe(2)
-    expect(reshard.output).toMatch(/reshard is not available yet/)
+    expect(reshard.output).toMatch(/which step\?/)
     const dry = await spawnCli(['migrate', '--map', mapFile, '--dir', migrations, '--dry-run'])
     expect(dry.code).toBe(0)
     expect(dry.output).toContain('up to date')

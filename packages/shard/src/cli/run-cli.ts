@@ -2,9 +2,10 @@ import { parseArgs } from 'node:util'
 import { formatMigrationReport, formatStep } from '../ddl/format-report.js'
 import { migrate } from '../ddl/migrate.js'
 import { loadMigrationsDir } from '../ddl/migrations-dir.js'
-import { ShardError } from '../errors.js'
 import { loadShardMapFile } from '../map/shard-map-store.js'
 import type { ConnectShard } from '../router/router-options.js'
+import { describeError } from './describe-error.js'
+import { RESHARD_USAGE, runReshard } from './reshard-command.js'
 
 /** Where the CLI writes, and how it connects (tests). */
 export interface CliIo {
@@ -12,6 +13,8 @@ export interface CliIo {
   stderr(text: string): void
   /** @default pgConnect with a pool of 2 per database */
   connect?: ConnectShard
+  /** Stops the command (Ctrl-C): a cutover not past its point of no return releases the writes. */
+  signal?: AbortSignal
 }
 
 const USAGE = `usage: hundredfold-shard <command> [options]
@@ -20,9 +23,9 @@ commands:
   migrate --map <file> --dir <dir> [--dry-run] [--now <iso date>] [--concurrency <n>]
       create the map's missing databases, then apply the *.sql files of <dir> (in name order)
       to every physical table they name; a rerun applies only what is missing
-  reshard   not available yet
+${RESHARD_USAGE}
 
-exit status: 0 done, 1 failed, 2 bad usage`
+exit status: 0 done, 1 failed (or verify found differences), 2 bad usage`
 
 const processIo: CliIo = {
   stdout: (text) => process.stdout.write(`${text}\n`),
@@ -34,6 +37,7 @@ const processIo: CliIo = {
  *
  * @example
  * process.exitCode = await runCli(['migrate', '--map', 'map.json', '--dir', 'migrations', '--dry-run'])
+ * process.exitCode = await runCli(['reshard', 'status', '--map', 'postgres://app@10.0.0.1:5432/app_00', '--json'])
  */
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   const [command, ...rest] = argv
@@ -41,12 +45,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     io.stdout(USAGE)
     return command === undefined ? 2 : 0
   }
-  if (command === 'reshard') {
-    io.stderr(
-      'hundredfold-shard: reshard is not available yet (it comes in a later version of @hundredfold/shard)',
-    )
-    return 2
-  }
+  if (command === 'reshard') return runReshard(rest, io)
   if (command !== 'migrate') {
     io.stderr(`hundredfold-shard: unknown command ${command}\n\n${USAGE}`)
     return 2
@@ -95,17 +94,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     io.stdout((dryRun ? summary : summary.filter((l) => !l.includes(' → '))).join('\n'))
     return 0
   } catch (err) {
-    io.stderr(`hundredfold-shard migrate: ${describe(err)}`)
+    io.stderr(`hundredfold-shard migrate: ${describeError(err)}`)
     return 1
   }
-}
-
-function describe(err: unknown): string {
-  if (err instanceof ShardError) {
-    const where = err.code === 'E_INVALID_MAP' && err.path ? ` (at ${err.path})` : ''
-    const cause =
-      err.cause instanceof Error && !err.message.includes(err.cause.message) ? `: ${err.cause.message}` : ''
-    return `${err.code}${where}: ${err.message}${cause}`
-  }
-  return err instanceof Error ? err.message : String(err)
 }

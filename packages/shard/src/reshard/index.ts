@@ -1,3 +1,5 @@
+export type { RouterSwitch, SwitchReport } from '../switch/switch-routers.js'
+export type { PairStatus } from './pair-steps.js'
 export {
   type PlanDoublingOptions,
   planDoubling,
@@ -7,11 +9,6 @@ export {
 } from './reshard-plan.js'
 export type { ReshardTable } from './reshard-sql.js'
 export type { ReshardRecord, ReshardState } from './reshard-store.js'
-export {
-  type PairStatus,
-  Resharding,
-  type ReshardStatus,
-  type StepOptions,
-  type SwitchReport,
-} from './resharding.js'
+export { Resharding, type ReshardStatus } from './resharding.js'
+export { reshardSwitchDefaults, type StepOptions, type SwitchOptions } from './switch-options.js'
 export type { ChunkSum, Mismatch, VerifyReport } from './verify.js'

@@ -3,8 +3,8 @@ import { abortedError, ShardError } from '../errors.js'
 
 let nodePostgres: Promise<typeof pg> | undefined
 
-/** node-postgres, an optional peer, loaded at the first administrative connection. */
-function loadPg(): Promise<typeof pg> {
+/** node-postgres, an optional peer, loaded at the first administrative connection. @internal */
+export function loadPg(): Promise<typeof pg> {
   nodePostgres ??= import('pg').then(
     (module) => module.default,
     (err) => {

@@ -1,5 +1,5 @@
 import { ShardError } from '../errors.js'
-import { withAdmin } from './pg-admin.js'
+import { type AdminSql, withAdmin } from './pg-admin.js'
 import type { ReshardPlan } from './reshard-plan.js'
 
 /** The steps a resharding goes through. */
@@ -30,6 +30,26 @@ export class ReshardStore {
 
   constructor(controlUrl: string) {
     this.#url = controlUrl
+  }
+
+  /** The control database: `postgres://…/<database 0>`. */
+  get url(): string {
+    return this.#url
+  }
+
+  /** Every recorded resharding, the most recently changed first. */
+  async list(signal?: AbortSignal): Promise<ReshardRecord[]> {
+    return withAdmin(
+      this.#url,
+      async (sql) => {
+        await sql(TABLE_SQL)
+        const rows = await sql<Row>(
+          'SELECT plan, state, notes, updated_at FROM hf_reshard ORDER BY updated_at DESC, id',
+        )
+        return rows.map(record)
+      },
+      signal,
+    )
   }
 
   async insert(plan: ReshardPlan, signal?: AbortSignal): Promise<ReshardRecord> {
@@ -84,17 +104,40 @@ export class ReshardStore {
   }
 
   /** Merges `notes` into the record's notes (what the steps measured). */
-  async note(id: string, notes: Record<string, unknown>, signal?: AbortSignal): Promise<void> {
-    await withAdmin(
+  async note(id: string, notes: Record<string, unknown>, signal?: AbortSignal): Promise<ReshardRecord> {
+    return withAdmin(
       this.#url,
-      (sql) =>
-        sql('UPDATE hf_reshard SET notes = notes || $2::jsonb, updated_at = now() WHERE id = $1', [
-          id,
-          JSON.stringify(notes),
-        ]),
+      async (sql) => {
+        const rows = await sql<Row>(
+          `UPDATE hf_reshard SET notes = notes || $2::jsonb, updated_at = now() WHERE id = $1
+           RETURNING plan, state, notes, updated_at`,
+          [id, JSON.stringify(notes)],
+        )
+        return record(rows[0]!)
+      },
       signal,
     )
   }
+}
+
+/**
+ * Sets a resharding's state and merges `notes`, on a connection the caller has (inside the transaction
+ * that publishes a switched map, so the two never disagree).
+ */
+export async function recordState(
+  sql: AdminSql,
+  id: string,
+  state: ReshardState,
+  notes: Record<string, unknown>,
+): Promise<ReshardRecord> {
+  const rows = await sql<Row>(
+    `UPDATE hf_reshard SET state = $2, notes = notes || $3::jsonb, updated_at = now() WHERE id = $1
+     RETURNING plan, state, notes, updated_at`,
+    [id, state, JSON.stringify(notes)],
+  )
+  if (rows.length === 0)
+    throw new ShardError('E_RESHARD_STATE', `no resharding ${id} is recorded`, { state: 'missing' })
+  return record(rows[0]!)
 }
 
 interface Row {

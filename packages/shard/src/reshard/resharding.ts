@@ -1,72 +1,69 @@
-import { setTimeout as delay } from 'node:timers/promises'
-import { abortedError, ShardError } from '../errors.js'
+import { randomBytes } from 'node:crypto'
+import { ShardError } from '../errors.js'
 import { parseShardMap, type ShardMap } from '../map/shard-map.js'
-import type { ShardRouter } from '../router/shard-router.js'
-import { FENCE_TABLE, fence, fenceTableSql } from './fence.js'
-import { type AdminSql, ident, literal, withAdmin } from './pg-admin.js'
-import type { ReshardPair, ReshardPlan } from './reshard-plan.js'
-import { classifyTables, type ReshardTable, replicationNames } from './reshard-sql.js'
-import { type ReshardRecord, type ReshardState, ReshardStore } from './reshard-store.js'
-import { copySchema } from './schema-copy.js'
+import { type SwitchReport, switchRouters } from '../switch/switch-routers.js'
+import { LIVE_ROUTERS_SQL, type LiveRouter } from '../switch/switch-tables.js'
+import { fence } from './fence.js'
+import {
+  abortPair,
+  completePair,
+  followAgain,
+  type PairStatus,
+  pairStatus,
+  pairTables,
+  refollowPair,
+  reverseReplication,
+  startPair,
+} from './pair-steps.js'
+import { withAdmin } from './pg-admin.js'
+import { pause, untilApplying } from './replication.js'
+import type { ReshardPlan } from './reshard-plan.js'
+import { replicationNames } from './reshard-sql.js'
+import { type ReshardRecord, type ReshardState, ReshardStore, recordState } from './reshard-store.js'
+import {
+  type ResolvedSwitchOptions,
+  reshardSwitchDefaults,
+  resolveSwitchOptions,
+  type StepOptions,
+  type SwitchOptions,
+} from './switch-options.js'
 import { type VerifyReport, verifyPairs } from './verify.js'
-
-/** Where one pair stands while its new database copies and follows the source. */
-export interface PairStatus {
-  readonly source: string
-  readonly target: string
-  /** Tables whose initial copy is done (`pg_subscription_rel` state `r`), of all. */
-  readonly tablesReady: number
-  readonly tables: number
-  /** WAL the new database has not confirmed yet, in bytes (null when replication is not running). */
-  readonly lagBytes: number | null
-}
 
 export interface ReshardStatus {
   readonly id: string
   readonly state: ReshardState
+  /** The map version in use: the source map's before the first cutover, then each switch's. */
+  readonly mapVersion: number
   readonly pairs: readonly PairStatus[]
   /** Every table copied and the lag under `maxLagBytes` of `waitCaughtUp`'s default. */
   readonly caughtUp: boolean
-}
-
-/** What a cutover or a reverse measured. */
-export interface SwitchReport {
-  /** From holding the writes to releasing them, in ms: what a buffered write waited at most. */
-  readonly pauseMs: number
-  /** Writes that were waiting when they were released. */
-  readonly bufferedWrites: number
-  readonly version: number
-}
-
-/** Options shared by the steps. */
-export interface StepOptions {
-  signal?: AbortSignal
+  /** Routers watching the control database whose lease runs: a cutover switches each of them. */
+  readonly routers: readonly { id: string; name: string; version: number; leaseLeftMs: number }[]
 }
 
 const CAUGHT_UP_BYTES = 1024 * 1024
 
 /**
  * An online doubling of a shard map's databases, step by step (each step is safe to run again after a
- * failure, and its progress is recorded in `hf_reshard` in the first database):
+ * failure, and its progress is recorded in `hf_reshard` in the first database, the control database):
  *
  * 1. `start`: creates each new database, copies the schema (`pg_dump --schema-only`), publishes every
  *    table of the source (`hf_rs_<id>_<dd>`) and subscribes the new database to it: PostgreSQL's logical
- *    replication copies the tables, then streams every change. The whole database is copied — the
- *    seed's "double the instances, switch, delete the redundant half".
+ *    replication copies the tables, then streams every change.
  * 2. `status` / `waitCaughtUp`: initial copies done and the replication lag.
  * 3. `verify`: count and checksum per chunk of the rows that move, source against new database.
- * 4. `cutover({ routers })`: holds the routers' writes to the source databases (buffered, not failed),
- *    waits until each new database has confirmed the source's last WAL position, replaces the forward
- *    replication by a reverse one (the new database publishes, the source follows — so `reverse` can go
- *    back without losing a write), switches the routers to the doubled map and releases the writes.
- * 5. `complete`: ends the reverse replication and deletes the redundant half on both sides.
- *    Or `reverse`: holds writes again, waits for the sources to catch up, switches back.
+ * 4. `cutover`: holds the writes of every router (those given, and those of other processes watching
+ *    the control database) to the source databases — buffered, not failed — fences each new database,
+ *    replaces the forward replication by a reverse one, stores the doubled map and switches the routers.
+ * 5. `complete`: ends the reverse replication and deletes the redundant half on both sides. Or
+ *    `reverse`: switches back the same way, and has the new databases follow the sources again, so a
+ *    later `cutover` can go forward once more.
  *
  * @example
  * const resharding = await Resharding.create(planDoubling(map), { signal })
  * await resharding.start({ signal })
  * await resharding.waitCaughtUp({ signal })
- * if ((await resharding.verify({ signal })).ok) await resharding.cutover({ routers: [router], signal })
+ * if ((await resharding.verify({ signal })).ok) await resharding.cutover({ signal })
  * await resharding.complete({ signal })
  */
 export class Resharding {
@@ -87,14 +84,43 @@ export class Resharding {
     return new Resharding(store, record)
   }
 
-  /** A recorded resharding, by id, from the first database of its source map. */
-  static async load(controlUrl: string, id: string, options: StepOptions = {}): Promise<Resharding> {
+  /**
+   * A recorded resharding from the control database (database 0 of its map): by id, or without one the
+   * resharding in progress (else the one changed last).
+   *
+   * @throws {ShardError} `E_RESHARD_STATE` when none is recorded, or several are in progress and no id is given.
+   */
+  static async load(controlUrl: string, id?: string, options: StepOptions = {}): Promise<Resharding> {
     const store = new ReshardStore(controlUrl)
-    return new Resharding(store, await store.get(id, options.signal))
+    if (id !== undefined) return new Resharding(store, await store.get(id, options.signal))
+    const records = await store.list(options.signal)
+    const open = records.filter((r) => r.state !== 'completed' && r.state !== 'aborted')
+    if (open.length > 1) {
+      throw new ShardError(
+        'E_RESHARD_STATE',
+        `several reshardings are in progress (${open.map((r) => r.plan.id).join(', ')}): name one`,
+        { state: 'several' },
+      )
+    }
+    const record = open[0] ?? records[0]
+    if (record === undefined)
+      throw new ShardError('E_RESHARD_STATE', 'no resharding is recorded', { state: 'missing' })
+    return new Resharding(store, record)
   }
 
   get state(): ReshardState {
     return this.#record.state
+  }
+
+  /** What the steps recorded (figures of verify, cutover, reverse; the map version). */
+  get notes(): Readonly<Record<string, unknown>> {
+    return this.#record.notes
+  }
+
+  /** The map version in use: the source map's before the first cutover, then the last switch's. */
+  get mapVersion(): number {
+    const version = this.#record.notes['version']
+    return typeof version === 'number' ? version : this.plan.from.version
   }
 
   /** The map before (`from`) and after (`to`). */
@@ -102,74 +128,47 @@ export class Resharding {
     return { from: parseShardMap(this.plan.from), to: parseShardMap(this.plan.to) }
   }
 
+  /** The map the routers use now: the old layout or the doubled one, as the last switch left it. */
+  currentMap(): ShardMap {
+    const onDoubled = this.state === 'cut-over' || this.state === 'completed'
+    return parseShardMap({ ...(onDoubled ? this.plan.to : this.plan.from), version: this.mapVersion })
+  }
+
   async start(options: StepOptions = {}): Promise<void> {
     this.#expect(['planned', 'copying'], 'start')
-    const { signal } = options
-    for (const pair of this.plan.pairs) {
-      const names = replicationNames(this.plan, pair)
-      await withAdmin(
-        pair.target.serverUrl,
-        async (sql) => {
-          if (!(await databaseExists(sql, pair.target.name)))
-            await sql(`CREATE DATABASE ${ident(pair.target.name)}`)
-        },
-        signal,
-      )
-      await withAdmin(pair.source.url, (sql) => sql(fenceTableSql), signal)
-      const tables = await this.#tables(pair, signal)
-      const published = tables.filter((t) => t.kind !== 'stay')
-      await withAdmin(
-        pair.source.url,
-        async (sql) => {
-          await requireReplicaIdentity(sql, published, pair)
-          const exists = await sql('SELECT 1 FROM pg_publication WHERE pubname = $1', [names.forward])
-          if (exists.length === 0) {
-            await sql(
-              `CREATE PUBLICATION ${ident(names.forward)} FOR TABLE ${published.map((t) => ident(t.name)).join(', ')}`,
-            )
-          }
-          const slot = await sql('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [names.forward])
-          // Made here rather than by CREATE SUBSCRIPTION: on one server the two would wait for each other.
-          if (slot.length === 0)
-            await sql("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [names.forward])
-        },
-        signal,
-      )
-      await withAdmin(
-        pair.target.url,
-        async (sql) => {
-          const subscribed = await sql(SUBSCRIPTION_HERE, [names.forward])
-          if (subscribed.length > 0) return
-          const present = await sql<{ n: number }>(
-            "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'",
-          )
-          if (present[0]!.n === 0) await copySchema(pair.source.url, pair.target.url, signal)
-          await sql(
-            `CREATE SUBSCRIPTION ${ident(names.forward)} CONNECTION ${literal(pair.source.url)} PUBLICATION ${ident(names.forward)} ` +
-              `WITH (create_slot = false, slot_name = ${literal(names.forward)}, copy_data = true)`,
-          )
-        },
-        signal,
-      )
-    }
-    await this.#set('copying', signal)
+    for (const pair of this.plan.pairs) await startPair(this.plan, pair, options.signal)
+    await this.#set('copying', options.signal)
   }
 
   async status(options: StepOptions = {}): Promise<ReshardStatus> {
     const { signal } = options
+    const following = this.#following()
     const pairs: PairStatus[] = []
-    for (const pair of this.plan.pairs) pairs.push(await this.#pairStatus(pair, signal))
-    const caughtUp = pairs.every(
-      (p) => p.tablesReady === p.tables && p.lagBytes !== null && p.lagBytes <= CAUGHT_UP_BYTES,
-    )
-    return { id: this.plan.id, state: this.#record.state, pairs, caughtUp }
+    for (const pair of this.plan.pairs) {
+      pairs.push(
+        following
+          ? await pairStatus(this.plan, pair, signal)
+          : { source: pair.source.name, target: pair.target.name, tablesReady: 0, tables: 0, lagBytes: null },
+      )
+    }
+    const caughtUp =
+      following &&
+      pairs.every((p) => p.tablesReady === p.tables && p.lagBytes !== null && p.lagBytes <= CAUGHT_UP_BYTES)
+    return {
+      id: this.plan.id,
+      state: this.#record.state,
+      mapVersion: this.mapVersion,
+      pairs,
+      caughtUp,
+      routers: await this.#liveRouters(signal),
+    }
   }
 
   /** Waits until every table is copied and each new database is within `maxLagBytes` of its source. */
   async waitCaughtUp(
     options: StepOptions & { maxLagBytes?: number; pollMs?: number } = {},
   ): Promise<ReshardStatus> {
-    this.#expect(['copying'], 'waitCaughtUp')
+    this.#expectFollowing('waitCaughtUp')
     const maxLag = options.maxLagBytes ?? CAUGHT_UP_BYTES
     for (;;) {
       const status = await this.status(options)
@@ -183,15 +182,17 @@ export class Resharding {
 
   /** Counts and checksums the rows that move, per physical table, on both sides, with writes going on (see `verifyPairs`). */
   async verify(options: StepOptions & { lockTimeoutMs?: number } = {}): Promise<VerifyReport> {
-    this.#expect(['copying'], 'verify')
+    this.#expectFollowing('verify')
     const pairs = []
-    for (const pair of this.plan.pairs) pairs.push({ pair, tables: await this.#tables(pair, options.signal) })
+    for (const pair of this.plan.pairs) {
+      pairs.push({ pair, tables: await pairTables(this.plan, pair, options.signal) })
+    }
     const report = await verifyPairs(pairs, {
       ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }),
       fenced: (pair, signal) => fence(pair.source.url, pair.target.url, `fwd_${this.plan.id}`, signal),
       signal: options.signal,
     })
-    await this.#store.note(
+    this.#record = await this.#store.note(
       this.plan.id,
       { verify: { ok: report.ok, chunks: report.chunks, mismatches: report.mismatches.length } },
       options.signal,
@@ -200,57 +201,46 @@ export class Resharding {
   }
 
   /**
-   * Switches the routers to the doubled map with their writes to the source databases held (buffered)
-   * meanwhile. Fails without switching (and releases the writes) when a new database does not confirm
-   * the source's position within `maxCatchUpMs`.
+   * Switches every router to the doubled map, with their writes to the source databases held
+   * (buffered) meanwhile: the routers given, and those of other processes that `watchShardMap` the
+   * control database. Gives up without switching (and releases the writes) when the routers do not
+   * acknowledge or a new database does not show the fence in time (`maxPauseMs`). The doubled map is
+   * stored in `hf_shard_map` of the control database. Run again after a crash, it finishes a switch
+   * that passed its point of no return.
    */
-  async cutover(
-    options: StepOptions & { routers: readonly ShardRouter[]; maxCatchUpMs?: number },
-  ): Promise<SwitchReport> {
-    this.#expect(['copying'], 'cutover')
-    const { signal } = options
-    const { to } = this.maps()
-    const status = await this.status(options)
-    if (!status.caughtUp) {
+  async cutover(options: SwitchOptions = {}): Promise<SwitchReport> {
+    this.#expectFollowing('cutover')
+    const o = resolveSwitchOptions(options)
+    const { signal } = o
+    const version = this.mapVersion + 1
+    const pending = await this.#pendingSwitch(version, signal)
+    if (pending === undefined && !(await this.status(options)).caughtUp) {
       throw new ShardError('E_RESHARD_STATE', 'the new databases have not caught up: waitCaughtUp() first', {
         state: this.state,
       })
     }
     // Read the catalogs before holding anything: the pause is for the replication steps only.
-    const reversed = await Promise.all(this.plan.pairs.map((pair) => this.#tables(pair, signal)))
-    const holds = await Promise.all(
-      options.routers.map((router) =>
-        router.hold(
-          this.plan.pairs.map((p) => p.source.index),
-          { signal },
-        ),
-      ),
-    )
-    const started = performance.now()
-    let switched = false
-    try {
-      const deadline = AbortSignal.any([
-        ...(signal ? [signal] : []),
-        AbortSignal.timeout(options.maxCatchUpMs ?? 800),
-      ])
+    const tables = await Promise.all(this.plan.pairs.map((pair) => pairTables(this.plan, pair, signal)))
+    const report = await this.#switch(o, {
+      kind: 'cutover',
+      version,
+      pending,
+      map: parseShardMap({ ...this.plan.to, version }),
+      databases: this.plan.pairs.map((p) => p.source.index),
       // Every write committed on a source before the hold is in its new database once the fence is.
-      await Promise.all(
-        this.plan.pairs.map((pair) =>
-          fence(pair.source.url, pair.target.url, `fwd_${this.plan.id}`, deadline),
+      prepare: (deadline) =>
+        Promise.all(
+          this.plan.pairs.map((pair) =>
+            fence(pair.source.url, pair.target.url, `fwd_${this.plan.id}`, deadline),
+          ),
         ),
-      )
-      await Promise.all(
-        this.plan.pairs.map((pair, i) => this.#reverseReplication(pair, reversed[i]!, signal)),
-      )
-      for (const router of options.routers) router.useMap(to)
-      switched = true
-      await this.#set('cut-over', signal)
-    } finally {
-      for (const hold of holds) hold.release()
-    }
-    const pauseMs = performance.now() - started
-    const bufferedWrites = holds.reduce((n, h) => n + h.buffered, 0)
-    if (!switched) throw new ShardError('E_RESHARD_STATE', 'cutover did not switch', { state: this.state })
+      apply: (applySignal) =>
+        Promise.all(
+          this.plan.pairs.map((pair, i) => reverseReplication(this.plan, pair, tables[i]!, applySignal)),
+        ),
+      state: 'cut-over',
+      notes: { version },
+    })
     // Cut over means the sources follow the new databases: wait for each reverse apply worker to run (the
     // launcher starts workers at most every wal_retrieve_retry_interval, 5 s by default).
     await Promise.all(
@@ -262,207 +252,178 @@ export class Resharding {
         ),
       ),
     )
-    await this.#store.note(this.plan.id, { cutover: { pauseMs, bufferedWrites } }, signal)
-    return { pauseMs, bufferedWrites, version: to.version }
+    this.#record = await this.#store.note(this.plan.id, { cutover: report }, signal)
+    return report
   }
 
   /**
-   * After a cutover: holds writes, waits for the sources to have every write the new databases took, and
-   * switches back to the old layout, as version `to.version + 1` (a router only moves forward).
+   * After a cutover: holds writes to every database, fences the sources (they have every write the new
+   * databases took), and switches back to the old layout, as the next map version (a router only moves
+   * forward). Then the new databases follow the sources again (their stale copies of the rows that stay
+   * are dropped first), so `cutover` may go forward once more; or `abort`. Run again after a failure, it
+   * finishes what is left.
    */
-  async reverse(
-    options: StepOptions & { routers: readonly ShardRouter[]; maxCatchUpMs?: number },
-  ): Promise<SwitchReport> {
-    this.#expect(['cut-over'], 'reverse')
-    const { signal } = options
-    const from = parseShardMap({ ...this.plan.from, version: this.plan.to.version + 1 })
-    const all = this.plan.pairs.flatMap((p) => [p.source.index, p.target.index])
-    const holds = await Promise.all(options.routers.map((router) => router.hold(all, { signal })))
-    const started = performance.now()
-    try {
-      const deadline = AbortSignal.any([
-        ...(signal ? [signal] : []),
-        AbortSignal.timeout(options.maxCatchUpMs ?? 800),
-      ])
-      await Promise.all(
-        this.plan.pairs.map((pair) =>
-          fence(pair.target.url, pair.source.url, `rev_${this.plan.id}`, deadline),
+  async reverse(options: SwitchOptions = {}): Promise<SwitchReport> {
+    this.#expect(['cut-over', 'reversed'], 'reverse')
+    const o = resolveSwitchOptions(options)
+    const { signal } = o
+    if (this.state === 'reversed') {
+      if (this.notes['refollow'] !== 'pending') {
+        throw new ShardError('E_RESHARD_STATE', 'reversed already: cutover again, or abort', {
+          state: this.state,
+        })
+      }
+      await this.#refollow(signal)
+      return this.notes['reverse'] as SwitchReport
+    }
+    const version = this.mapVersion + 1
+    const report = await this.#switch(o, {
+      kind: 'reverse',
+      version,
+      pending: await this.#pendingSwitch(version, signal),
+      map: parseShardMap({ ...this.plan.from, version }),
+      databases: this.plan.pairs.flatMap((p) => [p.source.index, p.target.index]),
+      prepare: (deadline) =>
+        Promise.all(
+          this.plan.pairs.map((pair) =>
+            fence(pair.target.url, pair.source.url, `rev_${this.plan.id}`, deadline),
+          ),
         ),
-      )
-      for (const router of options.routers) router.useMap(from)
-      await this.#set('reversed', signal)
-    } finally {
-      for (const hold of holds) hold.release()
-    }
-    const pauseMs = performance.now() - started
-    for (const pair of this.plan.pairs) await this.#dropReverse(pair, signal)
-    const report = {
-      pauseMs,
-      bufferedWrites: holds.reduce((n, h) => n + h.buffered, 0),
-      version: from.version,
-    }
-    await this.#store.note(this.plan.id, { reverse: report }, signal)
+      apply: (applySignal) =>
+        Promise.all(this.plan.pairs.map((pair) => followAgain(this.plan, pair, applySignal))),
+      state: 'reversed',
+      notes: { version, refollow: 'pending' },
+    })
+    this.#record = await this.#store.note(this.plan.id, { reverse: report }, signal)
+    await this.#refollow(signal)
     return report
   }
 
   /** After a cutover: ends the reverse replication and deletes, on each side, the rows the other side owns. */
   async complete(options: StepOptions & { batchRows?: number } = {}): Promise<{ deletedRows: number }> {
     this.#expect(['cut-over', 'completed'], 'complete')
-    const { signal } = options
-    const batch = options.batchRows ?? 5000
     let deletedRows = 0
     for (const pair of this.plan.pairs) {
-      await this.#dropReverse(pair, signal)
-      const tables = await this.#tables(pair, signal)
-      // A binding group's rows leave together (they share the key's hash), so the foreign keys between
-      // them would only dictate the order of the deletes: skip their triggers, as replication does.
-      await withAdmin(
-        pair.source.url,
-        async (sql) => {
-          await sql('SET session_replication_role = replica')
-          await dropPublication(sql, replicationNames(this.plan, pair).forward)
-          for (const t of tables)
-            if (t.kind === 'split') deletedRows += await deleteBatched(sql, t.name, t.moved!, batch, signal)
-        },
-        signal,
-      )
-      await withAdmin(
-        pair.target.url,
-        async (sql) => {
-          await sql('SET session_replication_role = replica')
-          for (const t of tables) {
-            if (t.kind === 'split') deletedRows += await deleteBatched(sql, t.name, t.kept!, batch, signal)
-            else if (t.kind === 'stay') await sql(`TRUNCATE ${ident(t.name)}`)
-          }
-        },
-        signal,
-      )
+      deletedRows += await completePair(this.plan, pair, options.batchRows ?? 5000, options.signal)
     }
-    await this.#set('completed', signal)
+    await this.#set('completed', options.signal)
     return { deletedRows }
   }
 
-  /** Before a cutover: drops the replication and the new databases; the map never changed. */
+  /** Before a cutover (or after a reverse): drops the replication and the new databases. */
   async abort(options: StepOptions = {}): Promise<void> {
-    this.#expect(['planned', 'copying'], 'abort')
-    const { signal } = options
-    for (const pair of this.plan.pairs) {
-      const names = replicationNames(this.plan, pair)
-      await withAdmin(
-        pair.target.serverUrl,
-        async (sql) => {
-          if (!(await databaseExists(sql, pair.target.name))) return
-          await withAdmin(pair.target.url, (target) => dropSubscription(target, names.forward), signal)
-          await sql(`DROP DATABASE ${ident(pair.target.name)} WITH (FORCE)`)
-        },
-        signal,
-      )
-      await withAdmin(
-        pair.source.url,
-        async (sql) => {
-          await dropSlot(sql, names.forward)
-          await dropPublication(sql, names.forward)
-        },
-        signal,
+    this.#expect(['planned', 'copying', 'reversed'], 'abort')
+    for (const pair of this.plan.pairs) await abortPair(this.plan, pair, options.signal)
+    await this.#set('aborted', options.signal)
+  }
+
+  async #switch(
+    o: ResolvedSwitchOptions,
+    step: {
+      kind: 'cutover' | 'reverse'
+      version: number
+      pending: string | undefined
+      map: ShardMap
+      databases: readonly number[]
+      prepare(deadline: AbortSignal): Promise<unknown>
+      apply(signal: AbortSignal | undefined): Promise<unknown>
+      state: ReshardState
+      notes: Record<string, unknown>
+    },
+  ): Promise<SwitchReport> {
+    let record: ReshardRecord | undefined
+    const report = await switchRouters({
+      control: this.#store.url,
+      id: step.pending ?? `${this.#switchPrefix(step.version)}${step.kind}_${randomBytes(3).toString('hex')}`,
+      map: step.map,
+      databases: step.databases,
+      routers: o.routers,
+      prepareMs: Math.floor(o.maxPauseMs * reshardSwitchDefaults.prepareShare),
+      holdMs: o.maxPauseMs,
+      routerWaitMs: o.routerWaitMs,
+      resume: step.pending !== undefined,
+      prepare: async (deadline) => {
+        await step.prepare(deadline)
+      },
+      apply: async (signal) => {
+        await step.apply(signal)
+      },
+      commit: async (sql) => {
+        record = await recordState(sql, this.plan.id, step.state, step.notes)
+      },
+      signal: o.signal,
+    })
+    if (record) this.#record = record
+    return report
+  }
+
+  /** Switch attempts of this resharding to a version are named `<id>:v<version>:…`. */
+  #switchPrefix(version: number): string {
+    return `${this.plan.id}:v${version}:`
+  }
+
+  /** An attempt that passed its point of no return without finishing (its coordinator died). */
+  async #pendingSwitch(version: number, signal: AbortSignal | undefined): Promise<string | undefined> {
+    return withAdmin(
+      this.#store.url,
+      async (sql) => {
+        const [exists] = await sql<{ found: string | null }>(
+          "SELECT to_regclass('hf_shard_switch')::text AS found",
+        )
+        if (!exists?.found) return undefined
+        const rows = await sql<{ id: string }>(
+          "SELECT id FROM hf_shard_switch WHERE starts_with(id, $1) AND phase = 'switching'",
+          [this.#switchPrefix(version)],
+        )
+        return rows[0]?.id
+      },
+      signal,
+    )
+  }
+
+  async #refollow(signal: AbortSignal | undefined): Promise<void> {
+    for (const pair of this.plan.pairs) await refollowPair(this.plan, pair, 5000, signal)
+    await Promise.all(
+      this.plan.pairs.map((pair) =>
+        withAdmin(
+          pair.target.url,
+          (sql) => untilApplying(sql, replicationNames(this.plan, pair).forward, signal),
+          signal,
+        ),
+      ),
+    )
+    this.#record = await this.#store.note(this.plan.id, { refollow: 'done' }, signal)
+  }
+
+  async #liveRouters(signal: AbortSignal | undefined): Promise<ReshardStatus['routers']> {
+    return withAdmin(
+      this.#store.url,
+      async (sql) => {
+        const [exists] = await sql<{ found: string | null }>(
+          "SELECT to_regclass('hf_shard_router')::text AS found",
+        )
+        if (!exists?.found) return []
+        const rows = await sql<LiveRouter>(LIVE_ROUTERS_SQL)
+        return rows.map((r) => ({ id: r.id, name: r.name, version: r.version, leaseLeftMs: r.lease_left_ms }))
+      },
+      signal,
+    )
+  }
+
+  /** Whether the new databases follow the sources (copying, or again after a reverse). */
+  #following(): boolean {
+    return this.state === 'copying' || (this.state === 'reversed' && this.notes['refollow'] === 'done')
+  }
+
+  #expectFollowing(step: string): void {
+    this.#expect(['copying', 'reversed'], step)
+    if (!this.#following()) {
+      throw new ShardError(
+        'E_RESHARD_STATE',
+        `${step}: the new databases do not follow the sources again yet: run reverse again to finish it`,
+        { state: this.state },
       )
     }
-    await this.#set('aborted', signal)
-  }
-
-  async #reverseReplication(
-    pair: ReshardPair,
-    sourceTables: readonly ReshardTable[],
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    const names = replicationNames(this.plan, pair)
-    // The fence travels back too, so `reverse` can prove the sources have caught up.
-    const tables = sourceTables.filter((t) => t.kind === 'split' || t.name === FENCE_TABLE)
-    await withAdmin(
-      pair.target.url,
-      async (sql) => {
-        // The forward apply worker must be gone before the source publishes to it in reverse, or a change
-        // would travel back and forth (PostgreSQL 15 has no `origin = none`).
-        await dropSubscription(sql, names.forward)
-        await sql(
-          `CREATE PUBLICATION ${ident(names.reverse)} FOR TABLE ${tables.map((t) => ident(t.name)).join(', ')}`,
-        )
-        await sql("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [names.reverse])
-      },
-      signal,
-    )
-    await withAdmin(
-      pair.source.url,
-      async (sql) => {
-        await dropSlot(sql, names.forward)
-        await sql(
-          `CREATE SUBSCRIPTION ${ident(names.reverse)} CONNECTION ${literal(pair.target.url)} PUBLICATION ${ident(names.reverse)} ` +
-            `WITH (create_slot = false, slot_name = ${literal(names.reverse)}, copy_data = false)`,
-        )
-      },
-      signal,
-    )
-  }
-
-  async #dropReverse(pair: ReshardPair, signal: AbortSignal | undefined): Promise<void> {
-    const names = replicationNames(this.plan, pair)
-    await withAdmin(pair.source.url, (sql) => dropSubscription(sql, names.reverse), signal)
-    await withAdmin(
-      pair.target.url,
-      async (sql) => {
-        await dropSlot(sql, names.reverse)
-        await dropPublication(sql, names.reverse)
-      },
-      signal,
-    )
-  }
-
-  async #pairStatus(pair: ReshardPair, signal: AbortSignal | undefined): Promise<PairStatus> {
-    const names = replicationNames(this.plan, pair)
-    const base = { source: pair.source.name, target: pair.target.name }
-    if (this.state !== 'copying') return { ...base, tablesReady: 0, tables: 0, lagBytes: null }
-    const states = await withAdmin(
-      pair.target.url,
-      (sql) =>
-        sql<{ ready: number; total: number }>(
-          `SELECT count(*) FILTER (WHERE r.srsubstate = 'r')::int AS ready, count(*)::int AS total
-         FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
-         WHERE s.subname = $1 AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
-          [names.forward],
-        ),
-      signal,
-    )
-    const lag = await withAdmin(
-      pair.source.url,
-      (sql) =>
-        sql<{ lag: string | null }>(
-          'SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text AS lag FROM pg_replication_slots WHERE slot_name = $1',
-          [names.forward],
-        ),
-      signal,
-    )
-    const bytes = lag[0]?.lag
-    return {
-      ...base,
-      tablesReady: states[0]!.ready,
-      tables: states[0]!.total,
-      lagBytes: bytes == null ? null : Number(bytes),
-    }
-  }
-
-  async #tables(pair: ReshardPair, signal: AbortSignal | undefined): Promise<ReshardTable[]> {
-    const rows = await withAdmin(
-      pair.source.url,
-      (sql) =>
-        sql<{ name: string }>(
-          "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
-        ),
-      signal,
-    )
-    return classifyTables(
-      this.plan,
-      pair,
-      rows.map((r) => r.name),
-    )
   }
 
   #expect(states: readonly ReshardState[], step: string): void {
@@ -480,104 +441,4 @@ export class Resharding {
   async #set(state: ReshardState, signal: AbortSignal | undefined): Promise<void> {
     this.#record = await this.#store.setState(this.plan.id, state, signal)
   }
-}
-
-async function untilApplying(
-  sql: AdminSql,
-  subscription: string,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  for (;;) {
-    const rows = await sql<{ pid: number | null }>(
-      `SELECT s.pid FROM pg_stat_subscription s JOIN pg_subscription p ON p.oid = s.subid
-       WHERE p.subname = $1 AND p.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND s.relid IS NULL`,
-      [subscription],
-    )
-    if (rows[0]?.pid) return
-    await pause(50, signal)
-  }
-}
-
-async function databaseExists(sql: AdminSql, name: string): Promise<boolean> {
-  return (await sql('SELECT 1 FROM pg_database WHERE datname = $1', [name])).length > 0
-}
-
-/** pg_subscription is shared by the server's databases: look in this one's. */
-const SUBSCRIPTION_HERE =
-  'SELECT 1 FROM pg_subscription WHERE subname = $1 AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())'
-
-async function requireReplicaIdentity(
-  sql: AdminSql,
-  tables: readonly ReshardTable[],
-  pair: ReshardPair,
-): Promise<void> {
-  const rows = await sql<{ name: string }>(
-    `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE n.nspname = 'public' AND c.relname = ANY($1) AND c.relreplident = 'd'
-       AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)`,
-    [tables.map((t) => t.name)],
-  )
-  if (rows.length > 0) {
-    // Published without one, the source would refuse every UPDATE and DELETE on them.
-    throw new ShardError(
-      'E_RESHARD_STATE',
-      `${pair.source.name}: ${rows.map((r) => r.name).join(', ')} have no primary key (logical replication needs one)`,
-      { database: pair.source.name },
-    )
-  }
-}
-
-async function dropSubscription(sql: AdminSql, name: string): Promise<void> {
-  const found = await sql(SUBSCRIPTION_HERE, [name])
-  if (found.length === 0) return
-  // Detach the slot first: it lives on the publisher and is dropped there (or is gone already).
-  await sql(`ALTER SUBSCRIPTION ${ident(name)} DISABLE`)
-  await sql(`ALTER SUBSCRIPTION ${ident(name)} SET (slot_name = NONE)`)
-  await sql(`DROP SUBSCRIPTION ${ident(name)}`)
-}
-
-async function dropSlot(sql: AdminSql, name: string): Promise<void> {
-  // A slot stays active for a moment after its subscriber stopped: retry until it is free.
-  for (let attempt = 0; ; attempt++) {
-    const rows = await sql<{ active: boolean }>(
-      'SELECT active FROM pg_replication_slots WHERE slot_name = $1',
-      [name],
-    )
-    if (rows.length === 0) return
-    if (!rows[0]!.active) {
-      await sql('SELECT pg_drop_replication_slot($1)', [name])
-      return
-    }
-    if (attempt >= 200) throw new ShardError('E_RESHARD_STATE', `replication slot ${name} stays active`, {})
-    await delay(25)
-  }
-}
-
-async function dropPublication(sql: AdminSql, name: string): Promise<void> {
-  await sql(`DROP PUBLICATION IF EXISTS ${ident(name)}`)
-}
-
-async function deleteBatched(
-  sql: AdminSql,
-  table: string,
-  where: string,
-  batch: number,
-  signal: AbortSignal | undefined,
-): Promise<number> {
-  let total = 0
-  for (;;) {
-    if (signal?.aborted) throw abortedError(signal)
-    const rows = await sql<{ n: number }>(
-      `WITH gone AS (DELETE FROM ${ident(table)} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${ident(table)} WHERE ${where} LIMIT ${batch})) RETURNING 1)
-       SELECT count(*)::int AS n FROM gone`,
-    )
-    total += rows[0]!.n
-    if (rows[0]!.n < batch) return total
-  }
-}
-
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return delay(ms, undefined, signal ? { signal } : {}).catch(() => {
-    throw abortedError(signal!)
-  })
 }

@@ -10,7 +10,8 @@ export function pgBinDir(): string {
 /**
  * Copies a database's schema into another: `pg_dump --schema-only` piped into `psql`, stopping at the
  * first error. Logical replication copies rows, not DDL, so the new database needs the tables first.
- * Publications and subscriptions are left out; the bookkeeping table `hf_reshard` too.
+ * Publications and subscriptions are left out; so are the control tables (`hf_reshard`, `hf_shard_map`,
+ * `hf_shard_router`, `hf_shard_switch`).
  *
  * @example
  * await copySchema('postgres://…/app_03', 'postgres://…/app_19', signal)
@@ -27,6 +28,9 @@ export async function copySchema(sourceUrl: string, targetUrl: string, signal?: 
       '--no-publications',
       '--no-subscriptions',
       '--exclude-table=hf_reshard',
+      '--exclude-table=hf_shard_map',
+      '--exclude-table=hf_shard_router',
+      '--exclude-table=hf_shard_switch',
       '-d',
       sourceUrl,
     ],

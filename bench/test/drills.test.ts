@@ -37,7 +37,7 @@ async function cuttableServer(): Promise<{ url: string; cut(on: boolean): void; 
 
 describe('drills', () => {
   it('are registered by the names the issue gives', () => {
-    expect(DRILLS.map((drill) => drill.name)).toEqual(['rolling-restart', 'kill-app'])
+    expect(DRILLS.map((drill) => drill.name)).toEqual(['rolling-restart', 'kill-app', 'overload'])
     expect(findDrill('kill-app')?.description).toMatch(/kill -9/)
   })
 

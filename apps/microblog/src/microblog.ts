@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import { pino } from 'pino'
 import type { MicroblogConfig } from './config.js'
 import { buildApp } from './http/app.js'
+import type { HttpGuard } from './http/guard.js'
 import { createServices, type Services } from './services/index.js'
 import { type AppCache, openCache } from './storage/cache.js'
 import { type Database, openDatabase } from './storage/database.js'
@@ -18,6 +19,8 @@ import { type RunningConsumers, startConsumers } from './workers/consumers.js'
 export interface Microblog {
   readonly url: string
   readonly app: FastifyInstance
+  /** The edge's guards: the inbound limit, the throttles, the antispam check and its degrade switch. */
+  readonly guard: HttpGuard
   readonly database: Database
   readonly services: Services
   /** The write queue, when `HF_QUEUE` is on. */
@@ -117,7 +120,9 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
       ...(queue && homes ? { queue, homes, maxBacklog: config.queueMaxBacklog } : {}),
       ...(signal ? { signal } : {}),
     })
-    ;({ app } = buildApp({ config, database, services, log, isClosing: () => closing }))
+    const built = buildApp({ config, database, services, log, isClosing: () => closing })
+    app = built.app
+    await built.guard.ready()
     if (queue && config.consumers)
       consumers = startConsumers(queue, services, database.cluster, app.log, {
         lingerMs: config.consumerLingerMs,
@@ -128,6 +133,7 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
     return {
       url,
       app,
+      guard: built.guard,
       database,
       services,
       queue,

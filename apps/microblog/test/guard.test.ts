@@ -76,26 +76,31 @@ describe('sign-in and registration throttles (pglite)', () => {
   })
 })
 
-describe('load shedding (pglite)', () => {
-  it('sheds what the inbound limit cannot take with 503 E_CONCURRENCY_LIMITED at once; probes still answer', async () => {
-    const blog = await startBlog('pglite', { HF_GUARD_CONCURRENCY: '1', HF_LOGIN_LIMIT_IP: 'off' })
+describe('load shedding', () => {
+  it('sheds what the inbound limit cannot take with 503 E_CONCURRENCY_LIMITED at once; probes and sign-ins are not under it', async () => {
+    // On PostgreSQL, whose round trips let requests overlap (the embedded database computes in this thread).
+    const blog = await startBlog('postgres', { HF_GUARD_CONCURRENCY: '1', HF_LOGIN_LIMIT_IP: 'off' })
     try {
       const api = client(blog.url)
-      await signUp(api, 'shed')
-      // Each sign-in is one scrypt hash (tens of ms); with one admitted at a time, most are shed.
+      const { token } = await signUp(api, 'shed')
       const answers = await Promise.all(
-        Array.from({ length: 12 }, () =>
-          api.post('/api/v1/sessions', { username: 'shed', password: 'correct horse' }),
-        ),
+        Array.from({ length: 40 }, (_, i) => api.post('/api/v1/posts', { text: `post ${i}` }, token)),
       )
       const shed = answers.filter((a) => a.status === 503)
       expect(shed.length).toBeGreaterThan(0)
-      expect(answers.filter((a) => a.status === 200).length).toBeGreaterThan(0)
+      expect(answers.filter((a) => a.status === 201).length).toBeGreaterThan(0)
       expect(shed[0]!.body).toMatchObject({ code: 'E_CONCURRENCY_LIMITED' })
       expect(shed[0]!.contentType).toBe(problemType)
       expect(shed[0]!.headers.get('retry-after')).toBe('1')
-      expect(answers.every((a) => a.status === 200 || a.status === 503)).toBe(true)
+      expect(answers.every((a) => a.status === 201 || a.status === 503)).toBe(true)
       expect((await api.get('/readyz')).status).toBe(200)
+      // Sign-ins have their own bounded pool instead: a burst of them is queued there, not shed here.
+      const logins = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          api.post('/api/v1/sessions', { username: 'shed', password: 'correct horse' }),
+        ),
+      )
+      expect(logins.map((l) => l.status)).toEqual(Array(8).fill(200))
     } finally {
       await blog.stop()
     }
@@ -150,5 +155,43 @@ describe('cluster-wide limits on Redis (postgres)', () => {
     const refused = await second.post('/api/v1/sessions', { username: 'shared', password: 'wrong password' })
     expect(refused.status).toBe(429)
     expect(refused.body).toMatchObject({ code: 'E_RATE_LIMITED' })
+  })
+})
+
+describe('the antispam check on compose (pglite)', () => {
+  const running = blogPerSuite('pglite', { HF_LOGIN_LIMIT_IP: 'off' })
+  const { api } = running
+  const spam =
+    'BUY NOW!!! cheap v1agra at http://best-pills.example.ru and http://bit.ly/xyz call +1 555 0100'
+
+  it('refuses a post that reads as spam with 422 E_SPAM and stores nothing; keeps the rest', async () => {
+    const { token } = await signUp(api, 'poster')
+    const before = await rowCounts(running.blog)
+    const refused = await api.post('/api/v1/posts', { text: spam }, token)
+    expect(refused.status).toBe(422)
+    expect(refused.contentType).toBe(problemType)
+    expect(refused.body).toMatchObject({ code: 'E_SPAM' })
+    expect((await rowCounts(running.blog))['posts']).toBe(before['posts'])
+    const ham = await api.post('/api/v1/posts', { text: 'lunch by the river with the team today' }, token)
+    expect(ham.status).toBe(201)
+    const metrics = (await api.get('/metrics')).text
+    expect(metrics).toMatch(/antispam_checks_total\{verdict="spam"\} [1-9]/)
+  })
+
+  it('is skipped, and the skip counted, while its degrade switch is on', async () => {
+    const { token } = await signUp(api, 'degraded')
+    const degrade = running.blog.guard.antispamSwitch!
+    degrade.force('on')
+    try {
+      const accepted = await api.post('/api/v1/posts', { text: spam }, token)
+      expect(accepted.status).toBe(201)
+      const metrics = (await api.get('/metrics')).text
+      expect(metrics).toMatch(/hundredfold_guard_degrade_skipped_total\{policy="antispam"\} [1-9]/)
+      expect(metrics).toMatch(/hundredfold_guard_degrade_on\{policy="antispam"\} 1/)
+      degrade.force('off')
+      expect((await api.post('/api/v1/posts', { text: spam }, token)).status).toBe(422)
+    } finally {
+      degrade.force('auto')
+    }
   })
 })

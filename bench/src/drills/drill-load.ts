@@ -33,6 +33,8 @@ export interface DrillLoadOptions {
   connections?: number
   /** A request unanswered this long fails as `timeout`. @default 10000 */
   timeoutMs?: number
+  /** The rate at each moment, by ms since the load began (a Poisson process of that rate); replaces `ratePerSecond`. */
+  rateAt?: (elapsedMs: number) => number
 }
 
 /** What a drill's load saw. */
@@ -63,11 +65,16 @@ export async function runDrillLoad(options: DrillLoadOptions, signal: AbortSigna
     timeoutMs,
   })
   const random = createRandom(options.seed)
-  const gap = interArrival('poisson', options.ratePerSecond, random)
+  const fixedGap = interArrival('poisson', options.ratePerSecond, random)
+  const { rateAt } = options
+  const gap = rateAt
+    ? () => -Math.log(1 - random.next()) * (1000 / Math.max(1e-3, rateAt(next - begun)))
+    : fixedGap
   const events: DrillEvent[] = []
   const pending = new Set<{ intended: number; spec: RequestSpec }>()
   let resends = 0
-  let next = performance.now() + 1
+  const begun = performance.now()
+  let next = begun + 1
   let timer: NodeJS.Timeout | undefined
   let stopSending = (): void => {}
 

@@ -18,6 +18,8 @@ export const defaultAppLogLevel = 'warn'
 export function microblogSettings(state: StackState, record: ProcessRecord): Record<string, string> {
   return {
     HF_LOG_LEVEL: defaultAppLogLevel,
+    // Shed on event-loop delay too: what the concurrency limit cannot see when the host is short of CPU.
+    HF_GUARD_MAX_LOOP_DELAY_MS: '15',
     ...state.appEnv,
     HF_HOST: '127.0.0.1',
     HF_PORT: String(record.port),

@@ -15,6 +15,14 @@ import {
 import { Agent, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
+// The restart test registers a user every few ms from this one address: its registration limit is off.
+const STACK_ENV = {
+  HF_LOG_LEVEL: 'warn',
+  HF_DB_POOL_MAX: '4',
+  HF_NAMESPACE: 'stacktest',
+  HF_REGISTER_LIMIT_IP: 'off',
+}
+
 /** The ports this stack uses, as offsets from its base (see `portOffsets`), and nginx's. */
 const offsets = [0, 1, 10, 20, 21, 30, 31, 40, 100, 101]
 const frontOffset = 160
@@ -76,7 +84,7 @@ describe('npm run stack: a small stack (2 apps, 1 replica, 1 consumer)', () => {
       basePort,
       port: basePort + frontOffset,
       drainMs: 300,
-      env: { HF_LOG_LEVEL: 'warn', HF_DB_POOL_MAX: '4', HF_NAMESPACE: 'stacktest' },
+      env: STACK_ENV,
       healthTimeoutMs: 40_000,
     })
     state = result.state
@@ -105,7 +113,7 @@ describe('npm run stack: a small stack (2 apps, 1 replica, 1 consumer)', () => {
   it('a second up reuses every process', async () => {
     const again = await stackUp({
       dir,
-      env: { HF_LOG_LEVEL: 'warn', HF_DB_POOL_MAX: '4', HF_NAMESPACE: 'stacktest' },
+      env: STACK_ENV,
     })
     expect(new Set(again.outcomes.values())).toEqual(new Set(['reused']))
     expect(again.state.apps.map((a) => a.pid)).toEqual(state.apps.map((a) => a.pid))

@@ -180,6 +180,30 @@ describe('guardPlugin: concurrency', () => {
   })
 })
 
+describe('guardPlugin: event-loop delay', () => {
+  it('sheds with 503 reason event-loop-delay while the loop is late, and admits again once it caught up', async () => {
+    await using server = await serve(
+      { concurrency: false, maxEventLoopDelayMs: 20, exempt: ['/health'] },
+      (app) => {
+        app.get('/', async () => 'ok')
+        app.get('/health', async () => 'ok')
+      },
+    )
+    expect((await fetch(server.url)).status).toBe(200)
+    // The loop is held 300 ms: the sampler's timer fires that late, and the next request is refused.
+    const until = performance.now() + 300
+    while (performance.now() < until) {}
+    await new Promise((resolve) => setTimeout(resolve, 1))
+    const late = await fetch(server.url)
+    expect(late.status).toBe(503)
+    expect(await late.json()).toMatchObject({ code: 'E_CONCURRENCY_LIMITED', reason: 'event-loop-delay' })
+    expect(server.app.guard.stats()).toMatchObject({ shed: 1, shedLoopDelay: 1 })
+    // Exempt routes pass however late the loop is; once it is on time again, so does everything.
+    await vi.waitFor(async () => expect((await fetch(server.url)).status).toBe(200), { timeout: 2_000 })
+    expect((await fetch(`${server.url}/health`)).status).toBe(200)
+  })
+})
+
 describe('guardPlugin: exempt routes', () => {
   it('lets health checks through while the limit is reached, by URL or by route config', async () => {
     const slow = gates()

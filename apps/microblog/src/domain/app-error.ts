@@ -20,6 +20,7 @@ export const errorCatalogue = {
   E_USERNAME_TAKEN: { status: 409, title: 'The username is taken' },
   E_USER_ID_TAKEN: { status: 409, title: 'The user id is taken' },
   E_SELF_FOLLOW: { status: 422, title: 'A user cannot follow themselves' },
+  E_SPAM: { status: 422, title: 'The post reads as spam' },
   E_BODY_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   E_URI_TOO_LONG: { status: 414, title: 'The request URI is too long' },
   E_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },

@@ -89,7 +89,7 @@ export function buildApp({ config, database, services, log, isClosing }: BuildAp
   app.after(() => {
     healthRoutes(app, database.cluster, isClosing)
     apiUserRoutes(app, services, guard)
-    apiPostRoutes(app, services)
+    apiPostRoutes(app, services, guard)
     if (config.wrk2Api) wrk2ApiRoutes(app, services, guard)
     if (config.ceilingRoute) ceilingRoute(app)
   })

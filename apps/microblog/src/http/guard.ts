@@ -3,9 +3,13 @@ import {
   bulkhead,
   type ConcurrencyLimiter,
   concurrencyLimiter,
+  type DegradeSwitch,
+  degradeSwitch,
   fixed,
   GuardError,
   gradient2,
+  inFlightSignal,
+  optional,
   type RateLimiter,
   type RateLimitStore,
   rateLimiter,
@@ -14,7 +18,9 @@ import {
 import { guardPlugin } from '@hundredfold/guard/fastify'
 import type { Registry } from '@hundredfold/metrics'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { type Antispam, type AntispamVerdict, createAntispam } from '../antispam/index.js'
 import type { GuardConfig, RateRule } from '../guard-config.js'
+import { catchUp } from './metric-helpers.js'
 
 /** Routes no guard touches: probes and scrapes must answer however loaded the process is. */
 const EXEMPT = ['/healthz', '/readyz', '/metrics']
@@ -34,6 +40,15 @@ export interface HttpGuard {
    * `Retry-After`); either way the answer carries the `RateLimit` headers.
    */
   throttleUsername(username: string, request: FastifyRequest, reply: FastifyReply): Promise<void>
+  /**
+   * The antispam verdict on a post's text, or `undefined` when it was not checked: antispam off, its
+   * degrade switch on (the skip is counted), or its pool full. Never fails a compose.
+   */
+  screen(text: string, signal: AbortSignal): Promise<AntispamVerdict | undefined>
+  /** The antispam check's degrade switch, when it has one (`HF_ANTISPAM_DEGRADE` not `off`, a limit on). */
+  readonly antispamSwitch: DegradeSwitch | undefined
+  /** Resolves once the antispam threads are up. */
+  ready(): Promise<void>
   close(): Promise<void>
 }
 
@@ -66,10 +81,36 @@ export function registerGuard(
     name: 'password-hash',
     maxConcurrent: 4,
     maxQueued: config.passwordHashQueue,
-    queueTimeoutMs: 2_000,
+    // Under the 10 s request deadline; the queue's bound, not its wait, is what protects the process.
+    queueTimeoutMs: 8_000,
     registry,
   })
-  app.register(guardPlugin, { concurrency: concurrency ?? false, exempt: EXEMPT })
+  app.register(guardPlugin, {
+    concurrency: concurrency ?? false,
+    exempt: EXEMPT,
+    maxEventLoopDelayMs: config.maxLoopDelayMs ?? false,
+  })
+  registry.counter({
+    name: 'http_shed_total',
+    help: 'Requests answered 503 E_CONCURRENCY_LIMITED before any work, by reason (concurrency limit, event-loop delay).',
+    labelNames: ['reason'],
+    collect: (counter) => {
+      const stats = app.guard?.stats()
+      if (!stats) return
+      catchUp(counter.labels({ reason: 'event-loop-delay' }), stats.shedLoopDelay)
+      catchUp(counter.labels({ reason: 'concurrency-limit' }), stats.shed - stats.shedLoopDelay)
+    },
+  })
+  const antispam = config.antispam
+    ? createAntispam({
+        threads: config.antispamThreads,
+        maxQueued: config.antispamQueue,
+        registry,
+        onError: (err) => app.log.warn({ err }, 'antispam pool error'),
+      })
+    : undefined
+  const antispamSwitch = antispam ? antispamDegrade(config, app, concurrency, registry) : undefined
+  antispamSwitch?.start()
   return {
     concurrency,
     passwords,
@@ -88,15 +129,67 @@ export function registerGuard(
         })
       }
     },
+    screen: (text, signal) => screen(antispam, antispamSwitch, text, signal),
+    antispamSwitch,
+    ready: async () => antispam?.ready(),
     async close() {
+      antispamSwitch?.stop()
+      await antispam?.close()
       await store?.close()
     },
   }
 }
 
+/**
+ * Skips the antispam check while the process is `HF_ANTISPAM_DEGRADE` % loaded — the larger of its
+ * inbound limit's fill and its loop delay over the shedding threshold — and back below 60 % of that.
+ */
+function antispamDegrade(
+  config: GuardConfig,
+  app: FastifyInstance,
+  limiter: ConcurrencyLimiter | undefined,
+  registry: Registry,
+): DegradeSwitch | undefined {
+  const { antispamDegradePercent, maxLoopDelayMs } = config
+  if (antispamDegradePercent === undefined || (!limiter && maxLoopDelayMs === undefined)) return undefined
+  const fill = limiter ? inFlightSignal(limiter, { relative: true }) : () => 0
+  const late = () => (maxLoopDelayMs ? (app.guard.eventLoopDelayMs() ?? 0) / maxLoopDelayMs : 0)
+  const onAbove = antispamDegradePercent / 100
+  return degradeSwitch({
+    name: 'antispam',
+    signal: () => Math.max(fill(), late()),
+    onAbove,
+    offBelow: onAbove * 0.6,
+    minOnMs: 5_000,
+    minOffMs: 1_000,
+    intervalMs: 250,
+    registry,
+  })
+}
+
+async function screen(
+  antispam: Antispam | undefined,
+  degrade: DegradeSwitch | undefined,
+  text: string,
+  signal: AbortSignal,
+): Promise<AntispamVerdict | undefined> {
+  if (!antispam) return undefined
+  const check = () => antispam.check(text, signal)
+  try {
+    return await (degrade ? optional(degrade, check, () => undefined) : check())
+  } catch (err) {
+    // A full pool or a wait too long leaves the post unchecked (counted by the pool), not refused.
+    if (err instanceof GuardError && (err.code === 'E_BULKHEAD_FULL' || err.code === 'E_QUEUE_TIMEOUT')) {
+      return undefined
+    }
+    throw err
+  }
+}
+
 function inboundLimiter(config: GuardConfig, registry: Registry): ConcurrencyLimiter | undefined {
   if (config.concurrency === 'off') return undefined
-  const bounds = { initialLimit: 32, minLimit: 8, maxLimit: config.concurrencyMax }
+  // A floor of 16: a burst of arrivals behind one GC pause is not overload.
+  const bounds = { initialLimit: 64, minLimit: 16, maxLimit: config.concurrencyMax }
   const limit =
     config.concurrency === 'gradient2'
       ? gradient2(bounds)
@@ -106,7 +199,13 @@ function inboundLimiter(config: GuardConfig, registry: Registry): ConcurrencyLim
   return concurrencyLimiter({ name: 'http', limit, registry })
 }
 
-/** A route's per-address limit, for its `config.guard`. */
-export function perAddress(limiter: RateLimiter | undefined, policy: string) {
-  return { guard: { rateLimit: limiter ? { limiter, policy } : (false as const) } }
+/**
+ * The `config.guard` of a route that hashes a password: its per-address limit, and out of the inbound
+ * concurrency limit. Its own bounded pool (`passwords`) guards it; tens of ms of hashing per request
+ * would otherwise read to the adaptive limit as a slow server and shrink it for every route.
+ */
+export function passwordRoute(limiter: RateLimiter | undefined, policy: string) {
+  return {
+    guard: { concurrency: false, rateLimit: limiter ? { limiter, policy } : (false as const) },
+  }
 }

@@ -58,6 +58,12 @@ export interface GuardPluginOptions {
   /** `Retry-After` of a 503 when the limit is reached, in seconds. @default 1 */
   retryAfterSeconds?: number
   /**
+   * Also shed (503 `E_CONCURRENCY_LIMITED`, `reason: 'event-loop-delay'`) while the event loop's smoothed
+   * delay is above this, in ms: what a concurrency limit cannot see — the wait before a request's first
+   * hook runs, when the process (or the machine) is short of CPU. `false`: off. @default false
+   */
+  maxEventLoopDelayMs?: number | false
+  /**
    * Which response statuses tell the limiter the request was dropped (overload downstream). Other 5xx
    * responses are not sampled (a fast failure says nothing about capacity); the rest are successes.
    * @default 503 and 504
@@ -69,6 +75,7 @@ export interface GuardPluginOptions {
 export const guardPluginDefaults = Object.freeze({
   exempt: Object.freeze([]) as readonly string[] | ((request: FastifyRequest) => boolean),
   retryAfterSeconds: 1,
+  maxEventLoopDelayMs: false as number | false,
   isDrop: ((status: number) => status === 503 || status === 504) as (statusCode: number) => boolean,
 })
 
@@ -78,6 +85,7 @@ export interface ResolvedGuardPluginOptions {
   readonly rateLimit: RouteRateLimit | undefined
   readonly isExempt: (request: FastifyRequest) => boolean
   readonly retryAfterSeconds: number
+  readonly maxEventLoopDelayMs: number | false
   readonly isDrop: (statusCode: number) => boolean
 }
 
@@ -86,6 +94,7 @@ export function resolveGuardPluginOptions(options: GuardPluginOptions): Resolved
   const o = withDefaults(guardPluginDefaults, options)
   checkPositive('options.retryAfterSeconds', o.retryAfterSeconds)
   checkFunction('options.isDrop', o.isDrop)
+  if (o.maxEventLoopDelayMs !== false) checkPositive('options.maxEventLoopDelayMs', o.maxEventLoopDelayMs)
   let limiter: ConcurrencyLimiter | undefined
   if (isLimiter(o.concurrency)) limiter = o.concurrency
   else if (o.concurrency !== false) limiter = new ConcurrencyLimiter({ name: 'http', ...o.concurrency })
@@ -105,6 +114,7 @@ export function resolveGuardPluginOptions(options: GuardPluginOptions): Resolved
     rateLimit,
     isExempt,
     retryAfterSeconds: o.retryAfterSeconds,
+    maxEventLoopDelayMs: o.maxEventLoopDelayMs,
     isDrop: o.isDrop,
   })
 }

@@ -12,6 +12,7 @@ import {
   type RouteRateLimit,
   resolveGuardPluginOptions,
 } from './guard-plugin-options.js'
+import { LoopDelay } from './loop-delay.js'
 import { guardProblem } from './problem.js'
 
 declare module 'fastify' {
@@ -27,8 +28,10 @@ declare module 'fastify' {
 
 /** What the plugin answered since it was registered. */
 export interface GuardPluginStats {
-  /** Requests answered 503 `E_CONCURRENCY_LIMITED` before any work. */
+  /** Requests answered 503 `E_CONCURRENCY_LIMITED` before any work (either reason). */
   shed: number
+  /** Of those, the ones shed because the event loop was late (`maxEventLoopDelayMs`). */
+  shedLoopDelay: number
   /** Requests answered 429 `E_RATE_LIMITED`. */
   rateLimited: number
   /** Requests on exempt routes. */
@@ -39,6 +42,8 @@ export interface GuardPluginStats {
 export interface GuardDecoration {
   /** The inbound concurrency limiter, `undefined` with `concurrency: false`. */
   readonly concurrency: ConcurrencyLimiter | undefined
+  /** The event loop's smoothed delay in ms, as the plugin sees it; `undefined` without `maxEventLoopDelayMs`. */
+  eventLoopDelayMs(): number | undefined
   stats(): GuardPluginStats
 }
 
@@ -69,9 +74,12 @@ export interface GuardDecoration {
  */
 export const guardPlugin: FastifyPluginAsync<GuardPluginOptions> = async (fastify, options) => {
   const o = resolveGuardPluginOptions(options)
-  const counts: GuardPluginStats = { shed: 0, rateLimited: 0, exempt: 0 }
+  const counts: GuardPluginStats = { shed: 0, shedLoopDelay: 0, rateLimited: 0, exempt: 0 }
+  const loop = o.maxEventLoopDelayMs === false ? undefined : new LoopDelay(5)
+  if (loop) fastify.addHook('onClose', (_instance, done) => (loop.stop(), done()))
   const decoration: GuardDecoration = Object.freeze({
     concurrency: o.limiter,
+    eventLoopDelayMs: () => loop?.ms,
     stats: () => ({ ...counts }),
   })
   fastify.decorate('guard', decoration)
@@ -87,8 +95,14 @@ export const guardPlugin: FastifyPluginAsync<GuardPluginOptions> = async (fastif
       counts.exempt++
       return
     }
+    const limited = config?.concurrency !== false
+    if (loop && limited && loop.ms > (o.maxEventLoopDelayMs as number)) {
+      counts.shed++
+      counts.shedLoopDelay++
+      return shedLate(o, loop.ms, request, reply)
+    }
     let permit: ConcurrencyPermit | undefined
-    if (o.limiter && config?.concurrency !== false) {
+    if (o.limiter && limited) {
       permit = await admit(o.limiter, reply.raw)
       if (!permit) {
         counts.shed++
@@ -166,6 +180,20 @@ function shed(
     detail: `${limiter.inFlight} requests in flight reach the limit of ${limiter.limit}`,
     retryAfterMs: o.retryAfterSeconds * 1_000,
     extra: { limit: limiter.limit, inFlight: limiter.inFlight },
+  })
+  return reply.code(problem.status).headers(problem.headers).send(problem.body)
+}
+
+function shedLate(
+  o: ResolvedGuardPluginOptions,
+  delayMs: number,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  const problem = guardProblem('E_CONCURRENCY_LIMITED', request.url, {
+    detail: `the event loop is ${Math.round(delayMs)} ms late, over the ${o.maxEventLoopDelayMs} ms allowed`,
+    retryAfterMs: o.retryAfterSeconds * 1_000,
+    extra: { reason: 'event-loop-delay', eventLoopDelayMs: Math.round(delayMs * 10) / 10 },
   })
   return reply.code(problem.status).headers(problem.headers).send(problem.body)
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { AppError } from '../../domain/app-error.js'
 import type { Services } from '../../services/index.js'
 import type { PageRequest, Post } from '../../services/types.js'
+import type { HttpGuard } from '../guard.js'
 import { requireUser, sessionless } from '../request-context.js'
 import { pageQuery, postPage, postView, textPattern, userIdParams } from '../schemas.js'
 import { postJson } from '../views.js'
@@ -10,7 +11,7 @@ import { postJson } from '../views.js'
 export const maxTextLength = 2000
 
 /** Composing, timelines and nearby search under `/api/v1`. */
-export function apiPostRoutes(app: FastifyInstance, services: Services): void {
+export function apiPostRoutes(app: FastifyInstance, services: Services, guard: HttpGuard): void {
   const { users, writes, timelines, nearby, tokens } = services
   const authenticated = requireUser(tokens, users)
 
@@ -45,6 +46,12 @@ export function apiPostRoutes(app: FastifyInstance, services: Services): void {
     },
     async (request, reply) => {
       const author = await users.require(request.userId!, request.ctx)
+      const verdict = await guard.screen(request.body.text, request.ctx.signal)
+      if (verdict?.spam) {
+        throw new AppError('E_SPAM', 'the post reads as spam', {
+          context: { rules: verdict.rules, score: verdict.score },
+        })
+      }
       const { post, queued } = await writes.compose(
         { authorId: author.user_id, ...request.body },
         request.ctx,

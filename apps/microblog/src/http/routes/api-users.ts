@@ -2,7 +2,7 @@ import { parseId } from '@hundredfold/id'
 import type { FastifyInstance } from 'fastify'
 import { AppError } from '../../domain/app-error.js'
 import type { Services } from '../../services/index.js'
-import { type HttpGuard, perAddress } from '../guard.js'
+import { type HttpGuard, passwordRoute } from '../guard.js'
 import { requireUser, sessionless } from '../request-context.js'
 import { body, textPattern, userIdParams, usernamePattern, userView } from '../schemas.js'
 import { userJson } from '../views.js'
@@ -27,7 +27,7 @@ export function apiUserRoutes(app: FastifyInstance, services: Services, guard: H
         }),
         response: { 201: userView },
       },
-      config: perAddress(guard.registerPerIp, 'register-ip'),
+      config: passwordRoute(guard.registerPerIp, 'register-ip'),
     },
     async (request, reply) => {
       const { username, password, display_name } = request.body
@@ -48,7 +48,7 @@ export function apiUserRoutes(app: FastifyInstance, services: Services, guard: H
           password: { type: 'string', maxLength: 128 },
         }),
       },
-      config: perAddress(guard.loginPerIp, 'login-ip'),
+      config: passwordRoute(guard.loginPerIp, 'login-ip'),
     },
     async (request, reply) => {
       const { username, password } = request.body
@@ -71,6 +71,7 @@ export function apiUserRoutes(app: FastifyInstance, services: Services, guard: H
   app.put<{ Body: { current_password: string; new_password: string } }>(
     '/api/v1/users/me/password',
     {
+      config: passwordRoute(undefined, 'password'),
       preHandler: authenticated,
       schema: {
         body: body(['current_password', 'new_password'], {

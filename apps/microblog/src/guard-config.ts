@@ -10,8 +10,9 @@ export interface RateRule {
 export interface GuardConfig {
   /**
    * `HF_GUARD_CONCURRENCY`: the inbound concurrency limit, shedding the excess at once with 503
-   * `E_OVERLOADED` before any work: `gradient2` (finds the limit itself), `vegas`, a fixed number, or
-   * `off`. Health, readiness and metrics are never limited. @default gradient2
+   * `E_CONCURRENCY_LIMITED` before any work: `vegas` (finds the limit itself from the queue it sees
+   * over the no-load RTT), `gradient2`, a fixed number, or `off`. Health, readiness and metrics are
+   * never limited. @default vegas
    */
   concurrency: 'gradient2' | 'vegas' | 'off' | number
   /** `HF_GUARD_CONCURRENCY_MAX`: the most requests in flight an adaptive limit may reach. @default 256 */
@@ -54,7 +55,7 @@ export interface GuardConfig {
 const units: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 }
 
 export function loadGuardConfig(env: NodeJS.ProcessEnv): GuardConfig {
-  const rawConcurrency = (env['HF_GUARD_CONCURRENCY'] || 'gradient2').toLowerCase()
+  const rawConcurrency = (env['HF_GUARD_CONCURRENCY'] || 'vegas').toLowerCase()
   let concurrency: GuardConfig['concurrency']
   if (rawConcurrency === 'gradient2' || rawConcurrency === 'vegas' || rawConcurrency === 'off') {
     concurrency = rawConcurrency

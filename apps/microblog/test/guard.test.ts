@@ -11,7 +11,7 @@ describe('the microblog guard config', () => {
     expect(guard.loginPerIp).toEqual({ limit: 5, windowMs: 10_000 })
     expect(guard.registerPerIp).toBeUndefined()
     expect(guard.loginPerUser).toEqual({ limit: 10, windowMs: 300_000 })
-    expect(guard.concurrency).toBe('gradient2')
+    expect(guard.concurrency).toBe('vegas')
     expect(() => loadConfig({ HF_LOGIN_LIMIT_USER: '10 per minute' })).toThrow(/HF_LOGIN_LIMIT_USER/)
     expect(() => loadConfig({ HF_GUARD_CONCURRENCY: 'lots' })).toThrow(/HF_GUARD_CONCURRENCY/)
   })

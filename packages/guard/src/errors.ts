@@ -69,19 +69,20 @@ export interface GuardErrorContext {
 export class GuardError extends Error {
   override readonly name = 'GuardError'
   readonly code: GuardErrorCode
-  readonly policy?: string
-  readonly timeoutMs?: number
-  readonly retryAfterMs?: number
-  readonly limit?: number
-  readonly remaining?: number
-  readonly key?: string
-  readonly inFlight?: number
-  readonly queued?: number
-  readonly maxQueued?: number
-  readonly waitedMs?: number
-  readonly switch?: string
-  readonly option?: string
-  readonly value?: unknown
+  // `declare`: no own property unless the constructor sets one (class fields would define all of them).
+  declare readonly policy?: string
+  declare readonly timeoutMs?: number
+  declare readonly retryAfterMs?: number
+  declare readonly limit?: number
+  declare readonly remaining?: number
+  declare readonly key?: string
+  declare readonly inFlight?: number
+  declare readonly queued?: number
+  declare readonly maxQueued?: number
+  declare readonly waitedMs?: number
+  declare readonly switch?: string
+  declare readonly option?: string
+  declare readonly value?: unknown
 
   constructor(
     code: GuardErrorCode,

@@ -97,7 +97,7 @@ export async function runOverloadSide(
         afterMs: 0,
         connections: 512,
         timeoutMs: 10_000,
-        action: () => new Promise((resolve) => setTimeout(resolve, quietMs + overloadMs + recoveryMs)),
+        action: () => until(quietMs + overloadMs + recoveryMs, signal),
       },
       signal,
     )
@@ -126,6 +126,14 @@ export async function runOverloadSide(
       },
       target: target.summary,
     }
+  })
+}
+
+/** Resolves after `ms`, or at once when `signal` fires. */
+function until(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms)
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true })
   })
 }
 

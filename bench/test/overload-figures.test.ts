@@ -56,7 +56,7 @@ describe('the overload drill figures', () => {
     expect(gauge(text, 'hundredfold_guard_concurrency_limit', 'other')).toBeUndefined()
     const sample = (at: number, on: number) => ({ at, antispamDegraded: on, concurrencyLimit: 10 })
     const samples = [sample(9_000, 1), sample(11_500, 0), sample(12_250, 1), sample(30_000, 0)]
-    expect(switchTimes(samples, window)).toEqual({ on_s: 2.3, off_s: 20, reads: 4 })
-    expect(switchTimes([sample(11_000, 0)], window)).toEqual({ on_s: null, off_s: null, reads: 1 })
+    expect(switchTimes(samples, window)).toEqual({ on_s: 2.3, off_s: 20, moves: 1, reads: 4 })
+    expect(switchTimes([sample(11_000, 0)], window)).toEqual({ on_s: null, off_s: null, moves: 0, reads: 1 })
   })
 })

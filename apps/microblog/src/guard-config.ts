@@ -15,7 +15,7 @@ export interface GuardConfig {
    * never limited. @default vegas
    */
   concurrency: 'gradient2' | 'vegas' | 'off' | number
-  /** `HF_GUARD_CONCURRENCY_MAX`: the most requests in flight an adaptive limit may reach. @default 256 */
+  /** `HF_GUARD_CONCURRENCY_MAX`: the most requests in flight an adaptive limit may reach (≥ 64, where it starts). @default 256 */
   concurrencyMax: number
   /**
    * `HF_GUARD_MAX_LOOP_DELAY_MS`: also shed (503 `E_CONCURRENCY_LIMITED`, reason `event-loop-delay`)
@@ -66,7 +66,7 @@ export function loadGuardConfig(env: NodeJS.ProcessEnv): GuardConfig {
   const loopDelay = env['HF_GUARD_MAX_LOOP_DELAY_MS']
   return {
     concurrency,
-    concurrencyMax: integer(env, 'HF_GUARD_CONCURRENCY_MAX', 256, 16, 100_000),
+    concurrencyMax: integer(env, 'HF_GUARD_CONCURRENCY_MAX', 256, 64, 100_000),
     maxLoopDelayMs:
       !loopDelay || loopDelay.toLowerCase() === 'off'
         ? undefined

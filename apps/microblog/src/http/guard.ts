@@ -188,8 +188,8 @@ async function screen(
 
 function inboundLimiter(config: GuardConfig, registry: Registry): ConcurrencyLimiter | undefined {
   if (config.concurrency === 'off') return undefined
-  // A floor of 16: a burst of arrivals behind one GC pause is not overload.
-  const bounds = { initialLimit: 64, minLimit: 16, maxLimit: config.concurrencyMax }
+  // A floor of 32: a burst of arrivals behind one GC pause is not overload (the loop-delay shed takes the rest).
+  const bounds = { initialLimit: 64, minLimit: 32, maxLimit: config.concurrencyMax }
   const limit =
     config.concurrency === 'gradient2'
       ? gradient2(bounds)

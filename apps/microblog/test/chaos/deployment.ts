@@ -28,6 +28,12 @@ const SHARED_ENV = {
   HF_HOME_TIMELINE_MAX: '100000',
   HF_QUEUE_BACKOFF_MS: '1000,2000,4000',
   HF_QUEUE_MAX_DELIVERIES: '10',
+  // The drill signs its whole social graph up and in from this one address, then composes as fast as it
+  // can while its machine is busy killing and restarting processes: what it checks is the queue, not the
+  // inbound limit, which would shed some of those composes (a client would resend them).
+  HF_REGISTER_LIMIT_IP: 'off',
+  HF_LOGIN_LIMIT_IP: 'off',
+  HF_GUARD_CONCURRENCY: 'off',
 }
 
 /**

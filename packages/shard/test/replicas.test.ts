@@ -1,6 +1,6 @@
 import { Session } from '@hundredfold/pg'
 import { type ReplicaSet, startReplicaSet } from '@hundredfold/pg/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createShardRouter, type Migration, migrate, pgConnect, type ShardRouter } from '../src/index.js'
 import { uniqueName } from './support/shard-fixture.js'
 
@@ -46,8 +46,21 @@ describe('a server with a replica', () => {
       const { rows } = await user.read('SELECT name FROM {users} WHERE user_id = $1', [id], { session })
       expect(rows).toEqual([{ name: `u${id}` }])
     }
-    const hosts = router.databases().flatMap((d) => d.cluster.stats().hosts)
-    const replicaReads = hosts.filter((h) => h.role === 'replica').reduce((n, h) => n + h.reads, 0)
+    const hostStats = () => router.databases().flatMap((d) => d.cluster.stats().hosts)
+    const replicaReads = () =>
+      hostStats()
+        .filter((h) => h.role === 'replica')
+        .reduce((n, h) => n + h.reads, 0)
+    // On a busy machine the replica may not have been probed (every 100 ms) or have replayed a token yet
+    // when the loop above read: a read without a token goes there once its lag is known.
+    await vi.waitFor(
+      async () => {
+        for (const id of [1, 2]) await router.shard('users', id).read('SELECT 1 FROM {users} LIMIT 1')
+        expect(replicaReads()).toBeGreaterThan(0)
+      },
+      { timeout: 20_000, interval: 100 },
+    )
+    const hosts = hostStats()
     expect(hosts.map((h) => h.host).sort()).toEqual(
       router.map.databases
         .flatMap((d) => [
@@ -56,6 +69,5 @@ describe('a server with a replica', () => {
         ])
         .sort(),
     )
-    expect(replicaReads).toBeGreaterThan(0)
   })
 })

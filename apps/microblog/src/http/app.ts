@@ -73,13 +73,16 @@ export function buildApp({ config, database, services, log, isClosing }: BuildAp
   app.removeContentTypeParser('text/plain')
   app.register(formbody, { bodyLimit: config.bodyLimit })
   const registry = registerMetrics(app, database.cluster, services, { stages: config.serverTiming })
-  const counters = config.redisUrl
-    ? redisStore({
-        connection: config.redisUrl,
-        prefix: `hf:${config.namespace}:limit:`,
-        onStoreError: 'local',
-      })
-    : undefined
+  const { loginPerIp, loginPerUser, registerPerIp } = config.guard
+  // A Redis connection only when some limit counts there.
+  const counters =
+    config.redisUrl && (loginPerIp || loginPerUser || registerPerIp)
+      ? redisStore({
+          connection: config.redisUrl,
+          prefix: `hf:${config.namespace}:limit:`,
+          onStoreError: 'local',
+        })
+      : undefined
   const guard = registerGuard(app, config.guard, registry, counters)
   app.addHook('onClose', () => guard.close())
   app.setErrorHandler(errorHandler)

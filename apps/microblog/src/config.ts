@@ -21,6 +21,13 @@ export interface MicroblogConfig {
   /** `HF_DB_POOL_MAX`: sessions per database server. @default 20 */
   dbPoolMax: number
   /**
+   * `HF_SHARD_MAP`: a shard map file (`@hundredfold/shard`'s format) spreading the tables over its
+   * databases; `HF_DATABASE_URL` is then unused. When unset, one database. @default unset
+   */
+  shardMap: string | undefined
+  /** `HF_SHARD_POOL_MAX`: sessions per physical database of the shard map. @default 4 */
+  shardPoolMax: number
+  /**
    * `HF_DB_STATEMENT_TIMEOUT_MS`: the server cancels a statement running longer (`statement_timeout`);
    * an aborted request's statement is cancelled at once. @default 10000 (the request deadline)
    */
@@ -147,6 +154,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MicroblogConfi
     maxLagMs: integer(env, 'HF_DB_MAX_LAG_MS', 1000, 0, 3_600_000),
     dataDir: resolve(env['HF_DATA_DIR'] || 'data'),
     dbPoolMax: integer(env, 'HF_DB_POOL_MAX', 20, 1, 1000),
+    shardMap: env['HF_SHARD_MAP'] ? resolve(env['HF_SHARD_MAP']) : undefined,
+    shardPoolMax: integer(env, 'HF_SHARD_POOL_MAX', 4, 1, 1000),
     dbStatementTimeoutMs: integer(env, 'HF_DB_STATEMENT_TIMEOUT_MS', 10_000, 100, 3_600_000),
     workerId: integer(env, 'HF_WORKER_ID', 1, 0, 1023),
     wrk2Api: flag(env, 'HF_WRK2_API'),

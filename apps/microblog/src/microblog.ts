@@ -74,7 +74,7 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
     // On a server, several processes share the id space: each leases its worker id (with fencing)
     // from the database; HF_WORKER_ID or a StatefulSet ordinal is only a hint. Embedded: one process.
     let ids: Snowflake
-    if (config.databaseUrl) {
+    if (config.databaseUrl || config.shardMap) {
       const hint = statefulSetOrdinal() ?? (process.env['HF_WORKER_ID'] ? config.workerId : undefined)
       lease = await acquireWorkerLease({
         store: pgLeaseStore({ cluster: database.cluster }),
@@ -104,7 +104,7 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
           })
         : memoryHomeTimelines({ max: config.homeTimelineMax })
     }
-    services = await createServices(database.cluster, {
+    services = await createServices(database.store, {
       geo: database.geo,
       ids,
       tokenTtlSeconds: config.tokenTtlSeconds,
@@ -124,7 +124,7 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
     app = built.app
     await built.guard.ready()
     if (queue && config.consumers)
-      consumers = startConsumers(queue, services, database.cluster, app.log, {
+      consumers = startConsumers(queue, services, database.store, app.log, {
         lingerMs: config.consumerLingerMs,
       })
     const url = await app.listen({ host: config.host, port: config.port })
@@ -154,7 +154,7 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
           await cache?.close()
           database.maintain?.stop()
           await lease?.release().catch(() => {})
-          await database.cluster.end()
+          await database.end()
         })()
         return closed
       },
@@ -167,7 +167,7 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
     await homes?.close().catch(() => {})
     await cache?.close().catch(() => {})
     await lease?.release().catch(() => {})
-    await database.cluster.end()
+    await database.end()
     throw err
   }
 }

@@ -70,7 +70,7 @@ describe('durability of acknowledged writes (JetStream, file storage)', () => {
 
       // Consumers in the same process, over its own (reconnected) connection to the restarted broker.
       const { blog } = run
-      consumers = startConsumers(blog.queue!, blog.services, blog.database.cluster, blog.app.log)
+      consumers = startConsumers(blog.queue!, blog.services, blog.database.store, blog.app.log)
       await eventually(async () => expect(await storedPostIds(run)).toHaveLength(accepted.length), 60_000)
       expect(await storedPostIds(run)).toEqual([...accepted].sort())
       // Workqueue retention: what the consumer acknowledged has left the stream.

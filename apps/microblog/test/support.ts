@@ -5,9 +5,14 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { temporaryDatabase } from '@hundredfold/pg/testing'
 import { afterAll, beforeAll } from 'vitest'
 import { loadConfig, type Microblog, startMicroblog } from '../src/index.js'
+import { tables } from '../src/storage/store.js'
+import { dropShardDatabases, writeShardMap } from './shard-layouts.js'
 
-/** The two ways the microblog runs: the embedded default and a PostgreSQL server. */
-export const targets = ['pglite', 'postgres'] as const
+/**
+ * The three ways the microblog runs: the embedded default, a PostgreSQL server, and shards (4
+ * databases × 4 tables over two PostgreSQL servers: the system's and the run's second one).
+ */
+export const targets = ['pglite', 'postgres', 'sharded'] as const
 export type Target = (typeof targets)[number]
 
 export interface RunningBlog {
@@ -28,6 +33,18 @@ export async function startBlog(target: Target, env: Record<string, string> = {}
       stop: async () => {
         await blog.close()
         await rm(dir, { recursive: true, force: true })
+      },
+    }
+  }
+  if (target === 'sharded') {
+    const layout = await writeShardMap()
+    const blog = await startMicroblog(loadConfig({ ...base, HF_SHARD_MAP: layout.path }))
+    return {
+      blog,
+      url: blog.url,
+      stop: async () => {
+        await blog.close()
+        await dropShardDatabases(layout)
       },
     }
   }
@@ -164,21 +181,14 @@ export async function signUp(api: Client, username: string, password = 'correct 
 
 /** Row counts of every table, to check that a rejected request left nothing behind. */
 export async function rowCounts(blog: Microblog): Promise<Record<string, number>> {
-  const tables = [
-    'users',
-    'usernames',
-    'user_external_ids',
-    'user_counters',
-    'following',
-    'followers',
-    'posts',
-    'mentions',
-    'post_locations',
-  ]
   const counts: Record<string, number> = {}
-  for (const table of tables) {
-    const { rows } = await blog.database.cluster.read<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)
-    counts[table] = Number(rows[0]!.n)
+  for (const table of tables.filter((t) => t !== 'app_secrets')) {
+    const parts = await Promise.all(
+      blog.database.store
+        .everywhere(table)
+        .map((shard) => shard.read<{ n: string }>(`SELECT count(*) AS n FROM {${table}}`)),
+    )
+    counts[table] = parts.reduce((sum, part) => sum + Number(part.rows[0]!.n), 0)
   }
   return counts
 }
@@ -191,6 +201,7 @@ export const REDIS_URL = process.env['HF_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:
 export const queuedSetups: Array<[Target, Record<string, string>]> = [
   ['pglite', { HF_QUEUE: 'on' }],
   ['postgres', { HF_QUEUE: 'on', HF_NATS_URL: NATS_URL, HF_REDIS_URL: REDIS_URL }],
+  ['sharded', { HF_QUEUE: 'on', HF_NATS_URL: NATS_URL, HF_REDIS_URL: REDIS_URL }],
 ]
 
 /**
@@ -201,7 +212,7 @@ export const queuedSetups: Array<[Target, Record<string, string>]> = [
  * const running = queuedBlogPerSuite('postgres', queuedSetups[1][1], 'qa')
  */
 export function queuedBlogPerSuite(target: Target, env: Record<string, string>, prefix: string) {
-  const namespace = `${prefix}${process.pid}${target === 'pglite' ? 'e' : 's'}${Date.now() % 100000}`
+  const namespace = `${prefix}${process.pid}${target[0]}${Date.now() % 100000}`
   let running: RunningBlog | undefined
   const started = () => {
     if (!running) throw new Error('queuedBlogPerSuite: the microblog is not running (used outside a test?)')
@@ -227,7 +238,7 @@ export function queuedBlogPerSuite(target: Target, env: Record<string, string>, 
 export async function stopQueuedBlog(run: RunningBlog | undefined, target: Target, namespace: string) {
   const queued = run?.blog.queue !== undefined
   await run?.stop()
-  if (!queued || target !== 'postgres') return
+  if (!queued || target === 'pglite') return
   const { createQueue } = await import('@hundredfold/queue')
   const { jetstreamDriver } = await import('@hundredfold/queue/jetstream')
   const admin = createQueue({ driver: jetstreamDriver({ servers: NATS_URL }) })

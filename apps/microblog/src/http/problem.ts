@@ -4,6 +4,7 @@ import { GuardError } from '@hundredfold/guard'
 import { problemForGuardError } from '@hundredfold/guard/fastify'
 import { IdError } from '@hundredfold/id'
 import { PgError } from '@hundredfold/pg'
+import { ShardError } from '@hundredfold/shard'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, type AppErrorCode, errorCatalogue } from '../domain/app-error.js'
 
@@ -80,6 +81,17 @@ export function errorHandler(error: FastifyError | Error, request: FastifyReques
   }
   if (error instanceof SyntaxError || (fastifyError.statusCode === 400 && !(error instanceof PgError))) {
     return sendProblem(request, reply, 'E_MALFORMED_BODY', error.message)
+  }
+  // A sharded layout's statement failures say which shard; the database's own error is the cause.
+  if (error instanceof ShardError) {
+    if (error.code === 'E_SHARD_QUERY' && error.cause instanceof PgError) {
+      return errorHandler(error.cause, request, reply)
+    }
+    if (error.code === 'E_ABORTED') {
+      const reason = error.cause
+      if (reason instanceof AppError) return sendProblem(request, reply, reason.code, reason.message)
+      return sendProblem(request, reply, 'E_TIMEOUT')
+    }
   }
   if (error instanceof PgError) {
     if (error.code === 'E_ABORTED') {

@@ -1,6 +1,5 @@
-import type { Transaction } from '@hundredfold/pg'
 import { AppError } from '../domain/app-error.js'
-import type { Db } from '../storage/measured-db.js'
+import type { Statements, Store, TxStatements } from '../storage/store.js'
 import type { CallOptions } from './types.js'
 
 /**
@@ -8,10 +7,10 @@ import type { CallOptions } from './types.js'
  * (followee, follower) on `followers`: each table's key comes first.
  */
 const edges = {
-  addFollowing: 'INSERT INTO following (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
-  removeFollowing: 'DELETE FROM following WHERE follower_id = $1 AND followee_id = $2',
-  addFollower: 'INSERT INTO followers (followee_id, follower_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
-  removeFollower: 'DELETE FROM followers WHERE followee_id = $1 AND follower_id = $2',
+  addFollowing: 'INSERT INTO {following} (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+  removeFollowing: 'DELETE FROM {following} WHERE follower_id = $1 AND followee_id = $2',
+  addFollower: 'INSERT INTO {followers} (followee_id, follower_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+  removeFollower: 'DELETE FROM {followers} WHERE followee_id = $1 AND follower_id = $2',
 } as const
 
 /** One follow edge: `follower_id` follows `followee_id`. */
@@ -20,25 +19,31 @@ export interface Edge {
   followee_id: string
 }
 
+/** Rounds of a reconcile across databases before it gives up (the message is then redelivered). */
+const MAX_ROUNDS = 5
+
+/** Which of the pairs are edges on the follower's side (`following`, the truth). */
+const TRUTH = `
+SELECT follower_id, followee_id FROM {following}
+WHERE (follower_id, followee_id) IN (SELECT * FROM unnest($1::bigint[], $2::bigint[]))`
+
 /**
- * Each edge's `followers` row made to match its `following` row (present or absent), and the followees'
- * counters moved by what changed; answers the followers of the edges that changed.
+ * Each edge's `followers` row made to match the truth (`$3`: whether the follower follows), and the
+ * followees' counters moved by what changed; answers the followers of the edges that changed.
  */
 const RECONCILE = `
 WITH pairs AS (
-  SELECT DISTINCT p.follower_id, p.followee_id,
-         EXISTS (SELECT 1 FROM following f WHERE f.follower_id = p.follower_id AND f.followee_id = p.followee_id) AS follows
-  FROM unnest($1::bigint[], $2::bigint[]) AS p(follower_id, followee_id)
+  SELECT DISTINCT * FROM unnest($1::bigint[], $2::bigint[], $3::bool[]) AS p(follower_id, followee_id, follows)
 ), added AS (
-  INSERT INTO followers (followee_id, follower_id)
+  INSERT INTO {followers} (followee_id, follower_id)
   SELECT followee_id, follower_id FROM pairs WHERE follows
   ON CONFLICT DO NOTHING RETURNING followee_id, follower_id
 ), removed AS (
-  DELETE FROM followers fo USING pairs p
+  DELETE FROM {followers} fo USING pairs p
   WHERE NOT p.follows AND fo.followee_id = p.followee_id AND fo.follower_id = p.follower_id
   RETURNING fo.followee_id, fo.follower_id
 ), moved AS (
-  UPDATE user_counters u SET followers = u.followers + d.delta
+  UPDATE {user_counters} u SET followers = u.followers + d.delta
   FROM (SELECT followee_id, sum(delta) AS delta
         FROM (SELECT followee_id, 1 AS delta FROM added UNION ALL SELECT followee_id, -1 FROM removed) AS c
         GROUP BY followee_id) AS d
@@ -53,18 +58,18 @@ SELECT follower_id FROM added UNION SELECT follower_id FROM removed`
  * someone not followed changes nothing.
  */
 export class GraphService {
-  readonly #db: Db
+  readonly #db: Store
 
-  constructor(db: Db) {
+  constructor(db: Store) {
     this.#db = db
   }
 
-  /** Returns whether a new edge was made. Both users must exist (the caller checks). */
+  /**
+   * Returns whether a new edge was made. Both users must exist (the caller checks). Both sides in one
+   * transaction when they share a database; else the follower's side, then `reconcile()` of the edge.
+   */
   follow(followerId: string, followeeId: string, options: CallOptions = {}): Promise<boolean> {
-    return this.#changeEdge('add', followerId, followeeId, options, async (tx) => {
-      await tx.query(edges.addFollower, [followeeId, followerId])
-      await adjustCounters(tx, followerId, followeeId, 1)
-    })
+    return this.#bothSides('add', followerId, followeeId, options)
   }
 
   /**
@@ -94,26 +99,119 @@ export class GraphService {
    */
   async reconcile(pairs: readonly Edge[], options: CallOptions = {}): Promise<string[]> {
     if (pairs.length === 0) return []
-    const followees = [...new Set(pairs.map((p) => p.followee_id))].sort(byBigInt)
-    return this.#db.transaction(async (tx) => {
-      await tx.query(
-        'SELECT 1 FROM user_counters WHERE user_id = ANY($1::bigint[]) ORDER BY user_id FOR UPDATE',
-        [followees],
+    const byFollowee = new Map<string, Edge[]>()
+    for (const pair of pairs) {
+      const list = byFollowee.get(pair.followee_id)
+      if (list) list.push(pair)
+      else byFollowee.set(pair.followee_id, [pair])
+    }
+    const changed = new Set<string>()
+    for (const { statements, keys } of this.#db.byShard('followers', [...byFollowee.keys()])) {
+      const followees = [...keys].sort(byBigInt)
+      const group = followees.flatMap((id) => byFollowee.get(id)!)
+      const local = group.every((p) =>
+        this.#db.colocated('followers', p.followee_id, 'following', p.follower_id),
       )
-      const { rows } = await tx.query<{ follower_id: string }>(RECONCILE, [
-        pairs.map((p) => p.follower_id),
-        pairs.map((p) => p.followee_id),
-      ])
-      return rows.map((r) => r.follower_id)
+      const rows = local
+        ? await this.#reconcileHere(statements, followees, group, options)
+        : await this.#reconcileApart(statements, followees, group, options)
+      for (const row of rows) changed.add(row)
+    }
+    return [...changed]
+  }
+
+  /**
+   * One database holds both sides: the followees' counters are locked, then the truth is read in the
+   * same transaction, so it is the latest (a concurrent reconcile of the same followee waits).
+   */
+  #reconcileHere(statements: Statements, followees: string[], group: Edge[], options: CallOptions) {
+    return statements.transaction(async (tx) => {
+      await lockCounters(tx, followees)
+      return applyTruth(tx, group, await this.#truth(group, tx, options))
     }, options)
+  }
+
+  /**
+   * The sides are on different databases: no transaction waits on another database's session (two
+   * shards' pools would wait on each other). The truth is read, applied, and read again after the
+   * commit; while it moved meanwhile, the round is repeated, so the last apply of an edge is made
+   * from a truth that held after it. Each change of the truth is followed by its own reconcile (the
+   * queue's message, or the synchronous path's call), so the settled state is the truth's.
+   */
+  async #reconcileApart(statements: Statements, followees: string[], group: Edge[], options: CallOptions) {
+    const changed: string[] = []
+    for (let round = 1; ; round++) {
+      const truth = await this.#truth(group, undefined, options)
+      const rows = await statements.transaction(async (tx) => {
+        await lockCounters(tx, followees)
+        return applyTruth(tx, group, truth)
+      }, options)
+      changed.push(...rows)
+      const after = await this.#truth(group, undefined, options)
+      if (after.size === truth.size && [...after].every((edge) => truth.has(edge))) return changed
+      if (round === MAX_ROUNDS) {
+        throw new AppError(
+          'E_UNAVAILABLE',
+          'the follow graph kept changing while its sides were reconciled; retry',
+        )
+      }
+    }
+  }
+
+  /** The pairs that are edges in `following`: in `tx` where it holds them, else from their primaries. */
+  async #truth(
+    pairs: readonly Edge[],
+    tx: TxStatements | undefined,
+    options: CallOptions,
+  ): Promise<Set<string>> {
+    const byFollower = new Map<string, Edge[]>()
+    for (const pair of pairs) {
+      const list = byFollower.get(pair.follower_id)
+      if (list) list.push(pair)
+      else byFollower.set(pair.follower_id, [pair])
+    }
+    const found = new Set<string>()
+    for (const { statements, keys } of this.#db.byShard('following', [...byFollower.keys()])) {
+      const group = keys.flatMap((id) => byFollower.get(id)!)
+      const params = [group.map((p) => p.follower_id), group.map((p) => p.followee_id)]
+      const local = tx?.on('following', keys[0]!)
+      const { rows } = local
+        ? await local.query<Edge>(TRUTH, params)
+        : await statements.query<Edge>(TRUTH, params, { signal: options.signal, timing: options.timing })
+      for (const row of rows) found.add(edgeKey(row))
+    }
+    return found
   }
 
   /** Returns whether an edge was removed. */
   unfollow(followerId: string, followeeId: string, options: CallOptions = {}): Promise<boolean> {
-    return this.#changeEdge('remove', followerId, followeeId, options, async (tx) => {
-      await tx.query(edges.removeFollower, [followeeId, followerId])
-      await adjustCounters(tx, followerId, followeeId, -1)
+    return this.#bothSides('remove', followerId, followeeId, options)
+  }
+
+  /** Both sides of an edge and both counters: one transaction when one database holds them. */
+  async #bothSides(
+    change: 'add' | 'remove',
+    followerId: string,
+    followeeId: string,
+    options: CallOptions,
+  ): Promise<boolean> {
+    const delta = change === 'add' ? 1 : -1
+    let apart = false
+    const changed = await this.#changeEdge(change, followerId, followeeId, options, async (tx) => {
+      const followee = tx.on('followers', followeeId)
+      if (followee === undefined) {
+        apart = true
+        return moveCounter(tx, followerId, 'following', delta)
+      }
+      await followee.query(change === 'add' ? edges.addFollower : edges.removeFollower, [
+        followeeId,
+        followerId,
+      ])
+      await adjustCounters(tx, followee, followerId, followeeId, delta)
     })
+    if (changed && apart)
+      await this.reconcile([{ follower_id: followerId, followee_id: followeeId }], options)
+    return changed
   }
 
   /**
@@ -125,10 +223,10 @@ export class GraphService {
     followerId: string,
     followeeId: string,
     options: CallOptions,
-    rest: (tx: Transaction) => Promise<unknown>,
+    rest: (tx: TxStatements) => Promise<unknown>,
   ): Promise<boolean> {
     if (change === 'add' && followerId === followeeId) throw new AppError('E_SELF_FOLLOW')
-    return this.#db.transaction(async (tx) => {
+    return this.#db.on('following', followerId).transaction(async (tx) => {
       const changed = await tx.query(change === 'add' ? edges.addFollowing : edges.removeFollowing, [
         followerId,
         followeeId,
@@ -141,10 +239,11 @@ export class GraphService {
 
   /** Whom a user follows. */
   async followees(userId: string, options: CallOptions = {}): Promise<string[]> {
-    const sql = 'SELECT followee_id FROM following WHERE follower_id = $1'
+    const sql = 'SELECT followee_id FROM {following} WHERE follower_id = $1'
+    const shard = this.#db.on('following', userId)
     const { rows } = options.fresh
-      ? await this.#db.query<{ followee_id: string }>(sql, [userId], options)
-      : await this.#db.read<{ followee_id: string }>(sql, [userId], options)
+      ? await shard.query<{ followee_id: string }>(sql, [userId], options)
+      : await shard.read<{ followee_id: string }>(sql, [userId], options)
     return rows.map((r) => r.followee_id)
   }
 
@@ -152,48 +251,83 @@ export class GraphService {
   async followersOf(userIds: readonly string[], options: CallOptions = {}): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>(userIds.map((id) => [id, []]))
     if (userIds.length === 0) return out
-    const { rows } = await this.#db.query<{ followee_id: string; follower_id: string }>(
-      'SELECT followee_id, follower_id FROM followers WHERE followee_id = ANY($1::bigint[])',
-      [userIds],
-      options,
+    const parts = await Promise.all(
+      this.#db
+        .byShard('followers', userIds)
+        .map(({ statements, keys }) =>
+          statements.query<{ followee_id: string; follower_id: string }>(
+            'SELECT followee_id, follower_id FROM {followers} WHERE followee_id = ANY($1::bigint[])',
+            [keys],
+            options,
+          ),
+        ),
     )
-    for (const row of rows) out.get(row.followee_id)?.push(row.follower_id)
+    for (const { rows } of parts) for (const row of rows) out.get(row.followee_id)?.push(row.follower_id)
     return out
   }
 
   /** Who follows a user. */
   async followers(userId: string, options: CallOptions = {}): Promise<string[]> {
-    const { rows } = await this.#db.read<{ follower_id: string }>(
-      'SELECT follower_id FROM followers WHERE followee_id = $1',
-      [userId],
-      options,
-    )
+    const { rows } = await this.#db
+      .on('followers', userId)
+      .read<{ follower_id: string }>(
+        'SELECT follower_id FROM {followers} WHERE followee_id = $1',
+        [userId],
+        options,
+      )
     return rows.map((r) => r.follower_id)
   }
 }
 
+/** Locks the followees' counter rows in id order: two reconciles of one followee run one after the other. */
+async function lockCounters(tx: TxStatements, followees: readonly string[]): Promise<void> {
+  await tx.query(
+    'SELECT 1 FROM {user_counters} WHERE user_id = ANY($1::bigint[]) ORDER BY user_id FOR UPDATE',
+    [followees],
+  )
+}
+
+/** Makes the followee's side of each pair match `truth`; the followers whose edge changed. */
+async function applyTruth(tx: TxStatements, group: readonly Edge[], truth: Set<string>): Promise<string[]> {
+  const { rows } = await tx.query<{ follower_id: string }>(RECONCILE, [
+    group.map((p) => p.follower_id),
+    group.map((p) => p.followee_id),
+    group.map((p) => truth.has(edgeKey(p))),
+  ])
+  return rows.map((r) => r.follower_id)
+}
+
 /**
- * Moves both users' counters, locking their rows in ascending id order: a→b and b→a followed at the
- * same moment would otherwise each hold one row and wait for the other (a deadlock).
+ * Moves both users' counters (the follower's in `tx`, the followee's in `followee`: one transaction),
+ * locking their rows in ascending id order: a→b and b→a followed at the same moment would otherwise
+ * each hold one row and wait for the other (a deadlock).
  */
-async function adjustCounters(tx: Transaction, followerId: string, followeeId: string, delta: 1 | -1) {
-  const updates: Array<[string, 'following' | 'followers']> = [
-    [followerId, 'following'],
-    [followeeId, 'followers'],
+async function adjustCounters(
+  tx: TxStatements,
+  followee: TxStatements,
+  followerId: string,
+  followeeId: string,
+  delta: 1 | -1,
+) {
+  const updates: Array<[TxStatements, string, 'following' | 'followers']> = [
+    [tx, followerId, 'following'],
+    [followee, followeeId, 'followers'],
   ]
-  updates.sort(([a], [b]) => byBigInt(a, b))
-  for (const [userId, column] of updates) await moveCounter(tx, userId, column, delta)
+  updates.sort(([, a], [, b]) => byBigInt(a, b))
+  for (const [on, userId, column] of updates) await moveCounter(on, userId, column, delta)
 }
 
 /** Adds `delta` to one of a user's counters. */
 async function moveCounter(
-  tx: Transaction,
+  tx: TxStatements,
   userId: string,
   column: 'following' | 'followers',
   delta: 1 | -1,
 ): Promise<void> {
-  await tx.query(`UPDATE user_counters SET ${column} = ${column} + $2 WHERE user_id = $1`, [userId, delta])
+  await tx.query(`UPDATE {user_counters} SET ${column} = ${column} + $2 WHERE user_id = $1`, [userId, delta])
 }
+
+const edgeKey = (edge: Edge) => `${edge.follower_id}>${edge.followee_id}`
 
 /** Ascending order of decimal ids. */
 function byBigInt(a: string, b: string): number {

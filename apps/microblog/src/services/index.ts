@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import type { Cache } from '@hundredfold/cache'
 import type { Snowflake } from '@hundredfold/id'
-import type { Cluster } from '@hundredfold/pg'
 import { TokenSigner } from '../domain/token.js'
 import type { HomeTimelines } from '../storage/home-timelines.js'
 import { MeasuredCache } from '../storage/measured-cache.js'
-import { measuredDb } from '../storage/measured-db.js'
 import type { GeoDialect } from '../storage/schema.js'
+import type { Store } from '../storage/store.js'
 import type { WriteQueue } from '../storage/write-queue.js'
 import { createGeoStore } from './geo-store.js'
 import { GraphService } from './graph-service.js'
@@ -33,7 +32,7 @@ export interface Services {
 }
 
 export async function createServices(
-  db: Cluster,
+  db: Store,
   options: {
     geo: GeoDialect
     ids: Snowflake
@@ -49,13 +48,12 @@ export async function createServices(
   },
 ): Promise<Services> {
   const { ids, cache } = options
-  // What the services hold: the database and the cache, each adding to a request's stage timing.
-  const measured = measuredDb(db)
+  // What the services hold: the store and the cache, each adding to a request's stage timing.
   const reads = cache ? new MeasuredCache(cache) : undefined
-  const geo = createGeoStore(measured, options.geo)
-  const users = new UserService(measured, ids, reads)
-  const graph = new GraphService(measured)
-  const posts = new PostService(measured, ids, users, geo, reads)
+  const geo = createGeoStore(db, options.geo)
+  const users = new UserService(db, ids, reads)
+  const graph = new GraphService(db)
+  const posts = new PostService(db, ids, users, geo, reads)
   const keys = options.tokenKeys?.length ? options.tokenKeys : [await tokenSecret(db, options.signal)]
   return {
     users,
@@ -78,16 +76,17 @@ export async function createServices(
  * The embedded default's token key: made once and shared by every process through the database. A
  * deployment sets `HF_TOKEN_SECRET` instead, so the key is not in every replica and backup.
  */
-async function tokenSecret(db: Cluster, signal?: AbortSignal): Promise<Buffer> {
+async function tokenSecret(db: Store, signal?: AbortSignal): Promise<Buffer> {
   const options = signal ? { signal } : {}
-  await db.write(
-    'INSERT INTO app_secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+  const shard = db.on('app_secrets', 'token-hmac')
+  await shard.write(
+    'INSERT INTO {app_secrets} (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING',
     ['token-hmac', randomBytes(32).toString('base64url')],
     options,
   )
   // On the primary: a replica may not have replayed the schema, let alone the row, yet.
-  const { rows } = await db.query<{ value: string }>(
-    'SELECT value FROM app_secrets WHERE name = $1',
+  const { rows } = await shard.query<{ value: string }>(
+    'SELECT value FROM {app_secrets} WHERE name = $1',
     ['token-hmac'],
     options,
   )

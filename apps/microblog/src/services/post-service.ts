@@ -2,7 +2,7 @@ import type { Snowflake } from '@hundredfold/id'
 import { randomInt63 } from '../domain/random.js'
 import { extractMentions, shortenUrls } from '../domain/text.js'
 import { IMMUTABLE, type MeasuredCache } from '../storage/measured-cache.js'
-import type { Db } from '../storage/measured-db.js'
+import type { Reader, Statements, Store, WriteStep } from '../storage/store.js'
 import type { GeoStore } from './geo-store.js'
 import type { CallOptions, Media, Mention, PageRequest, Post } from './types.js'
 import type { UserService } from './user-service.js'
@@ -47,13 +47,13 @@ const postColumns =
  * after the commit and before it returns, so the author's next read cannot miss the new post.
  */
 export class PostService {
-  readonly #db: Db
+  readonly #db: Store
   readonly #ids: Snowflake
   readonly #users: UserService
   readonly #geo: GeoStore
   readonly #cache: MeasuredCache | undefined
 
-  constructor(db: Db, ids: Snowflake, users: UserService, geo: GeoStore, cache?: MeasuredCache) {
+  constructor(db: Store, ids: Snowflake, users: UserService, geo: GeoStore, cache?: MeasuredCache) {
     this.#db = db
     this.#ids = ids
     this.#users = users
@@ -100,64 +100,99 @@ export class PostService {
   }
 
   /**
-   * Stores posts idempotently in one transaction: a post already stored (a redelivery) is skipped with
-   * its mentions, location and counter, so each post counts once however often it arrives. Returns
-   * the posts stored by this call.
+   * Stores posts idempotently: a post already stored (a redelivery) is skipped with its counter, so
+   * each post counts once however often it arrives. On one database, one transaction. Sharded, the
+   * index rows (mentions, locations: idempotent) are written first, each on its shard, then each
+   * author shard's posts and counters in one transaction: a post is never visible without its index
+   * rows, and a stray index row (a failed write, retried) points at nothing and is skipped on read.
+   * Returns the posts stored by this call.
    */
   async persist(posts: readonly Post[], options: CallOptions = {}): Promise<Post[]> {
     if (posts.length === 0) return []
-    const stored = await this.#db.transaction(async (tx) => {
-      const { rows } = await tx.query<{ post_id: string }>(
-        `INSERT INTO posts (author_id, post_id, req_id, post_type, text, mentions, urls, media, latitude, longitude, created_at)
-         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::int[], $5::text[], $6::jsonb[],
-                              $7::jsonb[], $8::jsonb[], $9::float8[], $10::float8[], $11::timestamptz[])
-         ON CONFLICT DO NOTHING RETURNING post_id`,
-        [
-          posts.map((p) => p.author_id),
-          posts.map((p) => p.post_id),
-          posts.map((p) => p.req_id),
-          posts.map((p) => p.post_type),
-          posts.map((p) => p.text),
-          posts.map((p) => JSON.stringify(p.mentions)),
-          posts.map((p) => JSON.stringify(p.urls)),
-          posts.map((p) => JSON.stringify(p.media)),
-          posts.map((p) => p.latitude),
-          posts.map((p) => p.longitude),
-          posts.map((p) => new Date(p.created_at).toISOString()),
-        ],
-      )
-      const inserted = new Set(rows.map((r) => r.post_id))
-      const fresh = posts.filter((p) => inserted.has(p.post_id))
-      if (fresh.length === 0) return fresh
-      const mentions = fresh.flatMap((p) =>
-        p.mentions.map((m) => [m.user_id, p.post_id, p.author_id] as const),
-      )
-      if (mentions.length > 0) {
-        await tx.query(
-          `INSERT INTO mentions (user_id, post_id, author_id)
-           SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) ON CONFLICT DO NOTHING`,
-          [mentions.map((m) => m[0]), mentions.map((m) => m[1]), mentions.map((m) => m[2])],
-        )
-      }
-      for (const p of fresh) {
-        if (p.latitude !== null && p.longitude !== null)
-          await this.#geo.insert(tx, p.post_id, p.author_id, p.latitude, p.longitude)
-      }
-      const perAuthor = new Map<string, number>()
-      for (const p of fresh) perAuthor.set(p.author_id, (perAuthor.get(p.author_id) ?? 0) + 1)
-      const authors = [...perAuthor.keys()].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1))
-      // Lock the counter rows in id order first: two batches with shared authors cannot deadlock.
-      await tx.query(
-        'SELECT 1 FROM user_counters WHERE user_id = ANY($1::bigint[]) ORDER BY user_id FOR UPDATE',
-        [authors],
-      )
-      await tx.query(
-        `UPDATE user_counters SET posts = posts + c.n
-         FROM unnest($1::bigint[], $2::int[]) AS c(user_id, n) WHERE user_counters.user_id = c.user_id`,
-        [authors, authors.map((a) => perAuthor.get(a)!)],
-      )
-      return fresh
-    }, options)
+    const stored: Post[] = []
+    const mentions = posts
+      .flatMap((p) => p.mentions.map((m) => [m.user_id, p.post_id, p.author_id] as const))
+      .sort((a, b) => byIds(a[0], b[0]) || byIds(a[1], b[1]))
+    const located = posts.filter((p) => p.latitude !== null && p.longitude !== null)
+    const steps: WriteStep[] = []
+    for (const { keys } of this.#db.byShard('mentions', [...new Set(mentions.map((m) => m[0]))])) {
+      const users = new Set(keys)
+      const rows = mentions.filter((m) => users.has(m[0]))
+      steps.push({
+        table: 'mentions',
+        key: keys[0]!,
+        run: async (tx) => {
+          await tx.query(
+            `INSERT INTO {mentions} (user_id, post_id, author_id)
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) ON CONFLICT DO NOTHING`,
+            [rows.map((m) => m[0]), rows.map((m) => m[1]), rows.map((m) => m[2])],
+          )
+        },
+      })
+    }
+    for (const { keys } of this.#db.byShard(
+      'post_locations',
+      located.map((p) => p.post_id),
+    )) {
+      const ids = new Set(keys)
+      const here = located.filter((p) => ids.has(p.post_id))
+      steps.push({ table: 'post_locations', key: keys[0]!, run: (tx) => this.#geo.insert(tx, here) })
+    }
+    for (const { keys } of this.#db.byShard('posts', [...new Set(posts.map((p) => p.author_id))])) {
+      const authors = new Set(keys)
+      const mine = posts
+        .filter((p) => authors.has(p.author_id))
+        .sort((a, b) => byIds(a.author_id, b.author_id) || byIds(a.post_id, b.post_id))
+      steps.push({
+        table: 'posts',
+        key: keys[0]!,
+        run: async (tx) => {
+          const { rows } = await tx.query<{ post_id: string }>(
+            `INSERT INTO {posts} (author_id, post_id, req_id, post_type, text, mentions, urls, media, latitude, longitude, created_at)
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::int[], $5::text[], $6::jsonb[],
+                                  $7::jsonb[], $8::jsonb[], $9::float8[], $10::float8[], $11::timestamptz[])
+             ON CONFLICT DO NOTHING RETURNING post_id`,
+            [
+              mine.map((p) => p.author_id),
+              mine.map((p) => p.post_id),
+              mine.map((p) => p.req_id),
+              mine.map((p) => p.post_type),
+              mine.map((p) => p.text),
+              mine.map((p) => JSON.stringify(p.mentions)),
+              mine.map((p) => JSON.stringify(p.urls)),
+              mine.map((p) => JSON.stringify(p.media)),
+              mine.map((p) => p.latitude),
+              mine.map((p) => p.longitude),
+              mine.map((p) => new Date(p.created_at).toISOString()),
+            ],
+          )
+          const inserted = new Set(rows.map((r) => r.post_id))
+          const fresh = mine.filter((p) => inserted.has(p.post_id))
+          if (fresh.length === 0) return
+          const perAuthor = new Map<string, number>()
+          for (const p of fresh) perAuthor.set(p.author_id, (perAuthor.get(p.author_id) ?? 0) + 1)
+          const counted = [...perAuthor.keys()].sort(byIds)
+          // Lock the counter rows in id order first: two batches with shared authors cannot deadlock.
+          await tx.query(
+            'SELECT 1 FROM {user_counters} WHERE user_id = ANY($1::bigint[]) ORDER BY user_id FOR UPDATE',
+            [counted],
+          )
+          await tx.query(
+            `UPDATE {user_counters} SET posts = posts + c.n
+             FROM unnest($1::bigint[], $2::int[]) AS c(user_id, n) WHERE {user_counters}.user_id = c.user_id`,
+            [counted, counted.map((a) => perAuthor.get(a)!)],
+          )
+          stored.push(...fresh)
+        },
+      })
+    }
+    try {
+      await this.#db.steps(steps, options)
+    } catch (err) {
+      // On one database nothing was stored: the transaction rolled back.
+      if (this.#db.layout === 'single') stored.length = 0
+      throw err
+    }
     const authors = new Set(posts.map((p) => p.author_id))
     if (this.#cache) await Promise.all([...authors].map((a) => this.#cache!.delete(recentKey(a), options)))
     return stored
@@ -169,8 +204,8 @@ export class PostService {
       const keys = await this.#recent(authorId, page, options)
       if (keys) return this.getMany(keys, options)
     }
-    const { rows } = await this.#db.read<Post>(
-      `SELECT ${postColumns} FROM posts
+    const { rows } = await this.#db.on('posts', authorId).read<Post>(
+      `SELECT ${postColumns} FROM {posts}
        WHERE author_id = $1 AND ($2::bigint IS NULL OR post_id < $2::bigint)
        ORDER BY post_id DESC LIMIT $3 OFFSET $4`,
       [authorId, page.before?.toString() ?? null, page.limit, page.offset ?? 0],
@@ -184,11 +219,13 @@ export class PostService {
     const recent = await this.#cache!.getOrLoad(
       recentKey(authorId),
       async (_key, signal) => {
-        const { rows } = await this.#db.query<PostKey>(
-          'SELECT author_id, post_id FROM posts WHERE author_id = $1 ORDER BY post_id DESC LIMIT $2',
-          [authorId, RECENT],
-          { signal, timing: options.timing },
-        )
+        const { rows } = await this.#db
+          .on('posts', authorId)
+          .query<PostKey>(
+            'SELECT author_id, post_id FROM {posts} WHERE author_id = $1 ORDER BY post_id DESC LIMIT $2',
+            [authorId, RECENT],
+            { signal, timing: options.timing },
+          )
         return rows
       },
       // A client that carries a consistency token has just written: skip L1, which may not have heard yet.
@@ -212,14 +249,31 @@ export class PostService {
     options: CallOptions = {},
   ): Promise<PostKey[]> {
     if (authorIds.length === 0) return []
-    const { rows } = await this.#reader(options)<PostKey>(
-      `SELECT author_id, post_id FROM posts
+    const sql = `SELECT author_id, post_id FROM {posts}
        WHERE author_id = ANY($1::bigint[]) AND ($2::bigint IS NULL OR post_id < $2::bigint)
-       ORDER BY post_id DESC LIMIT $3 OFFSET $4`,
-      [authorIds, page.before?.toString() ?? null, page.limit, page.offset ?? 0],
-      options,
+       ORDER BY post_id DESC LIMIT $3 OFFSET $4`
+    const before = page.before?.toString() ?? null
+    const offset = page.offset ?? 0
+    const groups = this.#db.byShard('posts', authorIds)
+    if (groups.length === 1) {
+      return (
+        await this.#reader(groups[0]!.statements, options)<PostKey>(
+          sql,
+          [authorIds, before, page.limit, offset],
+          options,
+        )
+      ).rows
+    }
+    // Each shard's first offset + limit keys hold the page of the merge.
+    const parts = await Promise.all(
+      groups.map(({ statements, keys }) =>
+        this.#reader(statements, options)<PostKey>(sql, [keys, before, offset + page.limit, 0], options),
+      ),
     )
-    return rows
+    return parts
+      .flatMap((part) => part.rows)
+      .sort((a, b) => byIds(b.post_id, a.post_id))
+      .slice(offset, offset + page.limit)
   }
 
   /** Posts by key, in the order asked; missing ones are skipped. */
@@ -231,32 +285,41 @@ export class PostService {
         [...byKey.keys()],
         async (missing, signal) => {
           const wanted = missing.map((key) => byKey.get(key)!)
-          const { rows } = await this.#db.query<Post>(
-            `SELECT ${postColumns} FROM posts
-             WHERE (author_id, post_id) IN (SELECT * FROM unnest($1::bigint[], $2::bigint[]))`,
-            [wanted.map((k) => k.author_id), wanted.map((k) => k.post_id)],
-            { signal, timing: options.timing },
-          )
+          const rows = await this.#byKeys(wanted, 'query', { signal, timing: options.timing })
           return new Map(rows.map((post) => [postKey(post.post_id), post]))
         },
         { ...options, ...IMMUTABLE },
       )
       return keys.map((k) => found.get(postKey(k.post_id))).filter((post): post is Post => post !== undefined)
     }
-    const { rows } = await this.#db.read<Post>(
-      `SELECT ${postColumns} FROM posts
-       WHERE (author_id, post_id) IN (SELECT * FROM unnest($1::bigint[], $2::bigint[]))`,
-      [keys.map((k) => k.author_id), keys.map((k) => k.post_id)],
-      options,
-    )
+    const rows = await this.#byKeys(keys, 'read', options)
     const byId = new Map(rows.map((post) => [post.post_id, post]))
     return keys.map((k) => byId.get(k.post_id)).filter((post): post is Post => post !== undefined)
   }
 
+  /** Posts by key: one statement per physical table holding some of them. */
+  async #byKeys(keys: readonly PostKey[], kind: 'query' | 'read', options: CallOptions): Promise<Post[]> {
+    const sql = `SELECT ${postColumns} FROM {posts}
+       WHERE (author_id, post_id) IN (SELECT * FROM unnest($1::bigint[], $2::bigint[]))`
+    const groups = this.#db.byShard('posts', [...new Set(keys.map((k) => k.author_id))])
+    const parts = await Promise.all(
+      groups.map(({ statements, keys: authors }) => {
+        const mine = new Set(authors)
+        const wanted = keys.filter((k) => mine.has(k.author_id))
+        return statements[kind]<Post>(
+          sql,
+          [wanted.map((k) => k.author_id), wanted.map((k) => k.post_id)],
+          options,
+        )
+      }),
+    )
+    return parts.flatMap((part) => part.rows)
+  }
+
   /** Keys of the newest posts that mention a user. */
   async mentioning(userId: string, page: PageRequest, options: CallOptions = {}): Promise<PostKey[]> {
-    const { rows } = await this.#reader(options)<PostKey>(
-      `SELECT author_id, post_id FROM mentions
+    const { rows } = await this.#reader(this.#db.on('mentions', userId), options)<PostKey>(
+      `SELECT author_id, post_id FROM {mentions}
        WHERE user_id = $1 AND ($2::bigint IS NULL OR post_id < $2::bigint)
        ORDER BY post_id DESC LIMIT $3 OFFSET $4`,
       [userId, page.before?.toString() ?? null, page.limit, page.offset ?? 0],
@@ -266,10 +329,13 @@ export class PostService {
   }
 
   /** Replica reads, or the primary's when the caller needs what was just committed (`fresh`). */
-  #reader(options: CallOptions): Db['read'] {
-    return options.fresh ? this.#fromPrimary : this.#fromReplica
+  #reader(statements: Statements, options: CallOptions): Reader['read'] {
+    return options.fresh ? statements.query.bind(statements) : statements.read.bind(statements)
   }
+}
 
-  readonly #fromPrimary: Db['read'] = (sql, params, options) => this.#db.query(sql, params, options)
-  readonly #fromReplica: Db['read'] = (sql, params, options) => this.#db.read(sql, params, options)
+/** Ascending order of decimal ids. */
+function byIds(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length
+  return a < b ? -1 : a > b ? 1 : 0
 }

@@ -1,9 +1,8 @@
 import type { Snowflake } from '@hundredfold/id'
-import { PgError } from '@hundredfold/pg'
 import { AppError } from '../domain/app-error.js'
 import { hashPassword, verifyPassword } from '../domain/password.js'
 import { IMMUTABLE, type MeasuredCache } from '../storage/measured-cache.js'
-import type { Db } from '../storage/measured-db.js'
+import type { Store, TxStatements, WriteStep } from '../storage/store.js'
 import type { CallOptions, User, UserCounters } from './types.js'
 
 export interface RegisterInput {
@@ -27,64 +26,102 @@ export const externalIdKey = (externalId: string) => `uext:${externalId}`
 
 /**
  * Users, their credentials and counters. Every query is keyed by its shard key: the user id for
- * `users`, the username for `usernames`, the external id for `user_external_ids`.
+ * `users` and `user_counters`, the username for `usernames`, the external id for `user_external_ids`.
  * Profiles are read through the cache when one is given; its loaders read the primary, so what they
  * store is never behind a write (a lagging replica would be, for the whole TTL).
  */
 export class UserService {
-  readonly #db: Db
+  readonly #db: Store
   readonly #ids: Snowflake
   readonly #cache: MeasuredCache | undefined
 
-  constructor(db: Db, ids: Snowflake, cache?: MeasuredCache) {
+  constructor(db: Store, ids: Snowflake, cache?: MeasuredCache) {
     this.#db = db
     this.#ids = ids
     this.#cache = cache
   }
 
+  /**
+   * Claims the username (and external id), then writes the user: one transaction on one database.
+   * Sharded, the claims are made first, each on its own shard (a claim whose user was never written
+   * points at nothing and is harmless), and a failed registration releases what it claimed.
+   */
   async register(input: RegisterInput, options: CallOptions = {}): Promise<User> {
     const passwordHash = await hashPassword(input.password)
     const userId = this.#ids.nextString()
     const externalId = input.externalId === undefined ? null : input.externalId.toString()
-    try {
-      const user = await this.#db.transaction(async (tx) => {
-        await tx.query('INSERT INTO usernames (username, user_id) VALUES ($1, $2)', [input.username, userId])
-        if (externalId !== null) {
-          await tx.query('INSERT INTO user_external_ids (external_id, user_id) VALUES ($1, $2)', [
+    let user: User | undefined
+    const claim = async (tx: TxStatements, sql: string, key: string, error: AppError) => {
+      if ((await tx.query(sql, [key, userId])).rowCount === 0) throw error
+    }
+    const steps: WriteStep[] = [
+      {
+        table: 'usernames',
+        key: input.username,
+        run: (tx) =>
+          claim(
+            tx,
+            'INSERT INTO {usernames} (username, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+            input.username,
+            new AppError('E_USERNAME_TAKEN', `the username '${input.username}' is taken`, {
+              context: { username: input.username },
+            }),
+          ),
+      },
+    ]
+    if (externalId !== null) {
+      steps.push({
+        table: 'user_external_ids',
+        key: externalId,
+        run: (tx) =>
+          claim(
+            tx,
+            'INSERT INTO {user_external_ids} (external_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
             externalId,
-            userId,
-          ])
-        }
+            new AppError('E_USER_ID_TAKEN', `the user id ${externalId} is taken`, {
+              context: { user_id: externalId },
+            }),
+          ),
+      })
+    }
+    steps.push({
+      table: 'users',
+      key: userId,
+      run: async (tx) => {
         const { rows } = await tx.query<User>(
-          `INSERT INTO users (user_id, username, display_name, password_hash, external_id)
+          `INSERT INTO {users} (user_id, username, display_name, password_hash, external_id)
            VALUES ($1, $2, $3, $4, $5) RETURNING ${userColumns}`,
           [userId, input.username, input.displayName, passwordHash, externalId],
         )
-        await tx.query('INSERT INTO user_counters (user_id) VALUES ($1)', [userId])
-        return rows[0]!
-      }, options)
-      if (this.#cache) {
-        await this.#cache.delete(userKey(userId), options)
-        // A lookup of this name or id made before the commit may have cached "no such user".
-        await this.#cache.delete(usernameKey(input.username), options)
-        if (externalId !== null) await this.#cache.delete(externalIdKey(externalId), options)
-      }
-      return user
+        await tx.query('INSERT INTO {user_counters} (user_id) VALUES ($1)', [userId])
+        user = rows[0]!
+      },
+    })
+    try {
+      await this.#db.steps(steps, options)
     } catch (err) {
-      if (err instanceof PgError && err.sqlState === '23505') {
-        if (err.constraint === 'usernames_pkey') {
-          throw new AppError('E_USERNAME_TAKEN', `the username '${input.username}' is taken`, {
-            context: { username: input.username },
-          })
-        }
-        if (err.constraint === 'user_external_ids_pkey') {
-          throw new AppError('E_USER_ID_TAKEN', `the user id ${externalId} is taken`, {
-            context: { user_id: externalId },
-          })
-        }
-      }
+      if (this.#db.layout === 'sharded') await this.#release(input.username, externalId, userId, options)
       throw err
     }
+    if (this.#cache) {
+      await this.#cache.delete(userKey(userId), options)
+      // A lookup of this name or id made before the commit may have cached "no such user".
+      await this.#cache.delete(usernameKey(input.username), options)
+      if (externalId !== null) await this.#cache.delete(externalIdKey(externalId), options)
+    }
+    return user!
+  }
+
+  /** Releases a failed registration's claims (those that name its user id), on their own shards. */
+  async #release(username: string, externalId: string | null, userId: string, options: CallOptions) {
+    const { signal } = options
+    const release = (table: 'usernames' | 'user_external_ids', column: string, key: string) =>
+      this.#db
+        .on(table, key)
+        .write(`DELETE FROM {${table}} WHERE ${column} = $1 AND user_id = $2`, [key, userId], { signal })
+        .catch(() => {})
+    await release('usernames', 'username', username)
+    if (externalId !== null) await release('user_external_ids', 'external_id', externalId)
   }
 
   /**
@@ -111,11 +148,13 @@ export class UserService {
    * Returns the new version.
    */
   async revokeTokens(userId: string, options: CallOptions = {}): Promise<number> {
-    const { rows } = await this.#db.write<{ token_version: number }>(
-      'UPDATE users SET token_version = token_version + 1 WHERE user_id = $1 RETURNING token_version',
-      [userId],
-      options,
-    )
+    const { rows } = await this.#db
+      .on('users', userId)
+      .write<{ token_version: number }>(
+        'UPDATE {users} SET token_version = token_version + 1 WHERE user_id = $1 RETURNING token_version',
+        [userId],
+        options,
+      )
     if (!rows[0])
       throw new AppError('E_USER_NOT_FOUND', `no user ${userId}`, { context: { user_id: userId } })
     await this.#cache?.delete(userKey(userId), options)
@@ -129,17 +168,19 @@ export class UserService {
     next: string,
     options: CallOptions = {},
   ): Promise<number> {
-    const { rows } = await this.#db.query<{ password_hash: string }>(
-      'SELECT password_hash FROM users WHERE user_id = $1',
-      [userId],
-      options,
-    )
+    const { rows } = await this.#db
+      .on('users', userId)
+      .query<{ password_hash: string }>(
+        'SELECT password_hash FROM {users} WHERE user_id = $1',
+        [userId],
+        options,
+      )
     if (!rows[0] || !(await verifyPassword(current, rows[0].password_hash))) {
       throw new AppError('E_BAD_CREDENTIALS', 'the current password is wrong')
     }
     const hash = await hashPassword(next)
-    const updated = await this.#db.write<{ token_version: number }>(
-      `UPDATE users SET password_hash = $2, token_version = token_version + 1 WHERE user_id = $1
+    const updated = await this.#db.on('users', userId).write<{ token_version: number }>(
+      `UPDATE {users} SET password_hash = $2, token_version = token_version + 1 WHERE user_id = $1
        RETURNING token_version`,
       [userId, hash],
       options,
@@ -155,11 +196,13 @@ export class UserService {
   ): Promise<(User & { password_hash: string }) | undefined> {
     const userId = await this.idByUsername(username, options)
     if (userId === undefined) return undefined
-    const { rows } = await this.#db.read<User & { password_hash: string }>(
-      `SELECT ${userColumns}, password_hash FROM users WHERE user_id = $1`,
-      [userId],
-      options,
-    )
+    const { rows } = await this.#db
+      .on('users', userId)
+      .read<User & { password_hash: string }>(
+        `SELECT ${userColumns}, password_hash FROM {users} WHERE user_id = $1`,
+        [userId],
+        options,
+      )
     return rows[0]
   }
 
@@ -168,11 +211,12 @@ export class UserService {
       return this.#cache.getOrLoad(
         userKey(userId),
         async (_key, signal) => {
-          const { rows } = await this.#db.query<User>(
-            `SELECT ${userColumns} FROM users WHERE user_id = $1`,
-            [userId],
-            { signal, timing: options.timing },
-          )
+          const { rows } = await this.#db
+            .on('users', userId)
+            .query<User>(`SELECT ${userColumns} FROM {users} WHERE user_id = $1`, [userId], {
+              signal,
+              timing: options.timing,
+            })
           return rows[0]
         },
         {
@@ -182,11 +226,12 @@ export class UserService {
         },
       )
     }
-    const sql = `SELECT ${userColumns} FROM users WHERE user_id = $1`
+    const sql = `SELECT ${userColumns} FROM {users} WHERE user_id = $1`
+    const shard = this.#db.on('users', userId)
     // `fresh`: the caller acts on what it reads (a token check must see a logout at once).
     const { rows } = options.fresh
-      ? await this.#db.query<User>(sql, [userId], options)
-      : await this.#db.read<User>(sql, [userId], options)
+      ? await shard.query<User>(sql, [userId], options)
+      : await shard.read<User>(sql, [userId], options)
     return rows[0]
   }
 
@@ -206,23 +251,26 @@ export class UserService {
         unique.map(userKey),
         async (keys, signal) => {
           const ids = keys.map((key) => key.slice('user:'.length))
-          const { rows } = await this.#db.query<User>(
-            `SELECT ${userColumns} FROM users WHERE user_id = ANY($1::bigint[])`,
-            [ids],
-            { signal, timing: options.timing },
-          )
+          const rows = await this.#usersById(ids, 'query', { signal, timing: options.timing })
           return new Map(rows.map((user) => [userKey(user.user_id), user]))
         },
         options,
       )
       return new Map([...found.values()].map((user) => [user.user_id, user]))
     }
-    const { rows } = await this.#db.read<User>(
-      `SELECT ${userColumns} FROM users WHERE user_id = ANY($1::bigint[])`,
-      [unique],
-      options,
-    )
+    const rows = await this.#usersById(unique, 'read', options)
     return new Map(rows.map((user) => [user.user_id, user]))
+  }
+
+  /** Users by id, one statement per physical table holding some of them. */
+  async #usersById(ids: readonly string[], kind: 'query' | 'read', options: CallOptions): Promise<User[]> {
+    const sql = `SELECT ${userColumns} FROM {users} WHERE user_id = ANY($1::bigint[])`
+    const parts = await Promise.all(
+      this.#db
+        .byShard('users', ids)
+        .map(({ statements, keys }) => statements[kind]<User>(sql, [keys], options)),
+    )
+    return parts.flatMap((part) => part.rows)
   }
 
   async idByUsername(username: string, options: CallOptions = {}): Promise<string | undefined> {
@@ -241,46 +289,57 @@ export class UserService {
   }
 
   async idByExternalId(externalId: bigint, options: CallOptions = {}): Promise<string | undefined> {
-    const sql = 'SELECT user_id FROM user_external_ids WHERE external_id = $1'
+    const sql = 'SELECT user_id FROM {user_external_ids} WHERE external_id = $1'
     const key = externalId.toString()
+    const shard = this.#db.on('user_external_ids', key)
     if (this.#cache) {
       return this.#cache.getOrLoad<string>(
         externalIdKey(key),
         async (_key, signal) =>
-          (await this.#db.query<{ user_id: string }>(sql, [key], { signal, timing: options.timing })).rows[0]
+          (await shard.query<{ user_id: string }>(sql, [key], { signal, timing: options.timing })).rows[0]
             ?.user_id,
         { ...options, ...IMMUTABLE },
       )
     }
-    return (await this.#db.read<{ user_id: string }>(sql, [key], options)).rows[0]?.user_id
+    return (await shard.read<{ user_id: string }>(sql, [key], options)).rows[0]?.user_id
   }
 
   /** Username → user id, through the cache when there is one (the mapping never changes once made). */
   async #idsByUsername(usernames: readonly string[], options: CallOptions): Promise<Map<string, string>> {
-    const sql = 'SELECT username, user_id FROM usernames WHERE username = ANY($1::text[])'
+    const sql = 'SELECT username, user_id FROM {usernames} WHERE username = ANY($1::text[])'
     type Row = { username: string; user_id: string }
+    const lookup = async (names: readonly string[], kind: 'query' | 'read', call: CallOptions) => {
+      const parts = await Promise.all(
+        this.#db
+          .byShard('usernames', names)
+          .map(({ statements, keys }) => statements[kind]<Row>(sql, [keys], call)),
+      )
+      return parts.flatMap((part) => part.rows)
+    }
     if (this.#cache) {
       const found = await this.#cache.getManyOrLoad<string>(
         [...new Set(usernames)].map(usernameKey),
         async (keys, signal) => {
           const names = keys.map((key) => key.slice('uname:'.length))
-          const { rows } = await this.#db.query<Row>(sql, [names], { signal, timing: options.timing })
+          const rows = await lookup(names, 'query', { signal, timing: options.timing })
           return new Map(rows.map((r) => [usernameKey(r.username), r.user_id]))
         },
         { ...options, ...IMMUTABLE },
       )
       return new Map([...found].map(([key, id]) => [key.slice('uname:'.length), id]))
     }
-    const { rows } = await this.#db.read<Row>(sql, [[...new Set(usernames)]], options)
+    const rows = await lookup([...new Set(usernames)], 'read', options)
     return new Map(rows.map((r) => [r.username, r.user_id]))
   }
 
   async counters(userId: string, options: CallOptions = {}): Promise<UserCounters> {
-    const { rows } = await this.#db.read<{ followers: string; following: string; posts: string }>(
-      'SELECT followers, following, posts FROM user_counters WHERE user_id = $1',
-      [userId],
-      options,
-    )
+    const { rows } = await this.#db
+      .on('user_counters', userId)
+      .read<{ followers: string; following: string; posts: string }>(
+        'SELECT followers, following, posts FROM {user_counters} WHERE user_id = $1',
+        [userId],
+        options,
+      )
     const row = rows[0]
     return {
       followers: Number(row?.followers ?? 0),

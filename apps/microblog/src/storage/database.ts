@@ -2,15 +2,25 @@ import { mkdir } from 'node:fs/promises'
 import { type Cluster, createCluster, PgError } from '@hundredfold/pg'
 import type { MicroblogConfig } from '../config.js'
 import { type GeoDialect, schemaSql } from './schema.js'
+import { singleStore } from './single-store.js'
+import type { Store } from './store.js'
 
 /** The opened database and what it can do. */
 export interface Database {
+  /** Where the services' rows live: the one database, or the shards. */
+  store: Store
+  /**
+   * The database of this deployment's own records (worker-id leases, health): the one database, or
+   * database 0 of the shard map.
+   */
   cluster: Cluster
   geo: GeoDialect
-  /** 'pglite' or the server's host:port/database. */
+  /** 'pglite', the server's host:port/database, or the shard map's layout. */
   description: string
   /** Background upkeep the server would do itself (PGlite has no autovacuum); stop it before closing. */
   maintain?: { stop(): void }
+  /** Closes every session (and, sharded, leaves the shard map's switches). */
+  end(): Promise<void>
 }
 
 /**
@@ -25,6 +35,7 @@ function analyzer(cluster: Cluster): { stop(): void } {
   return { stop: () => clearInterval(timer) }
 }
 
+/** A start-up failure the operator can fix (`E_POSTGIS_MISSING`, `E_SHARD_MAP`), with its cause. */
 export class StartupError extends Error {
   override readonly name = 'StartupError'
   readonly code: string
@@ -39,6 +50,10 @@ export class StartupError extends Error {
  * The schema is idempotent, so every process may apply it at start.
  */
 export async function openDatabase(config: MicroblogConfig, signal?: AbortSignal): Promise<Database> {
+  if (config.shardMap) {
+    const { openShardedDatabase } = await import('./sharded-database.js')
+    return openShardedDatabase(config, config.shardMap, signal)
+  }
   if (config.databaseUrl) {
     const { pgDriver } = await import('@hundredfold/pg/node-postgres')
     const pool = { max: config.dbPoolMax }
@@ -70,7 +85,7 @@ export async function openDatabase(config: MicroblogConfig, signal?: AbortSignal
       }
       throw err
     }
-    return { cluster, geo: 'postgis', description }
+    return { store: singleStore(cluster), cluster, geo: 'postgis', description, end: () => cluster.end() }
   }
   await mkdir(config.dataDir, { recursive: true })
   const [{ pgliteDriver }, { cube }, { earthdistance }] = await Promise.all([
@@ -89,10 +104,12 @@ export async function openDatabase(config: MicroblogConfig, signal?: AbortSignal
     throw err
   }
   return {
+    store: singleStore(cluster),
     cluster,
     geo: 'earthdistance',
     description: `pglite:${config.dataDir}`,
     maintain: analyzer(cluster),
+    end: () => cluster.end(),
   }
 }
 

@@ -7,8 +7,9 @@ export type GeoDialect = 'postgis' | 'earthdistance'
  * follower, followers by followee; posts by author; mentions by the mentioned user). Locations
  * live in their own table, searched by geography rather than by user.
  */
-const tables = `
-CREATE TABLE IF NOT EXISTS users (
+const tables: Readonly<Record<string, string>> = {
+  users: `
+CREATE TABLE IF NOT EXISTS {users} (
   user_id       bigint PRIMARY KEY,
   username      text NOT NULL,
   display_name  text NOT NULL,
@@ -17,34 +18,40 @@ CREATE TABLE IF NOT EXISTS users (
   created_at    timestamptz NOT NULL DEFAULT now(),
   token_version integer NOT NULL DEFAULT 0
 );
-ALTER TABLE users ADD COLUMN IF NOT EXISTS token_version integer NOT NULL DEFAULT 0;
-CREATE TABLE IF NOT EXISTS usernames (
+ALTER TABLE {users} ADD COLUMN IF NOT EXISTS token_version integer NOT NULL DEFAULT 0`,
+  usernames: `
+CREATE TABLE IF NOT EXISTS {usernames} (
   username text PRIMARY KEY,
   user_id  bigint NOT NULL
-);
-CREATE TABLE IF NOT EXISTS user_external_ids (
+)`,
+  user_external_ids: `
+CREATE TABLE IF NOT EXISTS {user_external_ids} (
   external_id bigint PRIMARY KEY,
   user_id     bigint NOT NULL
-);
-CREATE TABLE IF NOT EXISTS user_counters (
+)`,
+  user_counters: `
+CREATE TABLE IF NOT EXISTS {user_counters} (
   user_id   bigint PRIMARY KEY,
   followers bigint NOT NULL DEFAULT 0,
   following bigint NOT NULL DEFAULT 0,
   posts     bigint NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS following (
+)`,
+  following: `
+CREATE TABLE IF NOT EXISTS {following} (
   follower_id bigint NOT NULL,
   followee_id bigint NOT NULL,
   created_at  timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (follower_id, followee_id)
-);
-CREATE TABLE IF NOT EXISTS followers (
+)`,
+  followers: `
+CREATE TABLE IF NOT EXISTS {followers} (
   followee_id bigint NOT NULL,
   follower_id bigint NOT NULL,
   created_at  timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (followee_id, follower_id)
-);
-CREATE TABLE IF NOT EXISTS posts (
+)`,
+  posts: `
+CREATE TABLE IF NOT EXISTS {posts} (
   author_id  bigint NOT NULL,
   post_id    bigint NOT NULL,
   req_id     bigint NOT NULL,
@@ -57,43 +64,68 @@ CREATE TABLE IF NOT EXISTS posts (
   longitude  double precision,
   created_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (author_id, post_id)
-);
-CREATE TABLE IF NOT EXISTS mentions (
+)`,
+  mentions: `
+CREATE TABLE IF NOT EXISTS {mentions} (
   user_id   bigint NOT NULL,
   post_id   bigint NOT NULL,
   author_id bigint NOT NULL,
   PRIMARY KEY (user_id, post_id)
-);
-CREATE TABLE IF NOT EXISTS app_secrets (
+)`,
+  app_secrets: `
+CREATE TABLE IF NOT EXISTS {app_secrets} (
   name  text PRIMARY KEY,
   value text NOT NULL
-);
-`
+)`,
+}
 
-const geo: Record<GeoDialect, string> = {
-  postgis: `
-CREATE EXTENSION IF NOT EXISTS postgis;
-CREATE TABLE IF NOT EXISTS post_locations (
+/** The extensions each geo dialect needs (once per database). */
+const extensions: Record<GeoDialect, string> = {
+  postgis: 'CREATE EXTENSION IF NOT EXISTS postgis',
+  earthdistance: 'CREATE EXTENSION IF NOT EXISTS cube;\nCREATE EXTENSION IF NOT EXISTS earthdistance',
+}
+
+/** `post_locations` and its index (named by the caller: one name per database). */
+const locations: Record<GeoDialect, (index: string) => string> = {
+  postgis: (index) => `
+CREATE TABLE IF NOT EXISTS {post_locations} (
   post_id    bigint PRIMARY KEY,
   author_id  bigint NOT NULL,
   location   geography(Point, 4326) NOT NULL
 );
-CREATE INDEX IF NOT EXISTS post_locations_location ON post_locations USING gist (location);
-`,
-  earthdistance: `
-CREATE EXTENSION IF NOT EXISTS cube;
-CREATE EXTENSION IF NOT EXISTS earthdistance;
-CREATE TABLE IF NOT EXISTS post_locations (
+CREATE INDEX ${index} ON {post_locations} USING gist (location)`,
+  earthdistance: (index) => `
+CREATE TABLE IF NOT EXISTS {post_locations} (
   post_id    bigint PRIMARY KEY,
   author_id  bigint NOT NULL,
   latitude   double precision NOT NULL,
   longitude  double precision NOT NULL
 );
-CREATE INDEX IF NOT EXISTS post_locations_location ON post_locations USING gist (ll_to_earth(latitude, longitude));
-`,
+CREATE INDEX ${index} ON {post_locations} USING gist (ll_to_earth(latitude, longitude))`,
 }
 
-/** The whole schema for one geo dialect; every statement is idempotent. */
+/** The whole schema of one database for one geo dialect; every statement is idempotent. */
 export function schemaSql(dialect: GeoDialect): string {
-  return tables + geo[dialect]
+  const all = [
+    extensions[dialect],
+    ...Object.values(tables),
+    locations[dialect]('IF NOT EXISTS post_locations_location'),
+  ]
+  return `${all.join(';\n').replace(/\{([a-z_]+)\}/g, '$1')};\n`
+}
+
+/**
+ * The schema as migrations of `@hundredfold/shard`, for a sharded layout: the extension once per
+ * database, then each table on every physical table of it (indexes named by PostgreSQL, one per
+ * physical table). Names are recorded per shard: never rename one that has run.
+ */
+export function shardMigrations(dialect: GeoDialect): Array<{ name: string; sql: string }> {
+  return [
+    { name: `000_${dialect}`, sql: extensions[dialect] },
+    ...Object.entries(tables).map(([table, sql], i) => ({
+      name: `${String(i + 1).padStart(3, '0')}_${table}`,
+      sql: sql.trim(),
+    })),
+    { name: '100_post_locations', sql: locations[dialect]('').trim() },
+  ]
 }

@@ -1,10 +1,12 @@
 import { channel } from 'node:diagnostics_channel'
 import { setMaxListeners } from 'node:events'
 import { setTimeout as delay } from 'node:timers/promises'
-import { type Cluster, PgError } from '@hundredfold/pg'
+import { PgError } from '@hundredfold/pg'
 import type { Consumer, QueueMessage } from '@hundredfold/queue'
+import { ShardError } from '@hundredfold/shard'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Services } from '../services/index.js'
+import type { Store } from '../storage/store.js'
 import type { WriteQueue } from '../storage/write-queue.js'
 import { PoisonMessageError, parseEdgeMessage, parsePostMessage } from './messages.js'
 
@@ -49,7 +51,7 @@ const WORK_TIMEOUT_MS = 30_000
 export function startConsumers(
   queue: WriteQueue,
   services: Services,
-  database: Cluster,
+  database: Store,
   log: FastifyBaseLogger,
   options: ConsumerOptions = {},
 ): RunningConsumers {
@@ -76,7 +78,7 @@ export function startConsumers(
   }
 
   const healthy = async (signal: AbortSignal) => {
-    await database.query('SELECT 1', [], { signal })
+    await database.ping({ signal })
     await timelines.store?.ping(signal)
   }
   const loops = [
@@ -168,7 +170,8 @@ async function settleFailure(
 function causedByMessage(err: unknown): boolean {
   if (err instanceof PoisonMessageError) return true
   // SQLSTATE class 22 (data exception) and 23 (integrity violation): the row, not the server.
-  return err instanceof PgError && /^2[23]/.test(err.sqlState ?? '')
+  const sqlState = err instanceof PgError || err instanceof ShardError ? err.sqlState : undefined
+  return /^2[23]/.test(sqlState ?? '')
 }
 
 async function answers(healthy: (signal: AbortSignal) => Promise<void>, stopSignal: AbortSignal) {

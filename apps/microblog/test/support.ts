@@ -6,7 +6,7 @@ import { temporaryDatabase } from '@hundredfold/pg/testing'
 import { afterAll, beforeAll } from 'vitest'
 import { loadConfig, type Microblog, startMicroblog } from '../src/index.js'
 import { tables } from '../src/storage/store.js'
-import { dropShardDatabases, writeShardMap } from './shard-layouts.js'
+import { dropShardDatabases, microblogShardMap, writeShardMap } from './shard-layouts.js'
 
 /**
  * The three ways the microblog runs: the embedded default, a PostgreSQL server, and shards (4
@@ -36,18 +36,7 @@ export async function startBlog(target: Target, env: Record<string, string> = {}
       },
     }
   }
-  if (target === 'sharded') {
-    const layout = await writeShardMap()
-    const blog = await startMicroblog(loadConfig({ ...base, HF_SHARD_MAP: layout.path }))
-    return {
-      blog,
-      url: blog.url,
-      stop: async () => {
-        await blog.close()
-        await dropShardDatabases(layout)
-      },
-    }
-  }
+  if (target === 'sharded') return startBlogOnMap(microblogShardMap(), env)
   const database = await temporaryDatabase({ prefix: 'hf_microblog' })
   const blog = await startMicroblog(
     loadConfig({ ...base, HF_DATABASE_URL: database.url, HF_DB_POOL_MAX: '5' }),
@@ -59,6 +48,29 @@ export async function startBlog(target: Target, env: Record<string, string> = {}
       await blog.close()
       await database.drop()
     },
+  }
+}
+
+/** Starts the microblog on port 0 on a shard map's fresh databases, dropped when it stops. */
+export async function startBlogOnMap(
+  document: Record<string, unknown>,
+  env: Record<string, string> = {},
+): Promise<RunningBlog> {
+  const layout = await writeShardMap(document)
+  const base = { HF_PORT: '0', HF_LOG_LEVEL: 'silent', HF_WRK2_API: 'on', ...env }
+  try {
+    const blog = await startMicroblog(loadConfig({ ...base, HF_SHARD_MAP: layout.path }))
+    return {
+      blog,
+      url: blog.url,
+      stop: async () => {
+        await blog.close()
+        await dropShardDatabases(layout)
+      },
+    }
+  } catch (err) {
+    await dropShardDatabases(layout)
+    throw err
   }
 }
 

@@ -99,12 +99,7 @@ export class GraphService {
    */
   async reconcile(pairs: readonly Edge[], options: CallOptions = {}): Promise<string[]> {
     if (pairs.length === 0) return []
-    const byFollowee = new Map<string, Edge[]>()
-    for (const pair of pairs) {
-      const list = byFollowee.get(pair.followee_id)
-      if (list) list.push(pair)
-      else byFollowee.set(pair.followee_id, [pair])
-    }
+    const byFollowee = groupBy(pairs, (p) => p.followee_id)
     const changed = new Set<string>()
     for (const { statements, keys } of this.#db.byShard('followers', [...byFollowee.keys()])) {
       const followees = [...keys].sort(byBigInt)
@@ -164,12 +159,7 @@ export class GraphService {
     tx: TxStatements | undefined,
     options: CallOptions,
   ): Promise<Set<string>> {
-    const byFollower = new Map<string, Edge[]>()
-    for (const pair of pairs) {
-      const list = byFollower.get(pair.follower_id)
-      if (list) list.push(pair)
-      else byFollower.set(pair.follower_id, [pair])
-    }
+    const byFollower = groupBy(pairs, (p) => p.follower_id)
     const found = new Set<string>()
     for (const { statements, keys } of this.#db.byShard('following', [...byFollower.keys()])) {
       const group = keys.flatMap((id) => byFollower.get(id)!)
@@ -325,6 +315,17 @@ async function moveCounter(
   delta: 1 | -1,
 ): Promise<void> {
   await tx.query(`UPDATE {user_counters} SET ${column} = ${column} + $2 WHERE user_id = $1`, [userId, delta])
+}
+
+/** The edges by one of their ends, in the order given. */
+function groupBy(pairs: readonly Edge[], end: (edge: Edge) => string): Map<string, Edge[]> {
+  const out = new Map<string, Edge[]>()
+  for (const pair of pairs) {
+    const list = out.get(end(pair))
+    if (list) list.push(pair)
+    else out.set(end(pair), [pair])
+  }
+  return out
 }
 
 const edgeKey = (edge: Edge) => `${edge.follower_id}>${edge.followee_id}`

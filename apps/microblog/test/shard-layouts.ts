@@ -25,13 +25,23 @@ export function firstServerUrl(): string {
  * The microblog's shard map: `databases` × `tables` (users' binding group), spread round-robin over
  * the system's server and the run's second one, under a name of its own.
  */
-export function microblogShardMap(options: { databases?: number; tables?: number; name?: string } = {}) {
+export function microblogShardMap(
+  options: {
+    databases?: number
+    tables?: number
+    name?: string
+    servers?: Record<string, { primary: string }>
+  } = {},
+) {
   const tables = options.tables ?? 4
   const user = (key: string) => ({ type: 'hash', key, tables, binding: 'user' })
   return {
     version: 1,
     name: options.name ?? `hfmb${process.pid}x${made++}`,
-    servers: { a: { primary: firstServerUrl() }, b: { primary: inject('secondServerUrl') } },
+    servers: options.servers ?? {
+      a: { primary: firstServerUrl() },
+      b: { primary: inject('secondServerUrl') },
+    },
     databases: { count: options.databases ?? 4, servers: 'round-robin' },
     tables: {
       users: user('user_id'),

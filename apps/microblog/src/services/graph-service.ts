@@ -101,7 +101,7 @@ export class GraphService {
     if (pairs.length === 0) return []
     const byFollowee = groupBy(pairs, (p) => p.followee_id)
     const changed = new Set<string>()
-    for (const { statements, keys } of this.#db.byShard('followers', [...byFollowee.keys()])) {
+    for (const { statements, keys } of this.#db.writeGroups('followers', [...byFollowee.keys()])) {
       const followees = [...keys].sort(byBigInt)
       const group = followees.flatMap((id) => byFollowee.get(id)!)
       const local = group.every((p) =>

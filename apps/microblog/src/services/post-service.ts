@@ -115,7 +115,7 @@ export class PostService {
       .sort((a, b) => byIds(a[0], b[0]) || byIds(a[1], b[1]))
     const located = posts.filter((p) => p.latitude !== null && p.longitude !== null)
     const steps: WriteStep[] = []
-    for (const { keys } of this.#db.byShard('mentions', [...new Set(mentions.map((m) => m[0]))])) {
+    for (const { keys } of this.#db.writeGroups('mentions', [...new Set(mentions.map((m) => m[0]))])) {
       const users = new Set(keys)
       const rows = mentions.filter((m) => users.has(m[0]))
       steps.push({
@@ -130,7 +130,7 @@ export class PostService {
         },
       })
     }
-    for (const { keys } of this.#db.byShard(
+    for (const { keys } of this.#db.writeGroups(
       'post_locations',
       located.map((p) => p.post_id),
     )) {
@@ -138,7 +138,7 @@ export class PostService {
       const here = located.filter((p) => ids.has(p.post_id))
       steps.push({ table: 'post_locations', key: keys[0]!, run: (tx) => this.#geo.insert(tx, here) })
     }
-    for (const { keys } of this.#db.byShard('posts', [...new Set(posts.map((p) => p.author_id))])) {
+    for (const { keys } of this.#db.writeGroups('posts', [...new Set(posts.map((p) => p.author_id))])) {
       const authors = new Set(keys)
       const mine = posts
         .filter((p) => authors.has(p.author_id))

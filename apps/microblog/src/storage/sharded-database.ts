@@ -1,12 +1,14 @@
 import { hostname } from 'node:os'
-import { createCluster } from '@hundredfold/pg'
+import { type Cluster, createCluster } from '@hundredfold/pg'
 import {
   createShardRouter,
   databaseUrl,
+  loadShardMap,
   loadShardMapFile,
   migrate,
   ShardError,
   type ShardMap,
+  saveShardMap,
   watchShardMap,
 } from '@hundredfold/shard'
 import type { MicroblogConfig } from '../config.js'
@@ -18,8 +20,8 @@ import { shardedStore } from './sharded-store.js'
 /**
  * Opens the shards of the map at `path`: creates its missing databases and applies the schema to every
  * physical table (`@hundredfold/shard`'s migrations: recorded per shard, resumable, safe to run from
- * every process at once), then follows the map's switches (`watchShardMap`), so a resharding's cutover
- * reaches this process without a restart.
+ * every process at once), stores the map in database 0 if none is stored, then follows the stored map
+ * and its switches (`watchShardMap`), so a resharding's cutover reaches this process without a restart.
  */
 export async function openShardedDatabase(
   config: MicroblogConfig,
@@ -45,6 +47,7 @@ export async function openShardedDatabase(
   })
   try {
     await migrate(router, shardMigrations('postgis'), { ...(signal ? { signal } : {}), concurrency: 4 })
+    await seedStoredMap(router.cluster(0), map, signal)
     const watch = await watchShardMap(router, {
       name: `microblog@${hostname()}:${process.pid}`,
       ...(signal ? { signal } : {}),
@@ -63,6 +66,27 @@ export async function openShardedDatabase(
   } catch (err) {
     await router.end()
     throw err
+  }
+}
+
+/**
+ * The file's map is stored in `hf_shard_map` of database 0 when none is: from then on the stored
+ * newest map is the one in use (a resharding's cutover stores the next), and `watchShardMap` takes
+ * this router there.
+ */
+async function seedStoredMap(control: Cluster, map: ShardMap, signal?: AbortSignal): Promise<void> {
+  const options = signal ? { signal } : {}
+  try {
+    await loadShardMap(control, options)
+    return
+  } catch (err) {
+    if (!(err instanceof ShardError && err.code === 'E_INVALID_MAP' && err.path === '')) throw err
+  }
+  try {
+    await saveShardMap(control, map, options)
+  } catch (err) {
+    // Another process stored one meanwhile.
+    if (!(err instanceof ShardError && err.code === 'E_INVALID_MAP' && err.path === 'version')) throw err
   }
 }
 

@@ -55,21 +55,13 @@ class ShardedStore implements Store {
     }))
   }
 
+  writeGroups(table: Table, keys: readonly string[]) {
+    return [...new Set(keys)].map((key) => ({ statements: this.on(table, key), keys: [key] }))
+  }
+
   async steps(steps: readonly WriteStep[], options?: DbCallOptions): Promise<void> {
-    // Consecutive steps on one database share a transaction; order across databases is kept.
-    const runs: WriteStep[][] = []
-    let database = -1
     for (const step of steps) {
-      const index = this.#router.map.resolve(step.table, step.key).databaseIndex
-      if (index === database) runs.at(-1)!.push(step)
-      else runs.push([step])
-      database = index
-    }
-    for (const run of runs) {
-      const first = run[0]!
-      await this.on(first.table, first.key).transaction(async (tx) => {
-        for (const step of run) await step.run(tx.on(step.table, step.key)!)
-      }, options)
+      await this.on(step.table, step.key).transaction((tx) => step.run(tx), options)
     }
   }
 
@@ -103,10 +95,9 @@ class HandleStatements implements Statements {
     const timing = options?.timing
     const start = performance.now()
     const counter = { statements: 2 } // BEGIN, and COMMIT or ROLLBACK
-    const database = this.#handle.location.databaseIndex
     try {
       return await this.#handle.transaction(
-        (shardTx) => fn(txStatements(this.#router, shardTx, shardTx, database, counter)),
+        (shardTx) => fn(txStatements(this.#router, shardTx, shardTx, counter)),
         options,
       )
     } finally {
@@ -115,11 +106,14 @@ class HandleStatements implements Statements {
   }
 }
 
+/**
+ * A transaction's statements. Its database is the one it runs on (a write held by a switch runs where
+ * its key lives after it), so another key is here when the map in use puts it in that database.
+ */
 function txStatements(
   router: ShardRouter,
   shardTx: ShardTransaction,
   statements: ShardStatements,
-  database: number,
   counter: { statements: number },
 ): TxStatements {
   return {
@@ -128,8 +122,8 @@ function txStatements(
       return statements.query<Row>(sql, params) as Promise<QueryResult<Row>>
     },
     on: (table, key) =>
-      router.map.resolve(table, key).databaseIndex === database
-        ? txStatements(router, shardTx, shardTx.shard(table, key), database, counter)
+      router.map.resolve(table, key).database === shardTx.database
+        ? txStatements(router, shardTx, shardTx.shard(table, key), counter)
         : undefined,
   }
 }

@@ -46,6 +46,10 @@ class SingleStore implements Store {
     return keys.length === 0 ? [] : [{ statements: this.#all, keys: [...keys] }]
   }
 
+  writeGroups(table: Table, keys: readonly string[]) {
+    return this.byShard(table, keys)
+  }
+
   colocated(): boolean {
     return true
   }

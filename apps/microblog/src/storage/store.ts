@@ -92,17 +92,26 @@ export interface Store {
   /** `single` (one database) or `sharded`. */
   readonly layout: 'single' | 'sharded'
   on(table: Table, key: string): Statements
-  /** Keys grouped by the physical table holding them, each group with its statements (one group unsharded). */
+  /**
+   * Keys grouped by the physical table holding them, each group with its statements (one group
+   * unsharded): for reads. A group is made on the map of the moment; a resharding's switch may move
+   * some of its keys before its statement runs, so writes take `writeGroups`.
+   */
   byShard(table: Table, keys: readonly string[]): Array<{ statements: Statements; keys: string[] }>
+  /**
+   * Keys grouped for a write: one group unsharded; sharded, one group per key, so a write held by a
+   * resharding's switch goes where its own key lives once released.
+   */
+  writeGroups(table: Table, keys: readonly string[]): Array<{ statements: Statements; keys: string[] }>
   /** Whether two keys' rows live in one database (one transaction may hold both). */
   colocated(table: Table, key: string, other: Table, otherKey: string): boolean
   /** Reads on every physical table of `table`, for a fan-out (one unsharded). */
   everywhere(table: Table): Reader[]
   /**
-   * Runs the steps in order: in one transaction on one database; sharded, one transaction per shard
-   * in the order of the steps' first appearance, so each shard's part is atomic and an earlier shard's
-   * part is committed before a later one starts (write the reservation — a lookup, an index row —
-   * first, and the row that makes it visible last).
+   * Runs the steps in order: in one transaction on one database; sharded, one transaction per step
+   * (on where its key lives when it runs), so each step is atomic and an earlier step is committed
+   * before a later one starts (write the reservation — a lookup, an index row — first, and the row
+   * that makes it visible last).
    */
   steps(steps: readonly WriteStep[], options?: DbCallOptions): Promise<void>
   /** A statement on every database (a health probe). */

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { allOrNone } from '../all-or-none.js'
 import { postgresIds } from '../commands.js'
 import { StackError } from '../errors.js'
 import { httpProbe } from '../health.js'
@@ -120,25 +121,6 @@ async function startAll(
     ),
     signal,
   )
-}
-
-/** Runs every wait; the first failure aborts the others and is the one thrown. */
-async function allOrNone(
-  waits: ReadonlyArray<(signal: AbortSignal) => Promise<void>>,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  const controller = new AbortController()
-  const combined = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal
-  let first: unknown
-  await Promise.all(
-    waits.map((wait) =>
-      wait(combined).catch((err) => {
-        if (first === undefined) first = err
-        controller.abort(err)
-      }),
-    ),
-  )
-  if (first !== undefined) throw first
 }
 
 function requireHaBinaries(options: ResolvedPatroniOptions): void {

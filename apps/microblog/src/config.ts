@@ -14,6 +14,12 @@ export interface MicroblogConfig {
   databaseUrl: string | undefined
   /** `HF_DATABASE_REPLICA_URLS`: comma-separated streaming replicas of `HF_DATABASE_URL`; reads go there. */
   replicaUrls: string[]
+  /**
+   * `HF_DATABASE_HOSTS`: comma-separated `postgres://` URLs of every member of a replicated cluster
+   * (e.g. one Patroni manages), roles unknown: each is asked whether it is the primary, and a failover
+   * is followed without a restart. Instead of `HF_DATABASE_URL` + `HF_DATABASE_REPLICA_URLS`. @default unset
+   */
+  databaseHosts: string[]
   /** `HF_DB_MAX_LAG_MS`: a replica further behind leaves read rotation. @default 1000 */
   maxLagMs: number
   /** `HF_DATA_DIR`: where the embedded database lives. @default './data' */
@@ -147,10 +153,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MicroblogConfi
     host: env['HF_HOST'] || '127.0.0.1',
     port: integer(env, 'HF_PORT', 8080, 0, 65535),
     databaseUrl: env['HF_DATABASE_URL'] || undefined,
-    replicaUrls: (env['HF_DATABASE_REPLICA_URLS'] ?? '')
-      .split(',')
-      .map((url) => url.trim())
-      .filter((url) => url.length > 0),
+    replicaUrls: urlList(env['HF_DATABASE_REPLICA_URLS']),
+    databaseHosts: urlList(env['HF_DATABASE_HOSTS']),
     maxLagMs: integer(env, 'HF_DB_MAX_LAG_MS', 1000, 0, 3_600_000),
     dataDir: resolve(env['HF_DATA_DIR'] || 'data'),
     dbPoolMax: integer(env, 'HF_DB_POOL_MAX', 20, 1, 1000),
@@ -221,6 +225,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MicroblogConfi
   if (config.replicaUrls.length > 0 && config.databaseUrl === undefined) {
     throw new ConfigError('HF_DATABASE_REPLICA_URLS needs HF_DATABASE_URL (the primary)')
   }
+  for (const url of config.databaseHosts) {
+    if (!/^postgres(ql)?:\/\//.test(url))
+      throw new ConfigError('HF_DATABASE_HOSTS must list postgres:// URLs')
+  }
+  if (config.databaseHosts.length > 0 && config.databaseUrl !== undefined) {
+    throw new ConfigError(
+      'HF_DATABASE_HOSTS names every member, primary included: leave HF_DATABASE_URL and HF_DATABASE_REPLICA_URLS unset',
+    )
+  }
   if (config.wrk2Api && !isLoopback(config.host) && !config.wrk2ApiPublic) {
     throw new ConfigError(
       `HF_WRK2_API=on serves an unauthenticated API; HF_HOST=${config.host} is not a loopback address, so set HF_WRK2_API_PUBLIC=yes to mount it there anyway`,
@@ -236,4 +249,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MicroblogConfi
     throw new ConfigError(`HF_LOG_LEVEL must be one of ${[...logLevels].join(', ')}`)
   }
   return Object.freeze(config)
+}
+
+/** A comma-separated list, each entry trimmed, empty entries dropped. */
+function urlList(raw: string | undefined): string[] {
+  return (raw ?? '')
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url.length > 0)
 }

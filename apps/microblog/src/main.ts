@@ -46,7 +46,10 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT', true))
   process.once('SIGTERM', () => stop('SIGTERM', true))
   // Only now say where it listens: a supervisor (or a test) may signal the moment it reads this line.
-  const where = config.databaseUrl ? blog.database.description : `PGlite in ${config.dataDir}`
+  const where =
+    config.databaseUrl || config.databaseHosts.length > 0
+      ? blog.database.description
+      : `PGlite in ${config.dataDir}`
   const wrk2 = config.wrk2Api ? '; /wrk2-api is mounted and UNAUTHENTICATED' : ''
   process.stdout.write(
     `microblog listening on ${blog.url} (database: ${where}, worker id ${blog.workerId}${wrk2})\n`,

@@ -74,7 +74,7 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
     // On a server, several processes share the id space: each leases its worker id (with fencing)
     // from the database; HF_WORKER_ID or a StatefulSet ordinal is only a hint. Embedded: one process.
     let ids: Snowflake
-    if (config.databaseUrl || config.shardMap) {
+    if (config.databaseUrl || config.databaseHosts.length > 0 || config.shardMap) {
       const hint = statefulSetOrdinal() ?? (process.env['HF_WORKER_ID'] ? config.workerId : undefined)
       lease = await acquireWorkerLease({
         store: pgLeaseStore({ cluster: database.cluster }),

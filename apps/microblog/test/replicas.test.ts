@@ -92,3 +92,49 @@ describe('the microblog on a primary and two lagging replicas', () => {
     expect(((await res.json()) as { code: string }).code).toBe('E_INVALID_TOKEN')
   })
 })
+
+describe('the microblog on HF_DATABASE_HOSTS (roles discovered)', () => {
+  let set: ReplicaSet
+  let blog: Microblog
+
+  beforeAll(async () => {
+    set = await startReplicaSet({ replicas: 1 })
+    // The replica first: which member is the primary is the cluster's answer, not the list's order.
+    blog = await startMicroblog(
+      loadConfig({
+        HF_PORT: '0',
+        HF_LOG_LEVEL: 'silent',
+        HF_DATABASE_HOSTS: [set.replicas[0]!.url, set.primary.url].join(','),
+        HF_CACHE: 'off',
+      }),
+    )
+  }, 120_000)
+
+  afterAll(async () => {
+    await blog?.close()
+    await set?.destroy()
+  })
+
+  it('finds the primary among the members, writes there and leases its worker id there', async () => {
+    const api = client(blog.url)
+    const bob = await signUp(api, 'bob')
+    expect((await api.post('/api/v1/posts', { text: 'found it' }, bob.token)).status).toBe(201)
+    const roles = blog.database.cluster.stats().hosts.map((h) => h.role)
+    expect(roles.sort()).toEqual(['primary', 'replica'])
+    const primaryHost = blog.database.cluster.stats().hosts.find((h) => h.role === 'primary')!
+    expect(primaryHost.host).toContain(String(new URL(set.primary.url).port))
+  })
+
+  it('refuses HF_DATABASE_HOSTS beside HF_DATABASE_URL, and a non-postgres entry', () => {
+    expect(() =>
+      loadConfig({ HF_DATABASE_HOSTS: 'postgres://a/x,postgres://b/x', HF_DATABASE_URL: 'postgres://a/x' }),
+    ).toThrow(/HF_DATABASE_HOSTS names every member/)
+    expect(() => loadConfig({ HF_DATABASE_HOSTS: 'postgres://a/x,mysql://b/x' })).toThrow(
+      /HF_DATABASE_HOSTS must list postgres:\/\/ URLs/,
+    )
+    expect(loadConfig({ HF_DATABASE_HOSTS: ' postgres://a/x , postgres://b/x ,' }).databaseHosts).toEqual([
+      'postgres://a/x',
+      'postgres://b/x',
+    ])
+  })
+})

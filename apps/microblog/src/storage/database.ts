@@ -46,7 +46,7 @@ export class StartupError extends Error {
 }
 
 /**
- * Opens PostgreSQL (`HF_DATABASE_URL`) or PGlite under `HF_DATA_DIR`, and applies the schema.
+ * Opens PostgreSQL (`HF_DATABASE_URL`, or the members of `HF_DATABASE_HOSTS`) or PGlite under `HF_DATA_DIR`, and applies the schema.
  * The schema is idempotent, so every process may apply it at start.
  */
 export async function openDatabase(config: MicroblogConfig, signal?: AbortSignal): Promise<Database> {
@@ -54,21 +54,24 @@ export async function openDatabase(config: MicroblogConfig, signal?: AbortSignal
     const { openShardedDatabase } = await import('./sharded-database.js')
     return openShardedDatabase(config, config.shardMap, signal)
   }
-  if (config.databaseUrl) {
+  if (config.databaseUrl || config.databaseHosts.length > 0) {
     const { pgDriver } = await import('@hundredfold/pg/node-postgres')
     const pool = { max: config.dbPoolMax }
     // The server stops a statement past the deadline itself, even if this process is gone.
     const server = (connectionString: string) =>
       pgDriver({ connectionString, statementTimeoutMs: config.dbStatementTimeoutMs })
+    const routing = { maxLagMs: config.maxLagMs }
     const cluster =
-      config.replicaUrls.length === 0
-        ? createCluster({ driver: server(config.databaseUrl), pool })
-        : createCluster({
-            primary: server(config.databaseUrl),
-            replicas: config.replicaUrls.map(server),
-            pool,
-            routing: { maxLagMs: config.maxLagMs },
-          })
+      config.databaseHosts.length > 0
+        ? createCluster({ hosts: config.databaseHosts.map(server), pool, routing })
+        : config.replicaUrls.length === 0
+          ? createCluster({ driver: server(config.databaseUrl!), pool })
+          : createCluster({
+              primary: server(config.databaseUrl!),
+              replicas: config.replicaUrls.map(server),
+              pool,
+              routing,
+            })
     await cluster.ready()
     const hosts = cluster.stats().hosts.map((h) => h.host)
     const description = hosts.length === 1 ? hosts[0]! : `${hosts[0]} + replicas ${hosts.slice(1).join(', ')}`

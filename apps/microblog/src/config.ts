@@ -41,6 +41,12 @@ export interface MicroblogConfig {
   /** `HF_WORKER_ID`: this process's Snowflake worker id (0–1023). @default 1 */
   workerId: number
   /**
+   * `HF_ID_LEASE_TTL_MS`: the worker-id lease's lifetime on a database server. Ids stop (and the
+   * process exits) half of it after the last renewal, so it must be more than twice the longest
+   * database outage to ride out, a failover included. @default 10000
+   */
+  leaseTtlMs: number
+  /**
    * `HF_WRK2_API=on` mounts the DeathStarBench-compatible `/wrk2-api/*`. It is unauthenticated (as
    * DeathStarBench's is), acts only on the users it registered, and refuses to start on a
    * non-loopback `HF_HOST` unless `HF_WRK2_API_PUBLIC=yes`. @default false
@@ -162,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MicroblogConfi
     shardPoolMax: integer(env, 'HF_SHARD_POOL_MAX', 4, 1, 1000),
     dbStatementTimeoutMs: integer(env, 'HF_DB_STATEMENT_TIMEOUT_MS', 10_000, 100, 3_600_000),
     workerId: integer(env, 'HF_WORKER_ID', 1, 0, 1023),
+    leaseTtlMs: integer(env, 'HF_ID_LEASE_TTL_MS', 10_000, 100, 3_600_000),
     wrk2Api: flag(env, 'HF_WRK2_API'),
     wrk2ApiPublic: yes(env, 'HF_WRK2_API_PUBLIC'),
     http: {

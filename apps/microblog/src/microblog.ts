@@ -78,6 +78,7 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
       const hint = statefulSetOrdinal() ?? (process.env['HF_WORKER_ID'] ? config.workerId : undefined)
       lease = await acquireWorkerLease({
         store: pgLeaseStore({ cluster: database.cluster }),
+        ttlMs: config.leaseTtlMs,
         ...(hint === undefined ? {} : { hint }),
         ...(signal ? { signal } : {}),
       })

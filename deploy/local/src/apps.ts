@@ -20,11 +20,11 @@ export function microblogSettings(state: StackState, record: ProcessRecord): Rec
     HF_LOG_LEVEL: defaultAppLogLevel,
     // Shed on event-loop delay too: what the concurrency limit cannot see when the host is short of CPU.
     HF_GUARD_MAX_LOOP_DELAY_MS: '15',
+    ...haSettings(state),
     ...state.appEnv,
     HF_HOST: '127.0.0.1',
     HF_PORT: String(record.port),
-    HF_DATABASE_URL: state.databaseUrl,
-    ...(state.replicaUrls.length > 0 ? { HF_DATABASE_REPLICA_URLS: state.replicaUrls.join(',') } : {}),
+    ...databaseSettings(state),
     HF_REDIS_URL: state.redisUrl,
     HF_NATS_URL: state.natsUrl,
     HF_NAMESPACE: state.namespace,
@@ -55,4 +55,23 @@ export async function ensureMicroblogs(ctx: UpContext): Promise<void> {
   const { state } = ctx
   await Promise.all(state.apps.map((record) => ensureProcess(ctx, record, microblogSpec(state, record))))
   await Promise.all(state.consumers.map((record) => ensureProcess(ctx, record, microblogSpec(state, record))))
+}
+
+/** `HF_DATABASE_HOSTS` (`--ha`: every member, roles discovered), else `HF_DATABASE_URL` and its replicas. */
+export function databaseSettings(state: StackState): Record<string, string> {
+  if (state.databaseHosts && state.databaseHosts.length > 0) {
+    return { HF_DATABASE_HOSTS: state.databaseHosts.join(',') }
+  }
+  return {
+    HF_DATABASE_URL: state.databaseUrl,
+    ...(state.replicaUrls.length > 0 ? { HF_DATABASE_REPLICA_URLS: state.replicaUrls.join(',') } : {}),
+  }
+}
+
+/**
+ * `--ha`: the worker-id lease outlives a failover (ids stop half its TTL after the last renewal, and
+ * Patroni promotes within ~10–15 s), so a primary's crash costs writes for seconds, not the processes.
+ */
+export function haSettings(state: StackState): Record<string, string> {
+  return state.patroni ? { HF_ID_LEASE_TTL_MS: '40000' } : {}
 }

@@ -9,14 +9,16 @@ import { readStackState, stackStatus } from './status.js'
 import { formatDown, formatStatus, formatUpSummary } from './summary.js'
 import { stackUp } from './up.js'
 
-const usage = `npm run stack [-- up] [--apps N] [--replicas R] [--consumers C] [--port P] [--base-port B] [--dir D]
+const usage = `npm run stack [-- up] [--apps N] [--replicas R] [--consumers C] [--port P] [--base-port B] [--dir D] [--ha]
 npm run stack -- status [--dir D] [--json]     exit 0 when every process is healthy
 npm run stack -- restart apps [--dir D]        one app at a time, out of nginx while it restarts; then the consumers
 npm run stack -- down [--dir D] [--purge]      stops what the stack started, by PID; --purge removes its data
 
 Defaults: 2 apps, 2 replicas, 1 consumer, nginx on 8088, internal ports from 18000, data in
 /var/tmp/hundredfold-stack (HF_STACK_APPS, HF_STACK_REPLICAS, HF_STACK_CONSUMERS, HF_STACK_PORT,
-HF_STACK_BASE_PORT, HF_STACK_DIR; flags win). Every other HF_* variable goes to the apps.`
+HF_STACK_BASE_PORT, HF_STACK_DIR; flags win). Every other HF_* variable goes to the apps.
+--ha (HF_STACK_HA=on): PostgreSQL under Patroni over a 3-member etcd, failing over on its own;
+HF_PG_SYNC=on adds one synchronous standby.`
 
 const say = (line: string) => process.stdout.write(`  · ${line}\n`)
 
@@ -64,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
         ...(consumers !== undefined ? { consumers } : {}),
         ...(port !== undefined ? { port } : {}),
         ...(basePort !== undefined ? { basePort } : {}),
+        ...(values.ha ? { ha: true } : {}),
         log: say,
       })
       process.stdout.write(`\n${formatUpSummary(result.state, result.outcomes, result.elapsedMs)}\n`)
@@ -112,6 +115,7 @@ function parse(argv: string[]) {
       'base-port': { type: 'string' },
       dir: { type: 'string' },
       purge: { type: 'boolean' },
+      ha: { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },

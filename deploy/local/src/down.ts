@@ -4,8 +4,9 @@ import { stackPaths } from './layout.js'
 import { withLock } from './lock.js'
 import { stopNginx } from './nginx.js'
 import { stackDir } from './options.js'
+import { stopPatroni } from './patroni-stack.js'
 import { stopPostgres } from './postgres.js'
-import { stopProcess } from './processes.js'
+import { isRunning, stopProcess } from './processes.js'
 import { type ProcessRecord, readState, statePath, writeState } from './state.js'
 
 /** What `stackDown` did to each process. */
@@ -56,8 +57,23 @@ export async function stackDown(
     await Promise.all(state.idServices.map((r) => step(r, term(15_000))))
     await step(state.nats, term(15_000))
     await step(state.redis, term(15_000))
-    for (const replica of state.postgres.replicas) await step(replica, stopPostgres)
-    await step(state.postgres.primary, stopPostgres)
+    if (state.postgres) {
+      for (const replica of state.postgres.replicas) await step(replica, stopPostgres)
+      await step(state.postgres.primary, stopPostgres)
+    }
+    if (state.patroni) {
+      const before = [...state.patroni.members, ...state.patroni.etcd].map((r) => ({
+        r,
+        pid: r.pid,
+        was: isRunning(r),
+      }))
+      await stopPatroni(state, log)
+      for (const { r, pid, was } of before) {
+        stopped.push({ name: r.name, pid, outcome: was ? 'stopped' : 'not-running' })
+        r.pid = undefined
+      }
+      await writeState(state)
+    }
     let purged = false
     if (options.purge) {
       const paths = stackPaths(where)
@@ -65,6 +81,7 @@ export async function stackDown(
       const leftovers = (await readdir(where)).filter((name) => /^stack\.json\.[0-9a-f]+\.tmp$/.test(name))
       for (const path of [
         paths.postgres,
+        paths.patroni,
         paths.redis,
         paths.nats,
         paths.nginx,

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { request } from 'undici'
 import { StackError } from './errors.js'
-import { isRunning, tail } from './processes.js'
+import { hasExited, tail } from './processes.js'
 import type { ProcessRecord } from './state.js'
 
 /** One look at a process: healthy or not, and why not. */
@@ -79,7 +79,7 @@ export async function waitHealthy(record: ProcessRecord, probe: Probe, timeoutMs
     const result = await probe(AbortSignal.timeout(Math.min(2000, Math.max(100, deadline - Date.now()))))
     if (result.ok) return
     last = result.detail ?? 'not healthy'
-    const exited = record.pid !== undefined && !isRunning(record)
+    const exited = hasExited(record)
     if (exited || Date.now() >= deadline) {
       const why = exited ? `exited (pid ${record.pid})` : `did not become healthy within ${timeoutMs} ms`
       throw new StackError(

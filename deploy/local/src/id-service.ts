@@ -1,3 +1,4 @@
+import { haSettings } from './apps.js'
 import type { UpContext } from './context.js'
 import { ensureProcess } from './ensure-process.js'
 import { httpProbe } from './health.js'
@@ -21,7 +22,10 @@ export async function ensureIdServices(ctx: UpContext): Promise<void> {
           env: nodeEnv({
             HF_ID_HOST: '127.0.0.1',
             HF_ID_PORT: String(record.port),
-            HF_DATABASE_URL: state.databaseUrl,
+            ...haSettings(state),
+            ...(state.databaseHosts?.length
+              ? { HF_DATABASE_HOSTS: state.databaseHosts.join(',') }
+              : { HF_DATABASE_URL: state.databaseUrl }),
             ...(level ? { HF_LOG_LEVEL: level } : {}),
           }),
           log: record.log,

@@ -1,7 +1,7 @@
 /**
  * `@hundredfold/stack`: the real topology on one machine, from Debian packages — nginx in front of N
- * microblog processes, PostgreSQL primary + streaming replicas (PostGIS), Redis, NATS JetStream, the
- * ID service twice, and consumer processes — for `npm run stack` and for tools (bench, drills).
+ * microblog processes, PostgreSQL primary + streaming replicas (PostGIS; with `ha`, under Patroni over a
+ * 3-member etcd), Redis, NATS JetStream, the ID service twice, and consumer processes — for `npm run stack` and for tools (bench, drills).
  *
  * @example
  * import { stackUp, stackDown } from '@hundredfold/stack'
@@ -13,7 +13,7 @@
 export type { Outcome } from './context.js'
 export { type StackDownResult, stackDown } from './down.js'
 export { StackError, type StackErrorCode, type StackErrorContext } from './errors.js'
-export { killApp } from './kill.js'
+export { type KilledPrimary, killApp, killPrimary, primaryDatabaseUrl } from './kill.js'
 export { portOffsets } from './layout.js'
 export {
   type ResolvedStackOptions,
@@ -22,9 +22,10 @@ export {
   stackDefaults,
   stackDir,
 } from './options.js'
+export { patroniCluster } from './patroni-stack.js'
 export type { RestartEvent } from './restart.js'
 export { type RestartAppsOptions, restartApps } from './restart-apps.js'
-export type { ProcessKind, ProcessRecord, StackSettings, StackState } from './state.js'
+export type { PatroniState, ProcessKind, ProcessRecord, StackSettings, StackState } from './state.js'
 export { type ProcessStatus, readStackState, type StackStatus, stackStatus } from './status.js'
 export { formatDown, formatStatus, formatUpSummary } from './summary.js'
 export { type StackUpResult, stackUp } from './up.js'

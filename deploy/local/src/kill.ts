@@ -1,7 +1,8 @@
 import { StackError } from './errors.js'
 import { stackDir } from './options.js'
+import { patroniCluster } from './patroni-stack.js'
 import { isRunning, waitForExit } from './processes.js'
-import { readState } from './state.js'
+import { readState, type StackState } from './state.js'
 
 const ending = new Set<NodeJS.Signals>(['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGQUIT'])
 
@@ -35,4 +36,64 @@ export async function killApp(
   process.kill(pid, signal)
   if (ending.has(signal)) await waitForExit(pid, state.settings.drainMs + 15_000)
   return pid
+}
+
+/** What `killPrimary` did: the member that was the primary, and the PIDs it signalled. */
+export interface KilledPrimary {
+  /** `pg-1`…: the member that held the leader key. */
+  readonly member: string
+  readonly postmaster?: number
+  readonly patroni?: number
+}
+
+/**
+ * `--ha`: sends `signal` to the PostgreSQL primary's postmaster and its Patroni (the member's machine
+ * failing), found through Patroni's REST API, and waits for both to exit; Patroni promotes a replica
+ * within its TTL. `npm run stack` (or `stackUp`) starts the member again, and it rejoins as a replica.
+ * `E_NOT_RUNNING` when the stack has no `--ha` or no member is the primary.
+ *
+ * @example
+ * const { member } = await killPrimary(undefined)
+ */
+export async function killPrimary(
+  dir: string | undefined,
+  signal: NodeJS.Signals = 'SIGKILL',
+  options: { signal?: AbortSignal } = {},
+): Promise<KilledPrimary> {
+  const where = stackDir(dir)
+  const state = await readState(where)
+  if (!state?.patroni) {
+    throw new StackError('E_NOT_RUNNING', `no --ha stack in ${where} (npm run stack -- --ha starts one)`, {
+      dir: where,
+    })
+  }
+  const cluster = patroniCluster(state)
+  const primary = await cluster.primary(options.signal ? { signal: options.signal } : {})
+  if (!primary) {
+    throw new StackError('E_NOT_RUNNING', `no member of the stack in ${where} is the primary`, { dir: where })
+  }
+  const killed = await cluster.kill(primary, signal, {
+    target: 'both',
+    ...(options.signal ? { signal: options.signal } : {}),
+  })
+  return { member: primary.name, ...killed }
+}
+
+/**
+ * The `microblog` database of the stack's PostgreSQL primary now: `databaseUrl`, or with `--ha` the
+ * member Patroni names the primary (`E_NOT_RUNNING` when none does).
+ */
+export async function primaryDatabaseUrl(
+  state: StackState,
+  options: { signal?: AbortSignal } = {},
+): Promise<string> {
+  if (!state.patroni) return state.databaseUrl
+  const primary = await patroniCluster(state).primary(options.signal ? { signal: options.signal } : {})
+  const record = state.patroni.members.find((m) => m.name === primary?.name)
+  if (!record) {
+    throw new StackError('E_NOT_RUNNING', `no member of the stack in ${state.dir} is the primary`, {
+      dir: state.dir,
+    })
+  }
+  return record.url
 }

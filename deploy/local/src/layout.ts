@@ -1,7 +1,9 @@
 import { join } from 'node:path'
+import { haLayout } from './ha/ha-layout.js'
+import { resolvePatroniOptions } from './ha/patroni-options.js'
 import type { ResolvedStackOptions } from './options.js'
 import { entryPoints } from './paths.js'
-import { allProcesses, type ProcessRecord, type StackState } from './state.js'
+import { allProcesses, type PatroniState, type ProcessRecord, type StackState } from './state.js'
 
 /** Where each process listens, as an offset from `basePort`. */
 export const portOffsets = Object.freeze({
@@ -12,6 +14,7 @@ export const portOffsets = Object.freeze({
   idService: 30, // two
   consumer: 40,
   app: 100,
+  patroni: 150, // --ha: etcd, PostgreSQL under Patroni, Patroni's REST API (see ha/ha-layout.ts)
 })
 
 /** The database the apps use on the primary. */
@@ -22,6 +25,7 @@ export function stackPaths(dir: string) {
   return {
     logs: join(dir, 'logs'),
     postgres: join(dir, 'postgres'),
+    patroni: join(dir, 'patroni'),
     redis: join(dir, 'redis'),
     nats: join(dir, 'nats'),
     nginx: join(dir, 'nginx'),
@@ -39,6 +43,8 @@ const owned = new Set([
   'HF_PORT',
   'HF_DATABASE_URL',
   'HF_DATABASE_REPLICA_URLS',
+  'HF_DATABASE_HOSTS',
+  'HF_PG_SYNC',
   'HF_REDIS_URL',
   'HF_NATS_URL',
   'HF_CONSUMERS',
@@ -91,6 +97,8 @@ export function planStack(options: ResolvedStackOptions, previous?: StackState):
   const replicas = Array.from({ length: options.replicas }, (_, i) =>
     pg(`replica-${i + 1}`, basePort + portOffsets.postgres + i + 1),
   )
+  const patroni = options.ha ? planPatroni(options, record) : undefined
+  const databaseHosts = patroni?.members.map((m) => m.url)
   const redisPort = basePort + portOffsets.redis
   const natsPort = basePort + portOffsets.nats
   const now = new Date().toISOString()
@@ -105,14 +113,17 @@ export function planStack(options: ResolvedStackOptions, previous?: StackState):
       port: options.port,
       basePort,
       drainMs: options.drainMs,
+      ha: options.ha,
+      pgSync: options.pgSync,
     },
     namespace: options.env['HF_NAMESPACE'] || 'mb',
     appEnv: passThrough(options.env),
-    databaseUrl: primary.url,
-    replicaUrls: replicas.map((r) => r.url),
+    databaseUrl: databaseHosts?.[0] ?? primary.url,
+    replicaUrls: patroni ? [] : replicas.map((r) => r.url),
+    ...(databaseHosts ? { databaseHosts } : {}),
     redisUrl: `redis://127.0.0.1:${redisPort}`,
     natsUrl: `nats://127.0.0.1:${natsPort}`,
-    postgres: { primary, replicas },
+    ...(patroni ? { patroni } : { postgres: { primary, replicas } }),
     redis: record({
       name: 'redis',
       kind: 'redis',
@@ -151,5 +162,43 @@ export function planStack(options: ResolvedStackOptions, previous?: StackState):
     }),
     createdAt: previous?.createdAt ?? now,
     updatedAt: now,
+  }
+}
+
+/** `--ha`: an etcd member per record, then one Patroni-run PostgreSQL member per primary and replica. */
+function planPatroni(
+  options: ResolvedStackOptions,
+  record: (r: Omit<ProcessRecord, 'pid' | 'startTime'>) => ProcessRecord,
+): PatroniState {
+  const dir = stackPaths(options.dir).patroni
+  const basePort = options.basePort + portOffsets.patroni
+  const layout = haLayout(resolvePatroniOptions({ basePort, members: options.replicas + 1 }), dir)
+  return {
+    dir,
+    basePort,
+    synchronous: options.pgSync,
+    etcd: layout.etcd.map((m) =>
+      record({
+        name: m.name,
+        kind: 'etcd',
+        port: m.clientPort,
+        url: m.clientUrl,
+        log: m.log,
+        dataDir: m.dataDir,
+        markers: [`--data-dir=${m.dataDir}`],
+      }),
+    ),
+    members: layout.members.map((m) =>
+      record({
+        name: m.name,
+        kind: 'patroni',
+        port: m.pgPort,
+        url: `postgres://postgres@127.0.0.1:${m.pgPort}/${databaseName}`,
+        log: m.log,
+        dataDir: m.dataDir,
+        monitorPort: m.restPort,
+        markers: [m.configFile],
+      }),
+    ),
   }
 }

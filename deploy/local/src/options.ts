@@ -21,6 +21,14 @@ export interface StackOptions {
   env?: NodeJS.ProcessEnv
   /** Told of each step, one line each. @default silent */
   log?: (line: string) => void
+  /**
+   * PostgreSQL under Patroni over a 3-member etcd: a primary and `replicas` streaming replicas that
+   * Patroni fails over on its own; the apps find the primary by asking each member. `HF_STACK_HA=on`.
+   * @default false
+   */
+  ha?: boolean
+  /** With `ha`: Patroni's synchronous mode, one synchronous standby (a commit waits for it). `HF_PG_SYNC=on`. @default false */
+  pgSync?: boolean
   /** Bounds each health wait. @default 60000 */
   healthTimeoutMs?: number
   /** Stops `up` between two steps (what started keeps running: `down` stops it). */
@@ -36,6 +44,8 @@ export interface ResolvedStackOptions {
   readonly port: number
   readonly basePort: number
   readonly drainMs: number
+  readonly ha: boolean
+  readonly pgSync: boolean
   readonly env: NodeJS.ProcessEnv
   readonly log: (line: string) => void
   readonly healthTimeoutMs: number
@@ -68,7 +78,10 @@ export function stackDir(dir?: string, env: NodeJS.ProcessEnv = process.env): st
  */
 export function resolveStackOptions(
   options: StackOptions = {},
-  previous?: Partial<Record<'apps' | 'replicas' | 'consumers' | 'port' | 'basePort' | 'drainMs', number>>,
+  previous?: Partial<Record<'apps' | 'replicas' | 'consumers' | 'port' | 'basePort' | 'drainMs', number>> & {
+    ha?: boolean
+    pgSync?: boolean
+  },
 ): ResolvedStackOptions {
   const env = options.env ?? process.env
   type IntegerField = 'apps' | 'replicas' | 'consumers' | 'port' | 'basePort' | 'drainMs'
@@ -85,24 +98,51 @@ export function resolveStackOptions(
     }
     return value
   }
+  const onOff = (field: 'ha' | 'pgSync', variable: string): boolean => {
+    const given = options[field]
+    if (given !== undefined) return given
+    const raw = env[variable]
+    if (raw === undefined || raw === '') return previous?.[field] ?? false
+    if (raw === 'on' || raw === 'off') return raw === 'on'
+    throw new StackError('E_INVALID_OPTION', `${variable} must be on or off, got '${raw}'`, {
+      option: variable,
+    })
+  }
   const resolved: ResolvedStackOptions = {
     dir: stackDir(options.dir, env),
     apps: int('apps', 'HF_STACK_APPS', stackDefaults.apps, 1, limits.apps),
     replicas: int('replicas', 'HF_STACK_REPLICAS', stackDefaults.replicas, 0, limits.replicas),
     consumers: int('consumers', 'HF_STACK_CONSUMERS', stackDefaults.consumers, 0, limits.consumers),
     port: int('port', 'HF_STACK_PORT', stackDefaults.port, 1, 65_535),
-    basePort: int('basePort', 'HF_STACK_BASE_PORT', stackDefaults.basePort, 1024, 65_535 - 150),
+    basePort: int('basePort', 'HF_STACK_BASE_PORT', stackDefaults.basePort, 1024, 65_535 - 200),
     drainMs: int('drainMs', 'HF_DRAIN_MS', stackDefaults.drainMs, 0, 60_000),
+    ha: onOff('ha', 'HF_STACK_HA'),
+    pgSync: onOff('pgSync', 'HF_PG_SYNC'),
     env,
     log: options.log ?? (() => {}),
     healthTimeoutMs: options.healthTimeoutMs ?? stackDefaults.healthTimeoutMs,
   }
-  if (resolved.port >= resolved.basePort && resolved.port < resolved.basePort + 150) {
+  const block = internalBlock(resolved)
+  if (resolved.port >= resolved.basePort && resolved.port < resolved.basePort + block) {
     throw new StackError(
       'E_INVALID_OPTION',
-      `the front port ${resolved.port} falls in the internal block ${resolved.basePort}..${resolved.basePort + 149}`,
+      `the front port ${resolved.port} falls in the internal block ${resolved.basePort}..${resolved.basePort + block - 1}`,
       { option: 'port' },
     )
+  }
+  if (resolved.pgSync && !resolved.ha) {
+    throw new StackError(
+      'E_INVALID_OPTION',
+      'HF_PG_SYNC=on needs --ha (Patroni runs the synchronous standby)',
+      {
+        option: 'HF_PG_SYNC',
+      },
+    )
+  }
+  if (resolved.ha && resolved.replicas < 1) {
+    throw new StackError('E_INVALID_OPTION', '--ha needs at least one replica to fail over to', {
+      option: '--replicas',
+    })
   }
   if (!(resolved.healthTimeoutMs > 0)) {
     throw new StackError('E_INVALID_OPTION', 'options.healthTimeoutMs must be positive', {
@@ -110,4 +150,9 @@ export function resolveStackOptions(
     })
   }
   return Object.freeze(resolved)
+}
+
+/** How many ports from `basePort` the stack takes: 150, and 50 more with `ha` (etcd, Patroni, from +150). */
+export function internalBlock(options: { readonly ha: boolean }): number {
+  return options.ha ? 200 : 150
 }

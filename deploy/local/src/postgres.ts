@@ -45,6 +45,7 @@ function adminUrl(record: ProcessRecord): string {
  */
 export async function ensurePostgres(ctx: UpContext): Promise<void> {
   const { state } = ctx
+  if (!state.postgres) return
   const paths = stackPaths(state.dir)
   const ids = await postgresIds()
   await mkdir(paths.postgres, { recursive: true, mode: 0o755 })
@@ -71,7 +72,7 @@ export async function ensurePostgres(ctx: UpContext): Promise<void> {
     }
   }
   await startServer(ctx, primary, false)
-  await ensureDatabase(primary)
+  await ensureDatabase(adminUrl(primary), primary.url, primary.name)
 
   for (const replica of state.postgres.replicas) {
     if (!existsSync(join(replica.dataDir!, 'PG_VERSION'))) {
@@ -166,18 +167,18 @@ async function startServer(ctx: UpContext, record: ProcessRecord, standby: boole
   await ctx.save()
 }
 
-/** Creates the apps' database and PostGIS in it, once. */
-async function ensureDatabase(primary: ProcessRecord): Promise<void> {
-  const admin = new pg.Client({ connectionString: adminUrl(primary) })
-  admin.on('error', () => {})
-  await admin.connect()
+/** Creates the apps' database and PostGIS in it, once: `admin` is the same server's `postgres` database. */
+export async function ensureDatabase(admin: string, database: string, component: string): Promise<void> {
+  const client = new pg.Client({ connectionString: admin })
+  client.on('error', () => {})
+  await client.connect()
   try {
-    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [databaseName])
-    if (!rowCount) await admin.query(`CREATE DATABASE ${databaseName}`)
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [databaseName])
+    if (!rowCount) await client.query(`CREATE DATABASE ${databaseName}`)
   } finally {
-    await admin.end()
+    await client.end()
   }
-  const db = new pg.Client({ connectionString: primary.url })
+  const db = new pg.Client({ connectionString: database })
   db.on('error', () => {})
   await db.connect()
   try {
@@ -186,7 +187,7 @@ async function ensureDatabase(primary: ProcessRecord): Promise<void> {
     throw new StackError(
       'E_MISSING_BINARY',
       `PostGIS is not installed for PostgreSQL 15: apt-get install postgresql-15-postgis-3 (${(err as Error).message})`,
-      { command: 'CREATE EXTENSION postgis', component: primary.name },
+      { command: 'CREATE EXTENSION postgis', component },
       { cause: err },
     )
   } finally {

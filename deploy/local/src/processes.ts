@@ -47,6 +47,17 @@ export function isRunning(record: ProcessRecord): boolean {
   return record.markers.every((marker) => info.cmdline.includes(marker))
 }
 
+/**
+ * Whether the process the stack started for the record is gone (or a zombie). Unlike `!isRunning`,
+ * a live PID whose command line does not carry the markers yet is not gone: between fork and exec,
+ * a child just spawned still shows its parent's command line.
+ */
+export function hasExited(record: ProcessRecord): boolean {
+  if (record.pid === undefined) return false
+  const info = procInfo(record.pid)
+  return !info || (record.startTime !== undefined && info.startTime !== record.startTime)
+}
+
 /** How to start one process, detached: it outlives the command that started it. */
 export interface SpawnSpec {
   readonly command: string

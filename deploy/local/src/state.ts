@@ -3,11 +3,20 @@ import { readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
 /** What a process of the stack is. */
-export type ProcessKind = 'postgres' | 'redis' | 'nats' | 'id-service' | 'app' | 'consumer' | 'nginx'
+export type ProcessKind =
+  | 'postgres'
+  | 'etcd'
+  | 'patroni'
+  | 'redis'
+  | 'nats'
+  | 'id-service'
+  | 'app'
+  | 'consumer'
+  | 'nginx'
 
 /** One process of the stack, as `stack.json` records it. */
 export interface ProcessRecord {
-  /** `postgres-primary`, `postgres-replica-1`, `redis`, `nats`, `id-service-1`, `app-1`, `consumer-1`, `nginx`. */
+  /** `postgres-primary`, `postgres-replica-1` (`--ha`: `etcd-1`, `pg-1`), `redis`, `nats`, `id-service-1`, `app-1`, `consumer-1`, `nginx`. */
   readonly name: string
   readonly kind: ProcessKind
   readonly port: number
@@ -17,7 +26,7 @@ export interface ProcessRecord {
   readonly log: string
   /** Its data directory (PostgreSQL clusters, Redis, NATS store), when it has one. */
   readonly dataDir?: string
-  /** NATS: the monitoring port (`/healthz`). */
+  /** NATS: the monitoring port (`/healthz`). Patroni: its REST API's port. */
   readonly monitorPort?: number
   /** The PID while it runs (for PostgreSQL and nginx: the postmaster's, the master's). */
   pid?: number | undefined
@@ -35,6 +44,23 @@ export interface StackSettings {
   readonly port: number
   readonly basePort: number
   readonly drainMs: number
+  /** `--ha`: PostgreSQL under Patroni (absent in a `stack.json` from before it existed: false). */
+  readonly ha?: boolean
+  /** `HF_PG_SYNC=on`: one synchronous standby. */
+  readonly pgSync?: boolean
+}
+
+/** `--ha`: PostgreSQL under Patroni, over a static etcd cluster, all under `dir`. */
+export interface PatroniState {
+  /** `<stack>/patroni`: `etcd-N/`, `pg-N/` (configuration, data), `logs/`. */
+  readonly dir: string
+  /** First port of its block (`basePort + 150`): etcd clients +0…, peers +10…, PostgreSQL +20…, REST +30…. */
+  readonly basePort: number
+  readonly synchronous: boolean
+  /** `etcd-1`… (kind `etcd`, `url` its client URL). */
+  readonly etcd: ProcessRecord[]
+  /** `pg-1`… (kind `patroni`): the PID is Patroni's, `port` its PostgreSQL's, `monitorPort` its REST API's. */
+  readonly members: ProcessRecord[]
 }
 
 /**
@@ -51,13 +77,18 @@ export interface StackState {
   readonly namespace: string
   /** The `HF_*` settings passed through to every microblog process, as started. */
   appEnv: Record<string, string>
-  /** `HF_DATABASE_URL` of the apps: the primary's `microblog` database. */
+  /** `HF_DATABASE_URL` of the apps: the primary's `microblog` database (`--ha`: the first member's; see `databaseHosts`). */
   readonly databaseUrl: string
   /** `HF_DATABASE_REPLICA_URLS` of the apps. */
   readonly replicaUrls: readonly string[]
+  /** `--ha`: `HF_DATABASE_HOSTS` of the apps, every member's `microblog` database; the primary is whichever says so. */
+  readonly databaseHosts?: readonly string[]
   readonly redisUrl: string
   readonly natsUrl: string
-  readonly postgres: { readonly primary: ProcessRecord; readonly replicas: ProcessRecord[] }
+  /** PostgreSQL run by the stack itself (absent with `--ha`). */
+  readonly postgres?: { readonly primary: ProcessRecord; readonly replicas: ProcessRecord[] }
+  /** `--ha`: PostgreSQL under Patroni. */
+  readonly patroni?: PatroniState
   readonly redis: ProcessRecord
   readonly nats: ProcessRecord
   readonly idServices: ProcessRecord[]
@@ -76,8 +107,8 @@ export function statePath(dir: string): string {
 /** Every process in start order; `down` goes the other way. */
 export function allProcesses(state: StackState): ProcessRecord[] {
   return [
-    state.postgres.primary,
-    ...state.postgres.replicas,
+    ...(state.postgres ? [state.postgres.primary, ...state.postgres.replicas] : []),
+    ...(state.patroni ? [...state.patroni.etcd, ...state.patroni.members] : []),
     state.redis,
     state.nats,
     ...state.idServices,

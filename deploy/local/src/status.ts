@@ -33,7 +33,12 @@ export interface StackStatus {
 export function probeFor(state: StackState, record: ProcessRecord): Probe {
   switch (record.kind) {
     case 'postgres':
-      return postgresProbe(record.url, record !== state.postgres.primary)
+      return postgresProbe(record.url, record !== state.postgres?.primary)
+    case 'etcd':
+      return httpProbe(`${record.url}/health`)
+    case 'patroni':
+      // 200 while its PostgreSQL runs, primary or replica: which one it is changes with a failover.
+      return httpProbe(`http://127.0.0.1:${record.monitorPort}/health`)
     case 'redis':
       return redisProbe(record.port)
     case 'nats':

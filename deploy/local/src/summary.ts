@@ -40,10 +40,17 @@ export function formatUpSummary(
     '',
     `  data and logs under ${state.dir} (state: stack.json; nginx: nginx/nginx.conf, logs/nginx-access.log)`,
     `  apps: ${state.apps.length} behind nginx, ${state.consumers.length} consumer(s); ${nats}`,
+    ...(state.patroni ? [patroniLine(state)] : []),
     settingsLine(state),
     '',
     commands,
   ].join('\n')
+}
+
+function patroniLine(state: StackState): string {
+  const patroni = state.patroni!
+  const rest = patroni.members[0]?.monitorPort
+  return `  PostgreSQL under Patroni (${patroni.members.length} members, ${patroni.etcd.length} etcd; synchronous standby: ${patroni.synchronous ? 'on' : 'off'}): roles in http://127.0.0.1:${rest}/cluster; the apps find the primary themselves (HF_DATABASE_HOSTS)`
 }
 
 function settingsLine(state: StackState): string {

@@ -9,6 +9,7 @@ import { ensureNats } from './nats.js'
 import { adoptNginx, ensureNginx } from './nginx.js'
 import { type ResolvedStackOptions, resolveStackOptions, type StackOptions, stackDir } from './options.js'
 import { requireBinaries, requireBuild } from './paths.js'
+import { ensurePatroni } from './patroni-stack.js'
 import { assertPortsFree } from './ports.js'
 import { adoptPostgres, ensurePostgres, ensureTraversable } from './postgres.js'
 import { isRunning, stopProcess } from './processes.js'
@@ -54,6 +55,7 @@ export async function stackUp(options: StackOptions = {}): Promise<StackUpResult
     await assertPortsFree(await portsToTake(state))
     options.signal?.throwIfAborted()
     await ensurePostgres(ctx)
+    await ensurePatroni(ctx)
     options.signal?.throwIfAborted()
     await ensureRedis(ctx)
     options.signal?.throwIfAborted()
@@ -103,6 +105,8 @@ function refuseLayoutChange(previous: StackState, next: ResolvedStackOptions): v
       ['--replicas', was.replicas, next.replicas],
       ['--port', was.port, next.port],
       ['--base-port', was.basePort, next.basePort],
+      ['--ha', was.ha ?? false, next.ha],
+      ['HF_PG_SYNC', was.pgSync ?? false, next.pgSync],
     ] as const
   ).filter(([, a, b]) => a !== b)
   if (changes.length === 0) return

@@ -52,8 +52,8 @@ describe('stack options', () => {
 
   it('lays the processes out on fixed offsets from the base port', () => {
     const state = planStack(resolveStackOptions({ env: {}, dir: '/var/tmp/x', basePort: 20_000, port: 9090 }))
-    expect(state.postgres.primary.port).toBe(20_000)
-    expect(state.postgres.replicas.map((r) => r.port)).toEqual([20_001, 20_002])
+    expect(state.postgres!.primary.port).toBe(20_000)
+    expect(state.postgres!.replicas.map((r) => r.port)).toEqual([20_001, 20_002])
     expect([state.redis.port, state.nats.port, state.nats.monitorPort]).toEqual([20_010, 20_020, 20_021])
     expect(state.idServices.map((r) => r.port)).toEqual([20_030, 20_031])
     expect(state.consumers.map((r) => r.port)).toEqual([20_040])
@@ -63,5 +63,42 @@ describe('stack options', () => {
       'postgres://postgres@127.0.0.1:20001/microblog',
       'postgres://postgres@127.0.0.1:20002/microblog',
     ])
+  })
+
+  it('with --ha, lays etcd and Patroni out from base + 150, hands the apps every member, and checks its switches', () => {
+    const options = resolveStackOptions({
+      env: { HF_STACK_HA: 'on', HF_PG_SYNC: 'on' },
+      dir: '/var/tmp/x',
+      basePort: 20_000,
+      port: 9090,
+    })
+    expect(options).toMatchObject({ ha: true, pgSync: true })
+    const state = planStack(options)
+    expect(state.postgres).toBeUndefined()
+    expect(state.patroni?.synchronous).toBe(true)
+    expect(state.patroni?.etcd.map((r) => r.port)).toEqual([20_150, 20_151, 20_152])
+    expect(state.patroni?.members.map((r) => [r.name, r.port, r.monitorPort])).toEqual([
+      ['pg-1', 20_170, 20_180],
+      ['pg-2', 20_171, 20_181],
+      ['pg-3', 20_172, 20_182],
+    ])
+    expect(state.databaseHosts).toEqual(
+      [20_170, 20_171, 20_172].map((p) => `postgres://postgres@127.0.0.1:${p}/microblog`),
+    )
+    expect(state.replicaUrls).toEqual([])
+    const refused = (env: Record<string, string>, extra = {}) => {
+      try {
+        resolveStackOptions({ env, ...extra })
+      } catch (err) {
+        return (err as StackError).message
+      }
+      return 'accepted'
+    }
+    expect(refused({ HF_PG_SYNC: 'on' })).toMatch(/HF_PG_SYNC=on needs --ha/)
+    expect(refused({ HF_STACK_HA: 'yes' })).toMatch(/HF_STACK_HA must be on or off/)
+    expect(refused({ HF_STACK_HA: 'on' }, { replicas: 0 })).toMatch(/--ha needs at least one replica/)
+    // The Patroni block widens the internal block to 200 ports.
+    expect(refused({ HF_STACK_HA: 'on' }, { basePort: 20_000, port: 20_190 })).toMatch(/20000\.\.20199/)
+    expect(refused({}, { basePort: 20_000, port: 20_190 })).toBe('accepted')
   })
 })

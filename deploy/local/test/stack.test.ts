@@ -1,6 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
@@ -14,6 +13,7 @@ import {
 } from '@hundredfold/stack'
 import { Agent, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { freeBlock } from './free-block.js'
 
 // The restart test registers a user every few ms from this one address: its registration limit is off.
 const STACK_ENV = {
@@ -26,24 +26,6 @@ const STACK_ENV = {
 /** The ports this stack uses, as offsets from its base (see `portOffsets`), and nginx's. */
 const offsets = [0, 1, 10, 20, 21, 30, 31, 40, 100, 101]
 const frontOffset = 160
-
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer()
-    server.once('error', () => resolve(false))
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
-  })
-}
-
-/** A base port below the ephemeral range whose every port this stack needs is free. */
-async function freeBlock(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 50) * 200
-    const ports = [...offsets, frontOffset].map((o) => base + o)
-    if ((await Promise.all(ports.map(isFree))).every(Boolean)) return base
-  }
-  throw new Error('no free block of ports in 20000-29999')
-}
 
 interface Answer {
   status: number
@@ -75,7 +57,7 @@ describe('npm run stack: a small stack (2 apps, 1 replica, 1 consumer)', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join('/var/tmp', 'hf-stack-test-'))
-    const basePort = await freeBlock()
+    const basePort = await freeBlock([...offsets, frontOffset], { from: 20_000, step: 200, blocks: 50 })
     const result = await stackUp({
       dir,
       apps: 2,
@@ -100,7 +82,7 @@ describe('npm run stack: a small stack (2 apps, 1 replica, 1 consumer)', () => {
 
   it('serves through nginx, and status reports every process healthy', async () => {
     expect(state.apps).toHaveLength(2)
-    expect(state.postgres.replicas).toHaveLength(1)
+    expect(state.postgres!.replicas).toHaveLength(1)
     const ready = await call(`${state.frontUrl}/readyz`, { headers: { 'x-request-id': 'test-req-1' } })
     expect(ready.status).toBe(200)
     expect(ready.headers.get('server')).toBe('nginx')
@@ -227,8 +209,8 @@ describe('npm run stack: a small stack (2 apps, 1 replica, 1 consumer)', () => {
   it('down stops every process it started, and only those', async () => {
     const recorded = (await readStackState(dir))!
     const processes = [
-      recorded.postgres.primary,
-      ...recorded.postgres.replicas,
+      recorded.postgres!.primary,
+      ...recorded.postgres!.replicas,
       recorded.redis,
       recorded.nats,
       ...recorded.idServices,

@@ -9,6 +9,11 @@ export interface IdServiceConfig {
   port: number
   /** `HF_DATABASE_URL`: lease worker ids in this PostgreSQL database. Unset: the fixed `workerId`. */
   databaseUrl: string | undefined
+  /**
+   * `HF_DATABASE_HOSTS`: comma-separated URLs of every member of a replicated cluster (Patroni's),
+   * roles discovered, so the lease follows a failover. Instead of `HF_DATABASE_URL`. @default []
+   */
+  databaseHosts: readonly string[]
   /** `HF_WORKER_ID`: the fixed worker id when there is no database (one process only). @default 1 */
   workerId: number
   /** `HF_ID_LEASE_TTL_MS` @default 10000 */
@@ -33,10 +38,20 @@ export interface IdServiceConfig {
  */
 export function loadIdServiceConfig(env: NodeJS.ProcessEnv = process.env): IdServiceConfig {
   const hint = env['HF_ID_HINT']
+  const databaseHosts = (env['HF_DATABASE_HOSTS'] ?? '')
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url.length > 0)
+  if (databaseHosts.length > 0 && env['HF_DATABASE_URL']) {
+    throw new IdError('E_INVALID_OPTION', 'set HF_DATABASE_HOSTS or HF_DATABASE_URL, not both', {
+      option: 'HF_DATABASE_HOSTS',
+    })
+  }
   return Object.freeze({
     host: env['HF_ID_HOST'] || '127.0.0.1',
     port: integer(env, 'HF_ID_PORT', 8790, 0, 65535),
     databaseUrl: env['HF_DATABASE_URL'] || undefined,
+    databaseHosts: Object.freeze(databaseHosts),
     workerId: integer(env, 'HF_WORKER_ID', 1, 0, 1023),
     leaseTtlMs: integer(env, 'HF_ID_LEASE_TTL_MS', 10_000, 100, 3_600_000),
     quarantineMs: integer(env, 'HF_ID_QUARANTINE_MS', 1_000, 1, 86_400_000),

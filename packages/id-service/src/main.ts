@@ -7,7 +7,7 @@ import { loadIdServiceConfig } from './config.js'
 import { createIdService } from './id-service.js'
 
 /**
- * `hundredfold-id-service`: the ID service in one process. With `HF_DATABASE_URL` it leases its worker id
+ * `hundredfold-id-service`: the ID service in one process. With `HF_DATABASE_URL` (or `HF_DATABASE_HOSTS`) it leases its worker id
  * from PostgreSQL (and exits when the lease is lost, so a supervisor restarts it with a fresh one); without,
  * it serves the fixed `HF_WORKER_ID`.
  */
@@ -15,11 +15,11 @@ async function main(): Promise<void> {
   const config = loadIdServiceConfig()
   let lease: WorkerLease | undefined
   let closeStore = async (): Promise<void> => {}
-  if (config.databaseUrl) {
-    const cluster = createCluster({
-      driver: pgDriver({ connectionString: config.databaseUrl }),
-      pool: { max: 2 },
-    })
+  if (config.databaseUrl || config.databaseHosts.length > 0) {
+    const pool = { max: 2 }
+    const cluster = config.databaseUrl
+      ? createCluster({ driver: pgDriver({ connectionString: config.databaseUrl }), pool })
+      : createCluster({ hosts: config.databaseHosts.map((url) => pgDriver({ connectionString: url })), pool })
     const store = pgLeaseStore({ cluster, ownsCluster: true })
     closeStore = () => store.close()
     lease = await acquireWorkerLease({

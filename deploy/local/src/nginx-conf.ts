@@ -86,11 +86,13 @@ ${servers}
       proxy_send_timeout 15s;
       proxy_read_timeout 15s;
       proxy_buffering on;
-      # Retry on another app after a connect error, a timeout, or a 502/503/504 (a draining app's
-      # 503) — for idempotent methods only: \`non_idempotent\` is left out on purpose, so a POST
-      # (a compose, a follow) that reached an app is never sent twice. A POST whose connection
-      # failed before it was sent is still retried (nothing was sent).
-      proxy_next_upstream error timeout http_502 http_503 http_504;
+      # Retry on another app after a connect error, a timeout, or a 502/504 — for idempotent methods
+      # only: \`non_idempotent\` is left out on purpose, so a POST (a compose, a follow) that reached
+      # an app is never sent twice. A POST whose connection failed before it was sent is still
+      # retried (nothing was sent). Not on a 503: that is an app's own answer (shedding load, the
+      # database unavailable), which another app would repeat; and a status listed here counts as a
+      # failure of the app, so three 503s in 2 s would take every app out of rotation at once.
+      proxy_next_upstream error timeout http_502 http_504;
       proxy_next_upstream_tries 2;
       proxy_next_upstream_timeout 5s;
     }

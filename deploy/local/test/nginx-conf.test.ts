@@ -43,7 +43,7 @@ describe('the nginx configuration', () => {
   it('retries idempotent requests only, passes request ids through and logs upstream timings', () => {
     const conf = render([{ port: 18_100 }])
     const retry = /^\s*proxy_next_upstream (.*);$/m.exec(conf)![1]!
-    expect(retry.split(' ')).toEqual(['error', 'timeout', 'http_502', 'http_503', 'http_504'])
+    expect(retry.split(' ')).toEqual(['error', 'timeout', 'http_502', 'http_504'])
     expect(retry).not.toContain('non_idempotent')
     expect(conf).toContain('proxy_set_header X-Request-Id $hf_request_id;')
     expect(conf).toMatch(/map \$http_x_request_id \$hf_request_id/)

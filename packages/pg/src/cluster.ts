@@ -16,6 +16,12 @@ import { PrimaryPosition, positionSql } from './primary-position.js'
 import { type RoutingOptions, routingOptions } from './routing-options.js'
 import type { Session } from './session.js'
 
+/**
+ * How long after the last primary was seen a replica keeps the lag it had then (no write can land
+ * meanwhile, so reads go on from replicas through a failover); past it, its lag is its replay age.
+ */
+export const LAG_HELD_WITHOUT_PRIMARY_MS = 30_000
+
 /** Per-call options. */
 export interface CallOptions {
   /** Aborts the wait for a session or the statement itself (the session is then closed). */
@@ -109,6 +115,8 @@ export class Cluster {
   readonly #routing: Readonly<Required<RoutingOptions>>
   readonly #probing: boolean
   #primary: Host | undefined
+  /** `Date.now()` when the last probe round that found a primary ended, while none is known since. */
+  #primaryLostAt: number | undefined
   #firstProbe: Promise<void>
   #probeTimer: NodeJS.Timeout | undefined
   #probeRunning: Promise<void> | undefined
@@ -214,7 +222,7 @@ export class Cluster {
         if (!isConnectionFailure(err) || options.signal?.aborted) throw err
         // The host went away under this read: it is idempotent, so try it elsewhere.
         host.markDown()
-        if (host === this.#primary) this.#primary = undefined
+        this.#losePrimary(host)
         tried.add(host)
         this.#probeSoon()
       } finally {
@@ -309,7 +317,7 @@ export class Cluster {
         // Opened on a server that was read-only: never write through it.
         broken = true
         host.role = 'replica'
-        if (this.#primary === host) this.#primary = undefined
+        this.#losePrimary(host)
         this.#probeSoon()
         throw this.#noPrimary()
       }
@@ -321,13 +329,13 @@ export class Cluster {
       if (err instanceof PgError && err.sqlState === '25006') {
         // read_only_sql_transaction: the server was demoted under us; the statement did not apply.
         broken = true
-        if (this.#primary === host) this.#primary = undefined
+        this.#losePrimary(host)
         this.#probeSoon()
         throw this.#noPrimary(err)
       }
       if (isConnectionFailure(err) && !options.signal?.aborted) {
         host.markDown()
-        if (this.#primary === host) this.#primary = undefined
+        this.#losePrimary(host)
         this.#probeSoon()
         if (err instanceof PgError && err.code === 'E_QUERY') {
           // The server ended the session (shutdown, crash): the statement's outcome is unknown.
@@ -351,6 +359,13 @@ export class Cluster {
     const lsn = parseLsn(rows[0].lsn)
     this.#position.note(lsn)
     options.session!.observe(lsn)
+  }
+
+  /** Forgets `host` as the primary if it was, noting when (see {@link LAG_HELD_WITHOUT_PRIMARY_MS}). */
+  #losePrimary(host: Host): void {
+    if (this.#primary !== host) return
+    this.#primary = undefined
+    this.#primaryLostAt ??= Date.now()
   }
 
   /** Picks where a read runs and takes a session there. */
@@ -461,14 +476,22 @@ export class Cluster {
       }
       // Positions seen on a former primary say nothing about the new one.
       if (primary !== this.#primary) this.#position.reset()
+      if (primary) this.#primaryLostAt = undefined
+      else if (this.#primary) this.#primaryLostAt ??= Date.now()
       this.#primary = primary
+      // With no primary, nothing newer can commit: a replica stays as far behind as it was when the
+      // primary was last seen (its replay age only grows) — for a failover's length, then unknown.
+      const holdLag =
+        !primary &&
+        this.#primaryLostAt !== undefined &&
+        Date.now() - this.#primaryLostAt <= LAG_HELD_WITHOUT_PRIMARY_MS
       for (const host of this.#hosts) {
         if (host.role !== 'replica' || !host.healthy) continue
         if (primary?.lsn !== undefined && host.lsn !== undefined) {
           const behind = primary.lsn - host.lsn
           host.lagBytes = behind > 0n ? Number(behind) : 0
           host.lagMs = behind > 0n ? host.replayAgeMs : 0
-        } else {
+        } else if (!holdLag || host.lagMs === null) {
           host.lagBytes = null
           host.lagMs = host.replayAgeMs
         }

@@ -301,7 +301,7 @@ describe('a primary and two streaming replicas', () => {
   it('fails over: after the primary stops and a replica is promoted, writes resume there; none reach a read-only host', async () => {
     const discovered = createCluster({
       hosts: set.servers.map((s) => pgDriver({ connectionString: s.url, label: s.name })),
-      routing: { probeIntervalMs: 100 },
+      routing: { probeIntervalMs: 100, maxLagMs: 300 },
       pool: { acquireTimeoutMs: 1000 },
     })
     try {
@@ -325,6 +325,32 @@ describe('a primary and two streaming replicas', () => {
       await until(() => outcomes.filter((o) => o.ok).length >= 20, 10_000, 'writes before the stop')
       await set.stop(set.primary, 'fast')
       await until(() => outcomes.some((o) => !o.ok), 10_000, 'a write to fail after the stop')
+      // With no primary, replicas keep the lag they had (none can grow): reads go on from them,
+      // past maxLagMs of replay age, for the failover's length.
+      const probesWithout = recordProbes(discovered)
+      await until(
+        () => probesWithout.rounds.filter((r) => !r.primary).length >= 5,
+        10_000,
+        'probe rounds with no primary',
+      )
+      probesWithout.stop()
+      const replicaReadsBefore = discovered
+        .stats()
+        .hosts.filter((h) => h.role === 'replica')
+        .reduce((n, h) => n + h.reads, 0)
+      const readWithout = await discovered.read('SELECT count(*)::int AS n FROM kv')
+      expect(readWithout.rows[0]).toBeDefined()
+      const replicaReadsAfter = discovered
+        .stats()
+        .hosts.filter((h) => h.role === 'replica')
+        .reduce((n, h) => n + h.reads, 0)
+      expect(replicaReadsAfter).toBe(replicaReadsBefore + 1)
+      expect(
+        discovered
+          .stats()
+          .hosts.filter((h) => h.role === 'replica' && h.healthy)
+          .every((h) => h.lagMs !== null && h.lagMs <= 300),
+      ).toBe(true)
       const probes = recordProbes(discovered)
       // pg_ctl promote -w returns once replica1 accepts writes (the cluster may have seen it already).
       await set.promote(set.replicas[0]!)

@@ -45,7 +45,7 @@ export function renderVipNginxConf(input: VipNginxConfInput): string {
       add_header X-Served-By ${input.name} always;
       proxy_connect_timeout 1s;
       proxy_read_timeout 15s;
-      proxy_next_upstream error timeout http_502 http_503 http_504;
+      proxy_next_upstream error timeout http_502 http_504;
     }`
   const upstream =
     input.backends.length === 0

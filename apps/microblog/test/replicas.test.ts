@@ -105,7 +105,6 @@ describe('the microblog on HF_DATABASE_HOSTS (roles discovered)', () => {
         HF_PORT: '0',
         HF_LOG_LEVEL: 'silent',
         HF_DATABASE_HOSTS: [set.replicas[0]!.url, set.primary.url].join(','),
-        HF_CACHE: 'off',
       }),
     )
   }, 120_000)
@@ -123,6 +122,33 @@ describe('the microblog on HF_DATABASE_HOSTS (roles discovered)', () => {
     expect(roles.sort()).toEqual(['primary', 'replica'])
     const primaryHost = blog.database.cluster.stats().hosts.find((h) => h.role === 'primary')!
     expect(primaryHost.host).toContain(String(new URL(set.primary.url).port))
+  })
+
+  it('serves a cache miss from the replica while no primary is known (the primary stopped)', async () => {
+    const api = client(blog.url)
+    const carol = await signUp(api, 'carol')
+    // The replica has carol once it has replayed the primary's position now.
+    const lsn = (await set.sql<{ lsn: string }>(set.primary, 'SELECT pg_current_wal_lsn()::text AS lsn'))[0]!
+      .lsn
+    await expect
+      .poll(async () => {
+        const [row] = await set.sql<{ ok: boolean }>(
+          set.replicas[0]!,
+          'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok',
+          [lsn],
+        )
+        return row?.ok
+      })
+      .toBe(true)
+    await set.stop(set.primary, 'fast')
+    await expect.poll(() => blog.database.cluster.stats().primary, { timeout: 10_000 }).toBeUndefined()
+    // Never read before, so not cached: the loader finds no primary and reads the replica.
+    const profile = await api.get(`/api/v1/users/${carol.id}`)
+    expect(profile.status).toBe(200)
+    expect(profile.body.username).toBe('carol')
+    // A write still fails cleanly, retryable.
+    const post = await api.post('/api/v1/posts', { text: 'nowhere to go' }, carol.token)
+    expect(post.status).toBe(503)
   })
 
   it('refuses HF_DATABASE_HOSTS beside HF_DATABASE_URL, and a non-postgres entry', () => {

@@ -221,7 +221,7 @@ export class PostService {
       async (_key, signal) => {
         const { rows } = await this.#db
           .on('posts', authorId)
-          .query<PostKey>(
+          .load<PostKey>(
             'SELECT author_id, post_id FROM {posts} WHERE author_id = $1 ORDER BY post_id DESC LIMIT $2',
             [authorId, RECENT],
             { signal, timing: options.timing },
@@ -285,7 +285,7 @@ export class PostService {
         [...byKey.keys()],
         async (missing, signal) => {
           const wanted = missing.map((key) => byKey.get(key)!)
-          const rows = await this.#byKeys(wanted, 'query', { signal, timing: options.timing })
+          const rows = await this.#byKeys(wanted, 'load', { signal, timing: options.timing })
           return new Map(rows.map((post) => [postKey(post.post_id), post]))
         },
         { ...options, ...IMMUTABLE },
@@ -298,7 +298,7 @@ export class PostService {
   }
 
   /** Posts by key: one statement per physical table holding some of them. */
-  async #byKeys(keys: readonly PostKey[], kind: 'query' | 'read', options: CallOptions): Promise<Post[]> {
+  async #byKeys(keys: readonly PostKey[], kind: 'load' | 'read', options: CallOptions): Promise<Post[]> {
     const sql = `SELECT ${postColumns} FROM {posts}
        WHERE (author_id, post_id) IN (SELECT * FROM unnest($1::bigint[], $2::bigint[]))`
     const groups = this.#db.byShard('posts', [...new Set(keys.map((k) => k.author_id))])

@@ -28,7 +28,8 @@ export const externalIdKey = (externalId: string) => `uext:${externalId}`
  * Users, their credentials and counters. Every query is keyed by its shard key: the user id for
  * `users` and `user_counters`, the username for `usernames`, the external id for `user_external_ids`.
  * Profiles are read through the cache when one is given; its loaders read the primary, so what they
- * store is never behind a write (a lagging replica would be, for the whole TTL).
+ * store is never behind a write (a lagging replica would be, for the whole TTL) — but a replica while
+ * no primary is known (`load`: a failover), so a cache miss is still served then.
  */
 export class UserService {
   readonly #db: Store
@@ -213,7 +214,7 @@ export class UserService {
         async (_key, signal) => {
           const { rows } = await this.#db
             .on('users', userId)
-            .query<User>(`SELECT ${userColumns} FROM {users} WHERE user_id = $1`, [userId], {
+            .load<User>(`SELECT ${userColumns} FROM {users} WHERE user_id = $1`, [userId], {
               signal,
               timing: options.timing,
             })
@@ -296,7 +297,7 @@ export class UserService {
       return this.#cache.getOrLoad<string>(
         externalIdKey(key),
         async (_key, signal) =>
-          (await shard.query<{ user_id: string }>(sql, [key], { signal, timing: options.timing })).rows[0]
+          (await shard.load<{ user_id: string }>(sql, [key], { signal, timing: options.timing })).rows[0]
             ?.user_id,
         { ...options, ...IMMUTABLE },
       )
@@ -308,7 +309,7 @@ export class UserService {
   async #idsByUsername(usernames: readonly string[], options: CallOptions): Promise<Map<string, string>> {
     const sql = 'SELECT username, user_id FROM {usernames} WHERE username = ANY($1::text[])'
     type Row = { username: string; user_id: string }
-    const lookup = async (names: readonly string[], kind: 'query' | 'read', call: CallOptions) => {
+    const lookup = async (names: readonly string[], kind: 'load' | 'read', call: CallOptions) => {
       const parts = await Promise.all(
         this.#db
           .byShard('usernames', names)
@@ -321,7 +322,7 @@ export class UserService {
         [...new Set(usernames)].map(usernameKey),
         async (keys, signal) => {
           const names = keys.map((key) => key.slice('uname:'.length))
-          const rows = await lookup(names, 'query', { signal, timing: options.timing })
+          const rows = await lookup(names, 'load', { signal, timing: options.timing })
           return new Map(rows.map((r) => [usernameKey(r.username), r.user_id]))
         },
         { ...options, ...IMMUTABLE },

@@ -2,6 +2,7 @@ import type { QueryResult } from '@hundredfold/pg'
 import type { ShardHandle, ShardRouter, ShardStatements, ShardTransaction } from '@hundredfold/shard'
 import {
   type DbCallOptions,
+  primaryElseReplica,
   type Reader,
   type Statements,
   type Store,
@@ -81,6 +82,10 @@ class HandleStatements implements Statements {
 
   query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: DbCallOptions) {
     return timed(options?.timing, this.#handle.query<Row>(sql, params, options))
+  }
+
+  load<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: DbCallOptions) {
+    return primaryElseReplica<Row>(this, sql, params, options)
   }
 
   read<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: DbCallOptions) {

@@ -1,6 +1,7 @@
 import type { Cluster, QueryResult } from '@hundredfold/pg'
 import {
   type DbCallOptions,
+  primaryElseReplica,
   type Statements,
   type Store,
   type Table,
@@ -78,6 +79,10 @@ class ClusterStatements implements Statements {
 
   query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: DbCallOptions) {
     return timed(options?.timing, this.#cluster.query<Row>(plain(sql), params, options))
+  }
+
+  load<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: DbCallOptions) {
+    return primaryElseReplica<Row>(this, sql, params, options)
   }
 
   read<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: DbCallOptions) {

@@ -63,6 +63,12 @@ export interface Statements {
   query: Statement
   /** On a fit replica, else the primary. */
   read: Statement
+  /**
+   * A cache loader's read: on the primary, so what is cached is never behind a write — but while no
+   * primary is known (a failover), on a fit replica, so cache misses are still served; what such a
+   * load caches may lag by that replica's lag until its TTL or its next invalidation.
+   */
+  load: Statement
   /** On the primary; the position is recorded in the options' `session`. */
   write: Statement
   /** BEGIN … COMMIT on the primary; counts BEGIN, each statement and COMMIT in the `db` stage. */
@@ -123,4 +129,27 @@ export function timed<R>(timing: RequestTiming | undefined, work: Promise<R>): P
   if (timing === undefined) return work
   const start = performance.now()
   return work.finally(() => timing.db(start, 1))
+}
+
+/** `load` over a pair of `query` and `read`: the primary, else (`E_NO_PRIMARY`, a failover) a replica. */
+export async function primaryElseReplica<Row>(
+  statements: Pick<Statements, 'query' | 'read'>,
+  sql: string,
+  params: readonly unknown[] | undefined,
+  options: DbCallOptions | undefined,
+): Promise<QueryResult<Row>> {
+  try {
+    return await statements.query<Row>(sql, params, options)
+  } catch (err) {
+    if (!noPrimary(err) || options?.signal?.aborted) throw err
+    return statements.read<Row>(sql, params, options)
+  }
+}
+
+/** `E_NO_PRIMARY` from `@hundredfold/pg`, directly or as the cause of a shard's error. */
+function noPrimary(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = e.cause) {
+    if ((e as { code?: unknown }).code === 'E_NO_PRIMARY') return true
+  }
+  return false
 }

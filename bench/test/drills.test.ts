@@ -1,10 +1,12 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { performance } from 'node:perf_hooks'
 import { describe, expect, it } from 'vitest'
 import { runDrillLoad } from '../src/drills/drill-load.js'
 import { drillMarkPrefix, markedDsbSource, markOf } from '../src/drills/drill-writes.js'
 import { DRILLS, findDrill } from '../src/drills/registry.js'
-import { failuresByOutcome } from '../src/drills/stack-drill.js'
+import { failuresByOutcome, mttrSeconds } from '../src/drills/stack-drill.js'
+import { probeSyncWrites } from '../src/drills/write-probe.js'
 import { createRandom } from '../src/random.js'
 import { DSB_MIX } from '../src/workloads/dsb.js'
 
@@ -37,7 +39,12 @@ async function cuttableServer(): Promise<{ url: string; cut(on: boolean): void; 
 
 describe('drills', () => {
   it('are registered by the names the issue gives', () => {
-    expect(DRILLS.map((drill) => drill.name)).toEqual(['rolling-restart', 'kill-app', 'overload'])
+    expect(DRILLS.map((drill) => drill.name)).toEqual([
+      'rolling-restart',
+      'kill-app',
+      'kill-primary',
+      'overload',
+    ])
     expect(findDrill('kill-app')?.description).toMatch(/kill -9/)
   })
 
@@ -101,6 +108,58 @@ describe('drills', () => {
       expect(load.events.filter((e) => e.status === 200).length).toBeGreaterThan(50)
     } finally {
       await server.close()
+    }
+  })
+})
+
+describe('drill figures', () => {
+  const at = (endpoint: string, intended: number, answered: number, status: number) => ({
+    intended,
+    at: answered,
+    status,
+    outcome: String(status),
+    spec: { endpoint, method: endpoint === 'compose' ? ('POST' as const) : ('GET' as const), path: '/' },
+  })
+  const load = (events: ReturnType<typeof at>[]) => ({
+    events,
+    actionStart: 1000,
+    actionEnd: 2000,
+    unfinished: 0,
+    resends: 0,
+  })
+
+  it('mttr_s runs from the fault to the answer of the last failed request', () => {
+    expect(mttrSeconds(load([at('home', 900, 950, 503), at('home', 1200, 1300, 200)]))).toBe(0)
+    expect(
+      mttrSeconds(
+        load([at('home', 1100, 1250, 503), at('user', 3000, 3500, 502), at('home', 4000, 4001, 200)]),
+      ),
+    ).toBe(2.5)
+  })
+
+  it('probeSyncWrites: from the kill to the first sign-up that succeeds after one failed', async () => {
+    let n = 0
+    const usernames: string[] = []
+    const server = createServer((req, res) => {
+      let body = ''
+      req.on('data', (chunk) => (body += chunk))
+      req.on('end', () => {
+        usernames.push(new URLSearchParams(body).get('username') ?? '')
+        res.writeHead(++n <= 1 || n > 3 ? 200 : 503).end()
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const probe = await probeSyncWrites(url, 'probe-t', performance.now(), {
+        signal: AbortSignal.timeout(10_000),
+        everyMs: 1,
+      })
+      expect(probe).toMatchObject({ attempts: 4, failures: 2 })
+      expect(probe.resumedS).toBeGreaterThan(0)
+      expect(usernames).toEqual(['probe-t-0', 'probe-t-1', 'probe-t-2', 'probe-t-3'])
+    } finally {
+      server.close()
     }
   })
 })

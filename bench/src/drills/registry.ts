@@ -1,10 +1,11 @@
 import type { Drill } from './drill.js'
 import { killApp } from './kill-app.js'
+import { killPrimary } from './kill-primary.js'
 import { overload } from './overload/index.js'
 import { rollingRestart } from './rolling-restart.js'
 
 /** Every drill `npm run drill -- <name>` can run. */
-export const DRILLS: readonly Drill[] = Object.freeze([rollingRestart, killApp, overload])
+export const DRILLS: readonly Drill[] = Object.freeze([rollingRestart, killApp, killPrimary, overload])
 
 export function findDrill(name: string): Drill | undefined {
   return DRILLS.find((drill) => drill.name === name)

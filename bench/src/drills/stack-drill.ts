@@ -12,12 +12,21 @@ import { type Drill, type DrillOptions, type DrillOutcome, FALLBACK_RATE } from 
 import { type DrillEvent, type DrillLoad, failed, runDrillLoad } from './drill-load.js'
 import { auditWrites, markedDsbSource, type WriteAudit } from './drill-writes.js'
 
+/** The unrecorded load a drill offers a stack it has just started and loaded. */
+const WARM_UP_MS = 15_000
+
 /** What a drill on the stack does under load, and the figures it adds. */
 export interface StackDrillDefinition {
   name: string
   description: string
-  /** The fault or release, run while the mix flows through nginx. */
-  action(stack: StackSession, signal: AbortSignal, log: (line: string) => void): Promise<void>
+  /** Needs PostgreSQL under Patroni (`npm run stack -- --ha`). @default false */
+  ha?: boolean
+  /** The fault or release, run while the mix flows through nginx; may return figures of its own. */
+  action(
+    stack: StackSession,
+    signal: AbortSignal,
+    log: (line: string) => void,
+  ): Promise<void | Record<string, MetricValue>>
   /** Puts the stack back as it was (e.g. starts a killed app again). @default nothing */
   restore?(stack: StackSession, signal: AbortSignal, log: (line: string) => void): Promise<void>
   /** The drill's own keys, from its load and the audit of its writes. */
@@ -48,6 +57,7 @@ async function runStackDrill(
   await using stack = await openStackSession({
     ...(options.dir === undefined ? {} : { dir: options.dir }),
     ...(options.apps === undefined ? {} : { apps: options.apps }),
+    ...(definition.ha ? { ha: true } : {}),
     log,
   })
   const state = stack.state
@@ -72,7 +82,26 @@ async function runStackDrill(
   const { rate, rateSource } = await drillRate(options)
   log(`mix at ${rate} req/s (${rateSource}) through ${state.frontUrl}, ${state.apps.length} apps`)
   const run = randomBytes(4).toString('hex')
+  if (stack.started) {
+    // Just loaded: caches and home timelines are cold, and a cold stack sheds. Warm it with the same
+    // mix (not recorded; its posts are marked with a run of their own) before the drill's own load.
+    log(`warming up for ${WARM_UP_MS / 1000} s`)
+    await runDrillLoad(
+      {
+        baseUrl: state.frontUrl,
+        ratePerSecond: rate,
+        source: markedDsbSource(DSB_MIX, graph.users, `${run}w`),
+        seed: options.seed + 1,
+        beforeMs: WARM_UP_MS,
+        afterMs: 0,
+        action: async () => {},
+      },
+      signal,
+    )
+    await settle(signal)
+  }
   let restored = false
+  let actionMetrics: Record<string, MetricValue> = {}
   try {
     const load = await runDrillLoad(
       {
@@ -82,18 +111,25 @@ async function runStackDrill(
         seed: options.seed,
         beforeMs: options.aroundMs,
         afterMs: options.aroundMs,
-        action: () => definition.action(stack, signal, log),
+        action: async () => {
+          actionMetrics = (await definition.action(stack, signal, log)) ?? {}
+        },
       },
       signal,
     )
     await definition.restore?.(stack, signal, log)
     restored = true
     await settle(signal)
-    const audit = await auditWrites(load.events, state.databaseUrl, run, 60_000)
+    const audit = await auditWrites(load.events, await stack.primaryDatabaseUrl(signal), run, 60_000)
+    const failedRequests = load.events.filter(failed).length
     const metrics: Record<string, MetricValue> = {
+      mttr_s: mttrSeconds(load),
+      ...actionMetrics,
       ...definition.metrics(load, audit),
       requests: load.events.length,
-      failed_requests: load.events.filter(failed).length,
+      failed_requests: failedRequests,
+      availability: load.events.length === 0 ? 1 : round(1 - failedRequests / load.events.length, 5),
+      acked_writes_lost: audit.acknowledged_missing,
       resent_reads: load.resends,
       p99_ms_during: duringP99(load),
       duration_s: round((load.actionEnd - load.actionStart) / 1000, 2),
@@ -145,6 +181,16 @@ async function drillRate(options: Readonly<DrillOptions>): Promise<{ rate: numbe
     }
   }
   return { rate: FALLBACK_RATE, rateSource: `no stack MST in ${path}: a fixed ${FALLBACK_RATE} req/s` }
+}
+
+/**
+ * Time to repair, as the clients saw it: from the fault (the action's start) to the answer of the last
+ * request that failed; 0 when none did.
+ */
+export function mttrSeconds(load: DrillLoad): number {
+  let last = load.actionStart
+  for (const event of load.events) if (failed(event) && event.at > last) last = event.at
+  return round((last - load.actionStart) / 1000, 2)
 }
 
 /** p99 latency of the requests due while the action ran. */

@@ -1,5 +1,7 @@
 import {
   killApp,
+  killPrimary,
+  primaryDatabaseUrl,
   readStackState,
   restartApps,
   type StackState,
@@ -7,6 +9,7 @@ import {
   stackDown,
   stackUp,
 } from '@hundredfold/stack'
+import { BenchError } from '../errors.js'
 import { type AppStack, settleQueue } from './app-stack.js'
 
 /** How long `settle` waits for the write queue. */
@@ -23,6 +26,10 @@ export interface StackSession extends AsyncDisposable {
   restartApps(signal: AbortSignal, onEach?: (name: string) => void): Promise<void>
   /** Sends `signal` to app `index` (0-based) and waits for it to exit; `repair` brings it back. */
   killApp(index: number, signal: NodeJS.Signals): Promise<void>
+  /** `--ha`: SIGKILLs the PostgreSQL primary's postmaster and Patroni; resolves with the member's name. */
+  killPrimary(signal: AbortSignal): Promise<string>
+  /** The `microblog` database of the primary now (with `--ha`, the member Patroni names). */
+  primaryDatabaseUrl(signal: AbortSignal): Promise<string>
   /** Starts again whatever of the stack is not running (`npm run stack` on a stack partly down). */
   repair(): Promise<void>
   /** Waits until the stack's write queue has no unconsumed posts or follows (at most 5 minutes). */
@@ -35,6 +42,8 @@ export interface StackSessionOptions {
   dir?: string
   /** App processes of a stack this run starts. @default the stack's default (2) */
   apps?: number
+  /** The run needs PostgreSQL under Patroni (`npm run stack -- --ha`): starts one so, refuses a running stack without. */
+  ha?: boolean
   log: (line: string) => void
 }
 
@@ -64,12 +73,20 @@ export async function openStackSession(options: StackSessionOptions): Promise<St
   const existing = await readStackState(dir)
   let started = false
   if (existing && (await isUp(existing))) {
+    if (options.ha && !existing.patroni) {
+      throw new BenchError(
+        'E_BENCH_TARGET',
+        `the stack in ${dir} runs without --ha; this run needs PostgreSQL under Patroni: \`npm run stack -- down\`, then \`npm run stack -- --ha\` (or let the run start it)`,
+        { context: { dir } },
+      )
+    }
     options.log(`stack in ${dir} is up: using it as it is (${existing.apps.length} apps)`)
   } else {
     options.log(`starting a stack in ${dir}`)
     await stackUp({
       dir,
       ...(options.apps === undefined ? {} : { apps: options.apps }),
+      ...(options.ha ? { ha: true } : {}),
       env: { ...process.env, ...STACK_BENCH_ENV },
       log: (line) => options.log(`stack: ${line}`),
     })
@@ -90,6 +107,12 @@ export async function openStackSession(options: StackSessionOptions): Promise<St
     },
     async killApp(index, signal) {
       await killApp(dir, index, signal)
+    },
+    async killPrimary(signal) {
+      return (await killPrimary(dir, 'SIGKILL', { signal })).member
+    },
+    primaryDatabaseUrl(signal) {
+      return primaryDatabaseUrl(state, { signal })
     },
     async repair() {
       await stackUp({

@@ -78,6 +78,26 @@ describe('acquireWorkerLease', () => {
     expect(lease.valid).toBe(false)
   })
 
+  it('retries a failed renewal every retryEveryMs, so a store back within ttlMs / 2 keeps the lease', async () => {
+    // TTL 1000: renewals every 200 ms; the deadline is 500 ms after the last good one.
+    const { options, store } = setup({ retryEveryMs: 20 })
+    const lease = await acquireWorkerLease(options)
+    await vi.advanceTimersByTimeAsync(200) // the first renewal, good
+    store.mode = 'unreachable'
+    const before = store.calls.renew
+    // Down for 450 ms (a failover): renewed every 200 ms it would try at +200 and +400 and then
+    // only at +600, past the deadline; retried every 20 ms it tries again right after the store is back.
+    await vi.advanceTimersByTimeAsync(450)
+    expect(store.calls.renew - before).toBeGreaterThanOrEqual(10)
+    store.mode = 'ok'
+    await vi.advanceTimersByTimeAsync(40)
+    expect(lease.valid).toBe(true)
+    await vi.advanceTimersByTimeAsync(2000)
+    expect(lease.valid).toBe(true)
+    // Back to renewEveryMs once renewed: about 10 renewals in 2 s, not 100.
+    await lease.release()
+  })
+
   // Unreachable: lost from its own timer once the TTL's safe half has passed, with nobody asking for ids.
   // Taken over: lost at the first renewal that hears it.
   it.each([

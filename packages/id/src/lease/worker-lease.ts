@@ -42,7 +42,8 @@ export interface WorkerLeaseOptions {
    */
   waitMs?: number
   /**
-   * Interval between attempts while no worker id is free, in ms.
+   * Interval between attempts while no worker id is free, and between renewals after one failed (a
+   * database failover: renewing at once when it is back keeps the lease), in ms.
    * @default 250
    */
   retryEveryMs?: number
@@ -82,6 +83,7 @@ export class WorkerLease implements IssueGuard {
   readonly #store: LeaseStore
   readonly #ttlMs: number
   readonly #renewEveryMs: number
+  readonly #retryEveryMs: number
   readonly #monotonic: () => number
   readonly #generatorOptions: {
     epoch: number
@@ -108,6 +110,7 @@ export class WorkerLease implements IssueGuard {
       store: LeaseStore
       ttlMs: number
       renewEveryMs: number
+      retryEveryMs: number
       monotonic: () => number
       epoch: number
       clock: () => number
@@ -122,6 +125,7 @@ export class WorkerLease implements IssueGuard {
     this.#store = settings.store
     this.#ttlMs = settings.ttlMs
     this.#renewEveryMs = settings.renewEveryMs
+    this.#retryEveryMs = Math.min(settings.retryEveryMs, settings.renewEveryMs)
     this.#monotonic = settings.monotonic
     this.#generatorOptions = {
       epoch: settings.epoch,
@@ -230,21 +234,29 @@ export class WorkerLease implements IssueGuard {
     return { workerId: this.workerId, fencingToken: this.fencingToken }
   }
 
-  #scheduleRenewal(): void {
+  /** The next renewal `delayMs` from now: `renewEveryMs`, or `retryEveryMs` after one that failed. */
+  #scheduleRenewal(delayMs = this.#renewEveryMs): void {
     this.#renewTimer = setTimeout(() => {
-      this.#renewing = this.#renew().finally(() => {
-        this.#renewing = undefined
-        if (!this.#lost.signal.aborted) this.#scheduleRenewal()
-      })
-    }, this.#renewEveryMs)
+      let renewed = false
+      this.#renewing = this.#renew()
+        .then((ok) => {
+          renewed = ok
+        })
+        .finally(() => {
+          this.#renewing = undefined
+          if (!this.#lost.signal.aborted)
+            this.#scheduleRenewal(renewed ? this.#renewEveryMs : this.#retryEveryMs)
+        })
+    }, delayMs)
     this.#renewTimer.unref()
   }
 
-  async #renew(): Promise<void> {
+  /** One renewal; whether it succeeded. */
+  async #renew(): Promise<boolean> {
     const sentAt = this.#monotonic()
     if (sentAt > this.#deadline) {
       this.#lose('lease not renewed within ttlMs / 2 of its last successful renewal')
-      return
+      return false
     }
     // A renewal that answers after the deadline is worthless: give up on it then.
     const timeout = AbortSignal.timeout(Math.max(1, Math.ceil(this.#deadline - sentAt)))
@@ -257,19 +269,20 @@ export class WorkerLease implements IssueGuard {
         AbortSignal.any([timeout, this.#lost.signal]),
       )
     } catch (error) {
-      if (this.#lost.signal.aborted) return
+      if (this.#lost.signal.aborted) return false
       if (error instanceof IdError && error.code === 'E_LEASE_LOST') {
         this.#lose('the store no longer has this lease (taken over or expired)', error)
-        return
+        return false
       }
       publish('renew-failed', this, error)
-      return
+      return false
     }
-    if (this.#lost.signal.aborted) return
+    if (this.#lost.signal.aborted) return false
     this.#deadline = Math.max(this.#deadline, sentAt + this.#ttlMs / 2)
     this.#ceiling = Math.max(this.#ceiling, issueUntil)
     this.#armDeadline()
     publish('renewed', this)
+    return true
   }
 
   #armDeadline(): void {

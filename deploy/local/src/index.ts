@@ -13,7 +13,7 @@
 export type { Outcome } from './context.js'
 export { type StackDownResult, stackDown } from './down.js'
 export { StackError, type StackErrorCode, type StackErrorContext } from './errors.js'
-export { type KilledPrimary, killApp, killPrimary, primaryDatabaseUrl } from './kill.js'
+export { type KilledPrimary, killApp, killPrimary, killProcess, primaryDatabaseUrl } from './kill.js'
 export { portOffsets } from './layout.js'
 export {
   type ResolvedStackOptions,

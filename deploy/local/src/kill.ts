@@ -2,7 +2,7 @@ import { StackError } from './errors.js'
 import { stackDir } from './options.js'
 import { patroniCluster } from './patroni-stack.js'
 import { isRunning, waitForExit } from './processes.js'
-import { readState, type StackState } from './state.js'
+import { allProcesses, readState, type StackState } from './state.js'
 
 const ending = new Set<NodeJS.Signals>(['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGQUIT'])
 
@@ -96,4 +96,33 @@ export async function primaryDatabaseUrl(
     })
   }
   return record.url
+}
+
+/**
+ * Sends `signal` to the stack's process named `name` (`redis`, `nats`, `id-service-1`, `consumer-1`…;
+ * apps have `killApp`, PostgreSQL under Patroni `killPrimary`) and, for an ending signal, waits for it
+ * to exit — for drills. `npm run stack` starts it again. Resolves with its PID; `E_NOT_RUNNING` when
+ * there is no such process or it does not run.
+ *
+ * @example
+ * await killProcess(undefined, 'redis')
+ */
+export async function killProcess(
+  dir: string | undefined,
+  name: string,
+  signal: NodeJS.Signals = 'SIGKILL',
+): Promise<number> {
+  const where = stackDir(dir)
+  const state = await readState(where)
+  const record = state ? allProcesses(state).find((r) => r.name === name) : undefined
+  if (!state || !record || !isRunning(record)) {
+    throw new StackError('E_NOT_RUNNING', `no running process '${name}' in the stack in ${where}`, {
+      dir: where,
+      component: name,
+    })
+  }
+  const pid = record.pid!
+  process.kill(pid, signal)
+  if (ending.has(signal)) await waitForExit(pid, 15_000)
+  return pid
 }

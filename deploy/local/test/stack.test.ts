@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
+  killProcess,
   type RestartEvent,
   readStackState,
   restartApps,
@@ -203,6 +204,63 @@ describe('npm run stack: a small stack (2 apps, 1 replica, 1 consumer)', () => {
     for (const [i, app] of after.apps.entries()) expect(app.pid).not.toBe(before[i])
     expect(statuses.length).toBeGreaterThan(10)
     expect(statuses.filter((s) => s !== 200 && s !== 201)).toEqual([])
+    expect((await stackStatus(dir)).healthy).toBe(true)
+  }, 90_000)
+
+  it('kill -9 of Redis: reads and writes go on (caches and home timelines fall back), and up brings it back', async () => {
+    const front = state.frontUrl
+    const user = await call(`${front}/api/v1/users`, {
+      method: 'POST',
+      body: { username: 'redis_carol', password: 'long enough' },
+    })
+    const session = await call(`${front}/api/v1/sessions`, {
+      method: 'POST',
+      body: { username: 'redis_carol', password: 'long enough' },
+    })
+    const auth = { authorization: `Bearer ${session.body.token}` }
+    const statuses: number[] = []
+    const posted: string[] = []
+    let stop = false
+    const load = (async () => {
+      for (let n = 0; !stop; n++) {
+        const [home, mine, post] = await Promise.all([
+          call(`${front}/api/v1/timeline`, { headers: auth }),
+          call(`${front}/api/v1/users/${user.body.user_id}/posts`),
+          call(`${front}/api/v1/posts`, {
+            method: 'POST',
+            headers: auth,
+            body: { text: `without redis ${n}` },
+          }),
+        ])
+        statuses.push(home.status, mine.status, post.status)
+        if (post.status === 202 || post.status === 201) posted.push(post.body.post_id)
+        await sleep(30)
+      }
+    })()
+    try {
+      await sleep(500)
+      await killProcess(dir, 'redis')
+      await sleep(3000)
+      const again = await stackUp({ dir, env: STACK_ENV, healthTimeoutMs: 40_000 })
+      expect(again.outcomes.get('redis')).toBe('started')
+      await sleep(1500)
+    } finally {
+      stop = true
+      await load
+    }
+    expect(statuses.length).toBeGreaterThan(30)
+    expect(statuses.filter((s) => s < 200 || s >= 300)).toEqual([])
+    // Every acknowledged post is stored: the queue is JetStream's, not Redis's.
+    await expect
+      .poll(
+        async () => {
+          const page = await call(`${front}/api/v1/users/${user.body.user_id}/posts?limit=100`)
+          const ids = new Set(page.body.posts?.map((p: { post_id: string }) => p.post_id))
+          return posted.filter((id) => !ids.has(id)).length
+        },
+        { timeout: 20_000, interval: 250 },
+      )
+      .toBe(0)
     expect((await stackStatus(dir)).healthy).toBe(true)
   }, 90_000)
 

@@ -10,6 +10,7 @@ import { createServices, type Services } from './services/index.js'
 import { type AppCache, openCache } from './storage/cache.js'
 import { type Database, openDatabase } from './storage/database.js'
 import type { HomeTimelines } from './storage/home-timelines.js'
+import { breakerHomeTimelines } from './storage/home-timelines-breaker.js'
 import { memoryHomeTimelines } from './storage/home-timelines-memory.js'
 import { redisHomeTimelines } from './storage/home-timelines-redis.js'
 import { openWriteQueue, type WriteQueue } from './storage/write-queue.js'
@@ -98,11 +99,13 @@ export async function startMicroblog(config: MicroblogConfig, signal?: AbortSign
     if (config.queue) {
       queue = await openWriteQueue(config, { log, signal })
       homes = config.redisUrl
-        ? redisHomeTimelines({
-            connection: config.redisUrl,
-            max: config.homeTimelineMax,
-            prefix: `hf:${config.namespace}:home:`,
-          })
+        ? breakerHomeTimelines(
+            redisHomeTimelines({
+              connection: config.redisUrl,
+              max: config.homeTimelineMax,
+              prefix: `hf:${config.namespace}:home:`,
+            }),
+          )
         : memoryHomeTimelines({ max: config.homeTimelineMax })
     }
     services = await createServices(database.store, {

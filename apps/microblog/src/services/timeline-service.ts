@@ -7,9 +7,17 @@ import type { CallOptions, PageRequest, Post } from './types.js'
 
 /**
  * Where a home-timeline page came from: the fan-out store, a rebuild of it, a query (past the cap, or
- * no store), or a query because the store failed (`degraded`).
+ * no store), a query because the store failed (`degraded`), or a query because as many rebuilds as
+ * allowed were already running (`deferred`: the timeline stays cold, a later read rebuilds it).
  */
-export type HomeSource = 'store' | 'rebuild' | 'query' | 'degraded'
+export type HomeSource = 'store' | 'rebuild' | 'query' | 'degraded' | 'deferred'
+
+/**
+ * Rebuilds one process runs at once. A rebuild reads up to the store's cap from the primary, a page
+ * query only a page: when the store comes back empty (Redis restarted), every reader would rebuild at
+ * once; past this many, a reader is served by the page query and leaves the rebuild to a later one.
+ */
+export const MAX_CONCURRENT_REBUILDS = 4
 
 /**
  * Timelines: a user's own posts, and a home timeline made of the posts of everyone they follow plus
@@ -25,7 +33,14 @@ export class TimelineService {
   readonly #graph: GraphService
   readonly #store: HomeTimelines | undefined
   /** Counts reads by source, for `/metrics`. */
-  readonly homeReads: Record<HomeSource, number> = { store: 0, rebuild: 0, query: 0, degraded: 0 }
+  readonly homeReads: Record<HomeSource, number> = {
+    store: 0,
+    rebuild: 0,
+    query: 0,
+    degraded: 0,
+    deferred: 0,
+  }
+  #rebuilding = 0
 
   constructor(posts: PostService, graph: GraphService, store?: HomeTimelines) {
     this.#posts = posts
@@ -46,7 +61,8 @@ export class TimelineService {
     if (this.#store) {
       try {
         const entries = await this.#fromStore(this.#store, userId, page, options)
-        if (entries) return this.#posts.getMany(entries, options)
+        if (entries === 'deferred') source = 'deferred'
+        else if (entries) return this.#posts.getMany(entries, options)
       } catch (err) {
         // The store is away (Redis down): degrade to the query rather than fail the read.
         if (options.signal?.aborted) throw err
@@ -58,19 +74,24 @@ export class TimelineService {
     return this.#posts.getMany(keys, options)
   }
 
-  /** The page from the store (rebuilding a cold timeline), or undefined when the store cannot serve it. */
+  /**
+   * The page from the store (rebuilding a cold timeline), undefined when the store cannot serve it, or
+   * `deferred` when it is cold and enough rebuilds run already.
+   */
   async #fromStore(
     store: HomeTimelines,
     userId: string,
     page: PageRequest,
     options: CallOptions,
-  ): Promise<TimelineEntry[] | undefined> {
+  ): Promise<TimelineEntry[] | undefined | 'deferred'> {
     const wanted = { before: page.before, offset: page.offset ?? 0, limit: page.limit }
     const { signal, timing } = options
     let stored = await timed(timing, 'timeline', performance.now(), store.read(userId, wanted, signal))
     if (stored) this.homeReads.store++
     else {
-      const built = await this.#rebuild(store, userId, options)
+      if (this.#rebuilding >= MAX_CONCURRENT_REBUILDS) return 'deferred'
+      this.#rebuilding++
+      const built = await this.#rebuild(store, userId, options).finally(() => this.#rebuilding--)
       if (built) {
         this.homeReads.rebuild++
         stored = { entries: pageOf(built, wanted), truncated: built.length >= store.max }

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util'
+import { runAllDrills } from './drills/all.js'
 import type { DrillOptions } from './drills/drill.js'
 import { DRILLS, findDrill } from './drills/registry.js'
 import { BenchError } from './errors.js'
 import { DEFAULT_DATASET_DIR, RESULTS_DIR } from './paths.js'
 
 const USAGE = `usage: npm run drill -- <drill> [options]
+       npm run drill -- all [options]     every drill in turn on one --ha stack → bench/results/drills.json
        npm run drill -- list
 
   --rate <rps>      the mix's offered rate   [half the MST in bench/results/dsb-mixed-stack.json, else 200]
@@ -16,6 +18,7 @@ const USAGE = `usage: npm run drill -- <drill> [options]
   --seed <n>        [1]
   --out <dir>       results folder           [bench/results]
   --quiet           no progress lines
+  --mtbf-days <n>   all: how often each failure is assumed to happen, for the availability figure  [30]
 
 The drill uses the stack running in --dir as it is, or starts one and stops it after.`
 
@@ -36,8 +39,8 @@ async function main(argv: string[]): Promise<number> {
     for (const drill of DRILLS) process.stdout.write(`${drill.name.padEnd(16)}  ${drill.description}\n`)
     return 0
   }
-  const drill = findDrill(name)
-  if (!drill) {
+  const drill = name === 'all' ? undefined : findDrill(name)
+  if (!drill && name !== 'all') {
     throw new BenchError(
       'E_BENCH_SUITE',
       `unknown drill ${name}; known: ${DRILLS.map((d) => d.name).join(', ')}`,
@@ -55,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
       seed: { type: 'string' },
       out: { type: 'string' },
       quiet: { type: 'boolean' },
+      'mtbf-days': { type: 'string' },
     },
   })
   const options: DrillOptions = {
@@ -71,6 +75,15 @@ async function main(argv: string[]): Promise<number> {
   const stop = (): void => controller.abort(new BenchError('E_BENCH_ABORTED', 'interrupted'))
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
+  if (!drill) {
+    const mtbfDays = positive('mtbf-days', values['mtbf-days'])
+    const all = await runAllDrills(
+      { ...options, ...(mtbfDays === undefined ? {} : { mtbfS: mtbfDays * 86_400 }) },
+      controller.signal,
+    )
+    process.stdout.write(`${JSON.stringify({ drill: 'all', metrics: all.metrics }, null, 2)}\n`)
+    return all.metrics['floors_met'] ? 0 : 2
+  }
   const outcome = await drill.run(options, controller.signal)
   process.stdout.write(`${JSON.stringify({ drill: drill.name, metrics: outcome.metrics }, null, 2)}\n`)
   return 0

@@ -2,6 +2,9 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { describe, expect, it } from 'vitest'
+import { ALL_DRILLS, seedAvailability } from '../src/drills/all.js'
+import { grew, meanRate, peakRate, sumCounters } from '../src/drills/counter-sampler.js'
+import { judgeFloors } from '../src/drills/drill.js'
 import { runDrillLoad } from '../src/drills/drill-load.js'
 import { drillMarkPrefix, markedDsbSource, markOf } from '../src/drills/drill-writes.js'
 import { DRILLS, findDrill } from '../src/drills/registry.js'
@@ -43,9 +46,41 @@ describe('drills', () => {
       'rolling-restart',
       'kill-app',
       'kill-primary',
+      'kill-redis',
+      'kill-id-service',
       'overload',
     ])
     expect(findDrill('kill-app')?.description).toMatch(/kill -9/)
+  })
+
+  it('run by `all` are registered, and each has floors', () => {
+    for (const name of ALL_DRILLS) expect(findDrill(name), name).toBeDefined()
+    for (const drill of DRILLS) expect(Object.keys(drill.floors).length, drill.name).toBeGreaterThan(0)
+    expect(findDrill('kill-primary')?.floors).toEqual({
+      writes_resumed_s: { max: 15 },
+      acked_writes_lost: { max: 0 },
+    })
+  })
+
+  it('judge floors: at most, at least, and a key missing or not a number fails', () => {
+    const verdicts = judgeFloors(
+      { a: { max: 0 }, b: { min: 0.9 }, c: { max: 1 }, d: { max: 1 } },
+      { a: 0, b: 0.8, d: 'x' },
+    )
+    expect(verdicts.map((v) => [v.key, v.met])).toEqual([
+      ['a', true],
+      ['b', false],
+      ['c', false],
+      ['d', false],
+    ])
+    expect(verdicts[2]!.value).toBeNull()
+  })
+
+  it('give an availability the seed’s way: the product of MTBF / (MTBF + MTTR) over the failures', () => {
+    expect(seedAvailability([], 100)).toBe(1)
+    expect(seedAvailability([0, 0], 100)).toBe(1)
+    expect(seedAvailability([100], 100)).toBe(0.5)
+    expect(seedAvailability([15, 2], 2_592_000)).toBeCloseTo(1 - 17 / 2_592_000, 9)
   })
 
   it('mark every compose with a mark of its own, and leave reads alone', () => {
@@ -161,5 +196,22 @@ describe('drill figures', () => {
     } finally {
       server.close()
     }
+  })
+
+  it('sums counters over processes and series, a label selecting series, and finds their peak rate', () => {
+    const one =
+      '# TYPE db_queries_total counter\ndb_queries_total{host="a",route="read"} 10\ndb_queries_total{host="a",route="write"} 5\nhome_timeline_reads_total{source="rebuild"} 3\nhome_timeline_reads_total{source="store"} 40\ndb_queries_total_other 99'
+    const two = 'db_queries_total{host="b",route="read"} 1'
+    expect(
+      sumCounters([one, two], ['db_queries_total', 'home_timeline_reads_total{source="rebuild"}']),
+    ).toEqual({
+      db_queries_total: 16,
+      'home_timeline_reads_total{source="rebuild"}': 3,
+    })
+    const samples = [0, 10, 40, 50].map((v, i) => ({ at: i * 500, values: { q: v } }))
+    expect(peakRate(samples, 'q')).toBe(60)
+    expect(meanRate(samples, 'q', 0, 1500)).toBe(33)
+    expect(grew(samples, 'q')).toBe(50)
+    expect(grew(samples.slice(0, 1), 'q')).toBe(0)
   })
 })

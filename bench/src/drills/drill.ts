@@ -17,16 +17,44 @@ export interface DrillOptions {
   log: (line: string) => void
 }
 
+/** A drill's bound on one of its keys: the value must be at most `max` (or at least `min`). */
+export type Floor = { max: number } | { min: number }
+
+/** One floor as a run judged it. */
+export interface FloorVerdict {
+  key: string
+  floor: Floor
+  /** The key's value in the run; null when the run did not produce it (which fails the floor). */
+  value: MetricValue
+  met: boolean
+}
+
 /** What a drill produced. */
 export interface DrillOutcome {
   metrics: Record<string, MetricValue>
   file: string
+  /** Its floors, judged. */
+  floors: FloorVerdict[]
+}
+
+/** Judges `floors` against `metrics`: a key missing or not a number fails its floor. */
+export function judgeFloors(
+  floors: Readonly<Record<string, Floor>>,
+  metrics: Readonly<Record<string, MetricValue>>,
+): FloorVerdict[] {
+  return Object.entries(floors).map(([key, floor]) => {
+    const value = metrics[key] ?? null
+    const met = typeof value === 'number' && ('max' in floor ? value <= floor.max : value >= floor.min)
+    return { key, floor, value, met }
+  })
 }
 
 /** A fault drill, run as `npm run drill -- <name>`; results in `bench/results/drill-<name>.json`. */
 export interface Drill {
   name: string
   description: string
+  /** The bounds the drill's keys must keep (the issue's floors). */
+  floors: Readonly<Record<string, Floor>>
   run(options: Readonly<DrillOptions>, signal: AbortSignal): Promise<DrillOutcome>
 }
 

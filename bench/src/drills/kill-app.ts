@@ -26,6 +26,7 @@ export const killApp = stackDrill({
     log('starting the killed app again')
     await stack.repair()
   },
+  floors: { failed_idempotent_requests: { max: 0 } },
   metrics: (load) => ({
     failed_idempotent_requests: load.events.filter((event) => failed(event) && idempotent(event)).length,
   }),

@@ -51,6 +51,7 @@ export const killPrimary = stackDrill({
     log('starting the old primary again: it rejoins as a replica')
     await stack.repair()
   },
+  floors: { writes_resumed_s: { max: 15 } },
   metrics: () => ({}),
 })
 

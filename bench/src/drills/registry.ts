@@ -1,11 +1,20 @@
 import type { Drill } from './drill.js'
 import { killApp } from './kill-app.js'
+import { killIdService } from './kill-id-service.js'
 import { killPrimary } from './kill-primary.js'
+import { killRedis } from './kill-redis.js'
 import { overload } from './overload/index.js'
 import { rollingRestart } from './rolling-restart.js'
 
 /** Every drill `npm run drill -- <name>` can run. */
-export const DRILLS: readonly Drill[] = Object.freeze([rollingRestart, killApp, killPrimary, overload])
+export const DRILLS: readonly Drill[] = Object.freeze([
+  rollingRestart,
+  killApp,
+  killPrimary,
+  killRedis,
+  killIdService,
+  overload,
+])
 
 export function findDrill(name: string): Drill | undefined {
   return DRILLS.find((drill) => drill.name === name)

@@ -12,5 +12,6 @@ export const rollingRestart = stackDrill({
   async action(stack, signal, log) {
     await stack.restartApps(signal, (line) => log(line))
   },
+  floors: { failed_requests: { max: 0 } },
   metrics: () => ({}),
 })

@@ -8,7 +8,14 @@ import { type MetricValue, readResults, writeResults } from '../results.js'
 import { openStackSession, type StackSession } from '../target/stack-session.js'
 import { resolveOptionsGraph } from '../workload-suite.js'
 import { DSB_MIX } from '../workloads/dsb.js'
-import { type Drill, type DrillOptions, type DrillOutcome, FALLBACK_RATE } from './drill.js'
+import {
+  type Drill,
+  type DrillOptions,
+  type DrillOutcome,
+  FALLBACK_RATE,
+  type Floor,
+  judgeFloors,
+} from './drill.js'
 import { type DrillEvent, type DrillLoad, failed, runDrillLoad } from './drill-load.js'
 import { auditWrites, markedDsbSource, type WriteAudit } from './drill-writes.js'
 
@@ -31,6 +38,8 @@ export interface StackDrillDefinition {
   restore?(stack: StackSession, signal: AbortSignal, log: (line: string) => void): Promise<void>
   /** The drill's own keys, from its load and the audit of its writes. */
   metrics(load: DrillLoad, audit: WriteAudit): Record<string, MetricValue>
+  /** Its floors; every stack drill also has `acked_writes_lost` ≤ 0. */
+  floors: Readonly<Record<string, Floor>>
 }
 
 /**
@@ -43,6 +52,7 @@ export function stackDrill(definition: StackDrillDefinition): Drill {
   return {
     name: definition.name,
     description: definition.description,
+    floors: { ...definition.floors, acked_writes_lost: { max: 0 } },
     run: (options, signal) => runStackDrill(definition, options, signal),
   }
 }
@@ -62,44 +72,11 @@ async function runStackDrill(
   })
   const state = stack.state
   const settle = (settleSignal: AbortSignal) => stack.settle(settleSignal, log)
-  const graph = await resolveOptionsGraph({
-    ...options,
-    generate: false,
-    graphUsers: 962,
-    graphEdges: 18_812,
-  })
-  if (stack.started) {
-    const loaded = await loadDsbDataset(
-      state.frontUrl,
-      graph,
-      { concurrency: 32, seed: options.seed, maxPostsPerUser: 20, log, settle },
-      signal,
-    )
-    log(
-      `loaded ${loaded.users} users, ${loaded.follows} follows, ${loaded.posts} posts in ${loaded.seconds} s`,
-    )
-  }
+  if (stack.started) await loadAndWarm(stack, options, signal, log)
+  const graph = await drillGraph(options)
   const { rate, rateSource } = await drillRate(options)
   log(`mix at ${rate} req/s (${rateSource}) through ${state.frontUrl}, ${state.apps.length} apps`)
   const run = randomBytes(4).toString('hex')
-  if (stack.started) {
-    // Just loaded: caches and home timelines are cold, and a cold stack sheds. Warm it with the same
-    // mix (not recorded; its posts are marked with a run of their own) before the drill's own load.
-    log(`warming up for ${WARM_UP_MS / 1000} s`)
-    await runDrillLoad(
-      {
-        baseUrl: state.frontUrl,
-        ratePerSecond: rate,
-        source: markedDsbSource(DSB_MIX, graph.users, `${run}w`),
-        seed: options.seed + 1,
-        beforeMs: WARM_UP_MS,
-        afterMs: 0,
-        action: async () => {},
-      },
-      signal,
-    )
-    await settle(signal)
-  }
   let restored = false
   let actionMetrics: Record<string, MetricValue> = {}
   try {
@@ -142,6 +119,8 @@ async function runStackDrill(
       failed_writes_stored: audit.failed_but_stored,
       run_s: round((performance.now() - started) / 1000, 1),
     }
+    const floors = judgeFloors({ ...definition.floors, acked_writes_lost: { max: 0 } }, metrics)
+    metrics['floors_met'] = floors.every((verdict) => verdict.met)
     const file = await writeResults(
       `drill-${definition.name}`,
       {
@@ -156,6 +135,7 @@ async function runStackDrill(
         },
         notes: [`rate: ${rateSource}`],
         extra: {
+          floors,
           failures_by_outcome: failuresByOutcome(load.events),
           write_audit: audit,
           per_second: perSecond(load),
@@ -164,10 +144,52 @@ async function runStackDrill(
       { outDir: options.outDir },
     )
     log(`wrote ${file}`)
-    return { metrics, file }
+    return { metrics, file, floors }
   } finally {
     if (!restored) await definition.restore?.(stack, signal, log).catch(() => {})
   }
+}
+
+/** DeathStarBench's socfb-Reed98 graph, as every drill offers it. */
+function drillGraph(options: Readonly<DrillOptions>) {
+  return resolveOptionsGraph({ ...options, generate: false, graphUsers: 962, graphEdges: 18_812 })
+}
+
+/**
+ * Loads DeathStarBench's dataset into a stack this run has just started, then warms it: caches and home
+ * timelines are cold, and a cold stack sheds. The warm-up is the drill's own mix at its rate (not
+ * recorded; its posts are marked with a run of their own).
+ */
+export async function loadAndWarm(
+  stack: StackSession,
+  options: Readonly<DrillOptions>,
+  signal: AbortSignal,
+  log: (line: string) => void,
+): Promise<void> {
+  const settle = (settleSignal: AbortSignal) => stack.settle(settleSignal, log)
+  const graph = await drillGraph(options)
+  const loaded = await loadDsbDataset(
+    stack.state.frontUrl,
+    graph,
+    { concurrency: 32, seed: options.seed, maxPostsPerUser: 20, log, settle },
+    signal,
+  )
+  log(`loaded ${loaded.users} users, ${loaded.follows} follows, ${loaded.posts} posts in ${loaded.seconds} s`)
+  const { rate } = await drillRate(options)
+  log(`warming up for ${WARM_UP_MS / 1000} s`)
+  await runDrillLoad(
+    {
+      baseUrl: stack.state.frontUrl,
+      ratePerSecond: rate,
+      source: markedDsbSource(DSB_MIX, graph.users, `${randomBytes(4).toString('hex')}w`),
+      seed: options.seed + 1,
+      beforeMs: WARM_UP_MS,
+      afterMs: 0,
+      action: async () => {},
+    },
+    signal,
+  )
+  await settle(signal)
 }
 
 /** `--rate`, else half the MST (p99 ≤ 50 ms) of the last `dsb-mixed --target stack`, else a safe default. */

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks'
 import { resolveOptions } from '../../options.js'
 import { type MetricValue, writeResults } from '../../results.js'
 import { resolveOptionsGraph } from '../../workload-suite.js'
-import type { Drill, DrillOptions, DrillOutcome } from '../drill.js'
+import { type Drill, type DrillOptions, type DrillOutcome, type Floor, judgeFloors } from '../drill.js'
 import { type OverloadPlan, runOverloadSide, type SideOutcome } from './overload-side.js'
 
 const NAME = 'overload'
@@ -11,6 +11,12 @@ const DESCRIPTION =
 
 /** The SLO goodput counts against, and the MST is measured at. */
 const SLO_MS = 50
+/** Goodput near the MST, admitted requests not much slower than unloaded, shed ones told at once. */
+const FLOORS: Readonly<Record<string, Floor>> = {
+  goodput_ratio_guarded: { min: 0.9 },
+  admitted_p99_to_unloaded_guarded: { max: 2 },
+  rejected_p99_ms: { max: 5 },
+}
 /** What the unguarded side switches off: the inbound limit, shedding on loop delay, the antispam degrade switch. */
 const UNGUARDED = {
   HF_GUARD_CONCURRENCY: 'off',
@@ -24,7 +30,7 @@ const UNGUARDED = {
  * takes the same load — 20 s quiet at 200 req/s, 60 s at 3× the MST the guarded side measured first
  * (`--rate` gives it instead), 20 s at half the MST. Writes `bench/results/drill-overload.json`.
  */
-export const overload: Drill = { name: NAME, description: DESCRIPTION, run: runOverload }
+export const overload: Drill = { name: NAME, description: DESCRIPTION, floors: FLOORS, run: runOverload }
 
 async function runOverload(options: Readonly<DrillOptions>, signal: AbortSignal): Promise<DrillOutcome> {
   const started = performance.now()
@@ -58,6 +64,8 @@ async function runOverload(options: Readonly<DrillOptions>, signal: AbortSignal)
     signal,
   )
   const metrics = overloadMetrics(guarded, unguarded, performance.now() - started)
+  const floors = judgeFloors(FLOORS, metrics)
+  metrics['floors_met'] = floors.every((verdict) => verdict.met)
   const file = await writeResults(
     `drill-${NAME}`,
     {
@@ -74,12 +82,12 @@ async function runOverload(options: Readonly<DrillOptions>, signal: AbortSignal)
           .map(([k, v]) => `${k}=${v}`)
           .join(', ')}.`,
       ],
-      extra: { guarded, unguarded, plan: { ...plan, mstRps: guarded.mstRps } },
+      extra: { floors, guarded, unguarded, plan: { ...plan, mstRps: guarded.mstRps } },
     },
     { outDir: options.outDir },
   )
   options.log(`[drill ${NAME}] wrote ${file}`)
-  return { metrics, file }
+  return { metrics, file, floors }
 }
 
 function overloadMetrics(

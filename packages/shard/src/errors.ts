@@ -15,6 +15,9 @@
  * - `E_MIGRATION_FAILED`: a migration (or `CREATE DATABASE`) failed on a physical database (`database`, `migration`, `sqlState`); what was applied before is recorded and a rerun resumes.
  * - `E_RESHARD_STATE`: a resharding step was asked for in a state that does not allow it (e.g. `cutover` before `verify`).
  * - `E_CLOSED`: the router was ended; it opens no more connections.
+ * - `E_MAP_CHANGED`: a handle (or fan-out target) made under an older map needs a database the router's
+ *   newer map dropped, after its connections were closed; `database` names it. Nothing ran: retry the
+ *   work (its new handles go by the new map).
  * - `E_ABORTED`: the caller's `AbortSignal` fired; the reason is the `cause`.
  */
 export type ShardErrorCode =
@@ -32,6 +35,7 @@ export type ShardErrorCode =
   | 'E_MIGRATION_FAILED'
   | 'E_RESHARD_STATE'
   | 'E_CLOSED'
+  | 'E_MAP_CHANGED'
   | 'E_ABORTED'
 
 /** Context fields a {@link ShardError} may carry; which ones are set depends on `code`. */
@@ -117,6 +121,19 @@ export function abortedError(signal: AbortSignal): ShardError {
   const reason: unknown = signal.reason
   if (reason instanceof ShardError) return reason
   return new ShardError('E_ABORTED', 'operation aborted', {}, { cause: reason })
+}
+
+/** The `E_MAP_CHANGED` error for a database of `map` that the router's newer map dropped. @internal */
+export function mapChangedError(
+  map: { readonly version: number; readonly databases: readonly { readonly name: string }[] },
+  index: number,
+): ShardError {
+  const database = map.databases[index]?.name ?? String(index)
+  return new ShardError(
+    'E_MAP_CHANGED',
+    `${database} is not in the router's map any more (this handle was made under map version ${map.version}): retry`,
+    { database },
+  )
 }
 
 function shorten(value: unknown): unknown {

@@ -29,6 +29,7 @@ export const errorCatalogue = {
   E_TIMEOUT: { status: 503, title: 'The request took too long' },
   E_BACKLOG: { status: 503, title: 'Too many writes are waiting to be stored; retry later' },
   E_QUEUE_UNAVAILABLE: { status: 503, title: 'The write queue did not store the request; retry it' },
+  E_MAP_CHANGED: { status: 503, title: 'The data moved to other shards while the request ran; retry it' },
   E_INTERNAL: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>
 

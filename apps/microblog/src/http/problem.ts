@@ -92,6 +92,8 @@ export function errorHandler(error: FastifyError | Error, request: FastifyReques
       if (reason instanceof AppError) return sendProblem(request, reply, reason.code, reason.message)
       return sendProblem(request, reply, 'E_TIMEOUT')
     }
+    // A resharding's switch dropped a database this request's handles were made for: nothing ran there.
+    if (error.code === 'E_MAP_CHANGED') return sendProblem(request, reply, 'E_MAP_CHANGED', error.message)
   }
   if (error instanceof PgError) {
     if (error.code === 'E_ABORTED') {

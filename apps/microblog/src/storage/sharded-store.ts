@@ -30,7 +30,7 @@ class ShardedStore implements Store {
   }
 
   on(table: Table, key: string): Statements {
-    return new HandleStatements(this.#router, this.#router.shard(table, key))
+    return new HandleStatements(this.#router.shard(table, key))
   }
 
   byShard(table: Table, keys: readonly string[]) {
@@ -72,11 +72,9 @@ class ShardedStore implements Store {
 }
 
 class HandleStatements implements Statements {
-  readonly #router: ShardRouter
   readonly #handle: ShardHandle
 
-  constructor(router: ShardRouter, handle: ShardHandle) {
-    this.#router = router
+  constructor(handle: ShardHandle) {
     this.#handle = handle
   }
 
@@ -101,10 +99,7 @@ class HandleStatements implements Statements {
     const start = performance.now()
     const counter = { statements: 2 } // BEGIN, and COMMIT or ROLLBACK
     try {
-      return await this.#handle.transaction(
-        (shardTx) => fn(txStatements(this.#router, shardTx, shardTx, counter)),
-        options,
-      )
+      return await this.#handle.transaction((shardTx) => fn(txStatements(shardTx, shardTx, counter)), options)
     } finally {
       timing?.db(start, counter.statements)
     }
@@ -113,10 +108,10 @@ class HandleStatements implements Statements {
 
 /**
  * A transaction's statements. Its database is the one it runs on (a write held by a switch runs where
- * its key lives after it), so another key is here when the map in use puts it in that database.
+ * its key lives after it), so another key is here when the transaction's map puts it in that database
+ * (not `router.map`, which may have moved on: `shard()` would refuse the key then).
  */
 function txStatements(
-  router: ShardRouter,
   shardTx: ShardTransaction,
   statements: ShardStatements,
   counter: { statements: number },
@@ -127,8 +122,8 @@ function txStatements(
       return statements.query<Row>(sql, params) as Promise<QueryResult<Row>>
     },
     on: (table, key) =>
-      router.map.resolve(table, key).database === shardTx.database
-        ? txStatements(router, shardTx, shardTx.shard(table, key), counter)
+      shardTx.map.resolve(table, key).database === shardTx.database
+        ? txStatements(shardTx, shardTx.shard(table, key), counter)
         : undefined,
   }
 }

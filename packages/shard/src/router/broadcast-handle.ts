@@ -55,8 +55,10 @@ export class BroadcastHandle {
     if (options?.signal?.aborted) throw abortedError(options.signal)
     const runtime = this.#runtime
     const databases = this.#locations.map((l) => l.databaseIndex)
-    // Held by a resharding that then changed maps: the copies to write are the new map's.
-    if ((await runtime.gate.enterAll(databases, options?.signal)) && runtime.superseded) {
+    await runtime.gate.enterAll(databases, options?.signal)
+    // The router changed maps (while this write was held, or since this handle was made): the copies
+    // to write are the new map's.
+    if (runtime.superseded) {
       for (const d of databases) runtime.gate.leave(d)
       return new BroadcastHandle(runtime.current(), this.table).write<Row>(sql, params, options)
     }

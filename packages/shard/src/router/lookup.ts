@@ -2,7 +2,7 @@ import type { CallOptions } from '@hundredfold/pg'
 import { ShardError } from '../errors.js'
 import { type ShardKey, shardKeyText } from '../map/shard-hash.js'
 import type { LookupRule } from '../map/table-rule.js'
-import type { ShardRuntime } from './shard-runtime.js'
+import type { Relocate, ShardRuntime } from './shard-runtime.js'
 
 // Lookup tables are hash tables on their `key` column with a `value` column holding the target's shard
 // key. The lookup row and the target's row live on different shards, so no transaction holds both:
@@ -42,6 +42,8 @@ export async function linkKey(
   const rule = lookupRule(runtime, table)
   const location = runtime.locate(table, value, undefined)
   const keyText = shardKeyText(key)
+  // Held by a switch (or run after one): the value's home in the router's map by then.
+  const relocate: Relocate = (next) => next.locate(table, value, undefined)
   const params = [shardKeyText(value), keyText]
   // The CTE's SELECT does not see the row its INSERT adds: one of the two answers, never both.
   const { rows } = await runtime.run<{ v: string }>(
@@ -53,6 +55,7 @@ export async function linkKey(
      SELECT v FROM added UNION ALL SELECT ${rule.value}::text FROM {table} WHERE ${rule.key} = $1 LIMIT 1`,
     params,
     options,
+    relocate,
   )
   let holder = rows[0]?.v
   if (holder === undefined) {
@@ -63,6 +66,7 @@ export async function linkKey(
       `SELECT ${rule.value}::text AS v FROM {table} WHERE ${rule.key} = $1`,
       [params[0]],
       options,
+      relocate,
     )
     holder = again.rows[0]?.v
   }
@@ -87,6 +91,7 @@ export async function unlinkKey(
       : `DELETE FROM {table} WHERE ${rule.key} = $1 AND ${rule.value}::text = $2`,
     key === undefined ? [shardKeyText(value)] : [shardKeyText(value), shardKeyText(key)],
     options,
+    (next) => next.locate(table, value, undefined),
   )
   return rowCount > 0
 }

@@ -10,6 +10,7 @@ import {
 } from '@hundredfold/pg'
 import { ShardError } from '../errors.js'
 import type { ShardLocation } from '../map/shard-location.js'
+import type { ShardMap } from '../map/shard-map.js'
 import { shardQueryError } from './shard-query-error.js'
 import type { Relocate, ShardRuntime } from './shard-runtime.js'
 
@@ -28,6 +29,11 @@ export interface ShardStatements {
 
 /** The transaction `ShardHandle.transaction` gives its function: one primary session of one database. */
 export interface ShardTransaction extends ShardStatements {
+  /**
+   * The map this transaction routes by: the router's when it was admitted. Ask it, not `router.map`,
+   * whether another key is in this database (the router may be on a newer map by now).
+   */
+  readonly map: ShardMap
   /**
    * Another table's row in the same transaction — allowed only if it lives in the same physical
    * database; anything else fails with `E_CROSS_SHARD` (no transaction spans shards).
@@ -111,16 +117,16 @@ export class ShardHandle {
     const home = this.location
     const database = home.databaseIndex
     // A transaction is one write for the gate: a resharding's hold waits for it, or it waits for the hold.
-    if (!runtime.gate.tryEnter(database)) {
-      await runtime.gate.enter(database, options.signal)
-      if (runtime.superseded) {
-        runtime.gate.leave(database)
-        const next = runtime.current()
-        return new ShardHandle(next, this.#relocate(next), this.#relocate).transaction(fn, options)
-      }
+    if (!runtime.gate.tryEnter(database)) await runtime.gate.enter(database, options.signal)
+    // Admitted on a superseded map (it waited in the switch's hold, or this handle was made before the
+    // switch): the key's home is the new map's, the old one is fenced.
+    if (runtime.superseded) {
+      runtime.gate.leave(database)
+      const next = runtime.current()
+      return new ShardHandle(next, this.#relocate(next), this.#relocate).transaction(fn, options)
     }
     try {
-      return await this.#transactionBody(fn, options)
+      return await runtime.track(() => this.#transactionBody(fn, options))
     } finally {
       runtime.gate.leave(database)
     }
@@ -177,6 +183,7 @@ function transactionOf(
   const own = statementsOn(home)
   return {
     ...own,
+    map: runtime.map,
     shard(table, key, rangeValue) {
       const location = runtime.locate(table, key, rangeValue)
       if (location.databaseIndex !== home.databaseIndex) {

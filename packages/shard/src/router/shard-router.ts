@@ -1,5 +1,5 @@
 import type { CallOptions, Cluster } from '@hundredfold/pg'
-import { ShardError } from '../errors.js'
+import { mapChangedError, ShardError } from '../errors.js'
 import type { ShardKey } from '../map/shard-hash.js'
 import { parseShardMap, type ShardMap, type ShardMapDatabase } from '../map/shard-map.js'
 import type { ShardServer } from '../map/table-rule.js'
@@ -17,7 +17,7 @@ import {
 } from './router-options.js'
 import { ShardHandle, type ShardTransaction } from './shard-handle.js'
 import { type HorizonReading, ShardMetrics } from './shard-metrics.js'
-import { ShardRuntime } from './shard-runtime.js'
+import { type RetiredListener, ShardRuntime } from './shard-runtime.js'
 import { WriteGate, type WriteHold } from './write-gate.js'
 
 /** A physical database and its cluster. */
@@ -50,7 +50,18 @@ export class ShardRouter {
   #broadcasts = new Map<string, BroadcastHandle>()
   #targets = new Map<string, { version: number; targets: readonly ShardQueryTarget[] }>()
   /** Shared with every runtime, so handles of earlier maps stop too. */
-  readonly #state = { ended: false }
+  readonly #state = { ended: false, dropped: new WeakSet<Cluster>() }
+  /**
+   * Superseded runtimes with statements running, and the clusters newer maps dropped: ended once none
+   * runs (a runtime that runs something again comes back in before it can reach a cluster).
+   */
+  readonly #draining = new Set<ShardRuntime>()
+  readonly #retired: RetiredListener = {
+    busy: (runtime) => this.#draining.add(runtime),
+    idle: () => this.#endDropped(),
+  }
+  #toEnd: Cluster[] = []
+  readonly #keyOf = new WeakMap<Cluster, string>()
 
   constructor(options: ShardRouterOptions) {
     this.#options = resolveRouterOptions(options)
@@ -226,8 +237,11 @@ export class ShardRouter {
   }
 
   /**
-   * Swaps to a newer map. Handles made before keep the old one (they are per request); clusters of
-   * databases the new map still has are kept, those of databases it drops are ended.
+   * Swaps to a newer map. Handles made before keep the old one (they are per request), but their writes
+   * go where their keys live in the new map. Clusters of databases the new map still has are kept;
+   * those of databases it drops are ended once no statement of an older map's handles runs (a read
+   * queued there still gets its answer); such a handle asking for one after that fails with
+   * `E_MAP_CHANGED`.
    *
    * @throws {ShardError} `E_INVALID_MAP` (`path: 'version'`) unless the new version is higher.
    */
@@ -244,15 +258,24 @@ export class ShardRouter {
       )
     }
     const keep = new Set(map.databases.map((d) => clusterKey(d.server, d.name)))
+    // A database dropped by the last switch and back in this map (a reverse undone) keeps its cluster.
+    this.#toEnd = this.#toEnd.filter((cluster) => {
+      const key = this.#keyOf.get(cluster)!
+      if (!keep.has(key)) return true
+      this.#clusters.set(key, cluster)
+      return false
+    })
     for (const [key, cluster] of this.#clusters) {
       if (keep.has(key)) continue
       this.#clusters.delete(key)
-      void cluster.end().catch(() => {})
+      this.#toEnd.push(cluster)
     }
-    this.#runtime.superseded = true
+    const old = this.#runtime
     this.#runtime = this.#runtimeOf(map)
     this.#broadcasts = new Map()
     this.#targets = new Map()
+    this.#draining.add(old)
+    old.retire(this.#retired)
   }
 
   /** Ends every cluster. Later calls fail with `E_CLOSED`. Safe to call twice. */
@@ -260,9 +283,22 @@ export class ShardRouter {
     if (this.#state.ended) return
     this.#state.ended = true
     this.#metrics?.close()
-    const clusters = [...this.#clusters.values()]
+    const clusters = [...this.#clusters.values(), ...this.#toEnd]
     this.#clusters.clear()
+    this.#toEnd = []
     await Promise.all(clusters.map((c) => c.end()))
+  }
+
+  /** Ends the clusters the newer maps dropped once no superseded runtime has a statement running. */
+  #endDropped(): void {
+    for (const runtime of this.#draining) if (runtime.idle) this.#draining.delete(runtime)
+    if (this.#draining.size > 0 || this.#toEnd.length === 0) return
+    const clusters = this.#toEnd
+    this.#toEnd = []
+    for (const cluster of clusters) {
+      this.#state.dropped.add(cluster)
+      void cluster.end().catch(() => {})
+    }
   }
 
   #runtimeOf(map: ShardMap): ShardRuntime {
@@ -271,12 +307,15 @@ export class ShardRouter {
       const key = clusterKey(server, name)
       let cluster = this.#clusters.get(key)
       if (cluster === undefined) {
+        // A superseded map's handle must not reopen a database the router's map dropped.
+        if (runtime.superseded && !hasDatabase(this.map, key)) throw mapChangedError(map, index)
         cluster = this.connect(server, name)
         this.#clusters.set(key, cluster)
+        this.#keyOf.set(cluster, key)
       }
       return cluster
     }
-    return new ShardRuntime(
+    const runtime = new ShardRuntime(
       this.#state,
       map,
       this.periods,
@@ -286,6 +325,7 @@ export class ShardRouter {
       this.#gate,
       () => this.#runtime,
     )
+    return runtime
   }
 
   #horizons(): HorizonReading[] {
@@ -313,4 +353,8 @@ export function createShardRouter(options: ShardRouterOptions): ShardRouter {
 
 function clusterKey(server: ShardServer, database: string): string {
   return `${server.primary} ${server.replicas.join(' ')} ${database}`
+}
+
+function hasDatabase(map: ShardMap, key: string): boolean {
+  return map.databases.some((d) => clusterKey(d.server, d.name) === key)
 }

@@ -1,5 +1,5 @@
 import type { CallOptions, Cluster, QueryResult, Transaction } from '@hundredfold/pg'
-import { ShardError } from '../errors.js'
+import { mapChangedError, ShardError } from '../errors.js'
 import type { ShardLocation } from '../map/shard-location.js'
 import type { ShardMap } from '../map/shard-map.js'
 import { periodName } from '../range/period.js'
@@ -11,6 +11,18 @@ import type { WriteGate } from './write-gate.js'
 
 /** Where a statement's key lives in another map version: how a held write finds its new home. @internal */
 export type Relocate = (runtime: ShardRuntime) => ShardLocation
+
+/** What every runtime of one router shares: whether it was ended, and the clusters its maps dropped and it ended. @internal */
+export interface RouterState {
+  readonly ended: boolean
+  readonly dropped: WeakSet<Cluster>
+}
+
+/** What the router hears of a superseded runtime: it holds the clusters its newer maps dropped while one runs. @internal */
+export interface RetiredListener {
+  busy(runtime: ShardRuntime): void
+  idle(runtime: ShardRuntime): void
+}
 
 /** How a statement is sent: `read` may go to a replica, `query` goes to the primary. @internal */
 export type StatementKind = 'read' | 'query'
@@ -26,15 +38,19 @@ export class ShardRuntime {
   readonly #clusterAt: (databaseIndex: number) => Cluster
   readonly #metrics: ShardMetrics | undefined
   readonly #clusters: (Cluster | undefined)[]
-  readonly #router: { readonly ended: boolean }
+  readonly #router: RouterState
   readonly #current: () => ShardRuntime
   /** Writes held by a resharding, shared by every map version of the router. */
   readonly gate: WriteGate
-  /** Set when the router moved to a newer map: a write that waited re-resolves its key there. */
+  /** Set when the router moved to a newer map: a write of this map's handles re-resolves its key there. */
   superseded = false
+  /** Statements (and transactions) of this runtime running now. */
+  #busy = 0
+  /** Told when a superseded runtime starts running something, and when it has nothing running again. */
+  #retired: RetiredListener | undefined
 
   constructor(
-    router: { readonly ended: boolean },
+    router: RouterState,
     map: ShardMap,
     periods: RangePeriods,
     clusterAt: (databaseIndex: number) => Cluster,
@@ -62,7 +78,42 @@ export class ShardRuntime {
       cluster = this.#clusterAt(databaseIndex)
       this.#clusters[databaseIndex] = cluster
     }
+    if (this.#router.dropped.has(cluster)) throw mapChangedError(this.map, databaseIndex)
     return cluster
+  }
+
+  /** Whether nothing of this runtime is running. */
+  get idle(): boolean {
+    return this.#busy === 0
+  }
+
+  /**
+   * Marks this runtime superseded by a newer map: its handles' writes go to their keys' new homes from
+   * now on, and `listener` hears whenever it starts running something and has nothing running again
+   * (`idle` at once, if nothing runs now).
+   */
+  retire(listener: RetiredListener): void {
+    this.superseded = true
+    this.#retired = listener
+    if (this.#busy === 0) listener.idle(this)
+  }
+
+  /** Counts `work` as running on this runtime until it settles (a superseded one's clusters wait for it). */
+  async track<T>(work: () => Promise<T>): Promise<T> {
+    this.#started()
+    try {
+      return await work()
+    } finally {
+      this.#finished()
+    }
+  }
+
+  #started(): void {
+    if (this.#busy++ === 0) this.#retired?.busy(this)
+  }
+
+  #finished(): void {
+    if (--this.#busy === 0) this.#retired?.idle(this)
   }
 
   /**
@@ -92,8 +143,10 @@ export class ShardRuntime {
 
   /**
    * Runs one statement on a location's database, its `{name}` tokens rewritten for that location. A
-   * statement for the primary passes the write gate: while a resharding holds the database it waits,
-   * then runs where `relocate` says its key lives in the router's map by then.
+   * statement for the primary passes the write gate: while a resharding holds the database it waits.
+   * Once admitted, a statement of a superseded map runs where `relocate` says its key lives in the
+   * router's map now — whether it waited in the switch's hold or its handle was made before the switch
+   * and used after it: the old home is fenced, and a `complete` deletes what lands there.
    */
   async run<Row>(
     location: ShardLocation,
@@ -105,14 +158,7 @@ export class ShardRuntime {
   ): Promise<QueryResult<Row>> {
     if (kind === 'read') return this.#run(location, kind, sql, params, options)
     const database = location.databaseIndex
-    if (this.gate.tryEnter(database)) {
-      try {
-        return await this.#run(location, kind, sql, params, options)
-      } finally {
-        this.gate.leave(database)
-      }
-    }
-    await this.gate.enter(database, options?.signal)
+    if (!this.gate.tryEnter(database)) await this.gate.enter(database, options?.signal)
     if (this.superseded && relocate) {
       this.gate.leave(database)
       const next = this.current()
@@ -147,6 +193,7 @@ export class ShardRuntime {
     const cluster = this.cluster(location.databaseIndex)
     const metrics = this.#metrics?.database(location.database)
     const start = metrics ? process.hrtime.bigint() : 0n
+    this.#started()
     try {
       return kind === 'read'
         ? await cluster.read<Row>(text, params, given)
@@ -159,6 +206,7 @@ export class ShardRuntime {
         metrics.queries.inc()
         metrics.duration.recordSince(start)
       }
+      this.#finished()
     }
   }
 

@@ -46,8 +46,10 @@ describe('drills', () => {
       'rolling-restart',
       'kill-app',
       'kill-primary',
+      'kill-vip-holder',
       'kill-redis',
       'kill-id-service',
+      'lag-replica',
       'overload',
     ])
     expect(findDrill('kill-app')?.description).toMatch(/kill -9/)

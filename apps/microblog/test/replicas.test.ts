@@ -60,8 +60,35 @@ describe('the microblog on a primary and two lagging replicas', () => {
     const metrics = await api.get('/metrics')
     expect(metrics.text).toMatch(/db_host_up\{host="[^"]+",role="replica"\} 1/)
     expect(metrics.text).toMatch(/db_replica_lag_seconds\{host="[^"]+"\} [0-9.e-]+/)
+    expect(metrics.text).toMatch(/db_replica_in_rotation\{host="[^"]+"\} [01]/)
     expect(metrics.text).toMatch(/db_queries_total\{host="[^"]+",route="read"\} [1-9]/)
     expect(metrics.text).toMatch(/db_pool_acquire_wait_seconds\{host="[^"]+",quantile="0\.99"\}/)
+  })
+
+  it('signs a user in at once after sign-up and refuses an old password at once after a change, replicas lagging', async () => {
+    for (const replica of set.replicas) await set.setApplyDelay(replica, 1500)
+    try {
+      const made = await api.post('/api/v1/users', { username: 'carol', password: 'first password' })
+      expect(made.status).toBe(201)
+      const first = await api.post('/api/v1/sessions', { username: 'carol', password: 'first password' })
+      expect(first.status).toBe(200)
+      const changed = await api.raw(
+        'PUT',
+        '/api/v1/users/me/password',
+        JSON.stringify({ current_password: 'first password', new_password: 'second password' }),
+        'application/json',
+        first.body.token,
+      )
+      expect(changed.status).toBe(204)
+      expect(
+        (await api.post('/api/v1/sessions', { username: 'carol', password: 'first password' })).status,
+      ).toBe(401)
+      expect(
+        (await api.post('/api/v1/sessions', { username: 'carol', password: 'second password' })).status,
+      ).toBe(200)
+    } finally {
+      for (const replica of set.replicas) await set.setApplyDelay(replica, 0)
+    }
   })
 
   it('serves a forged token ahead of the primary as no token, and counts it', async () => {

@@ -3,6 +3,8 @@ import { killApp } from './kill-app.js'
 import { killIdService } from './kill-id-service.js'
 import { killPrimary } from './kill-primary.js'
 import { killRedis } from './kill-redis.js'
+import { killVipHolder } from './kill-vip-holder.js'
+import { lagReplica } from './lag-replica.js'
 import { overload } from './overload/index.js'
 import { rollingRestart } from './rolling-restart.js'
 
@@ -11,8 +13,10 @@ export const DRILLS: readonly Drill[] = Object.freeze([
   rollingRestart,
   killApp,
   killPrimary,
+  killVipHolder,
   killRedis,
   killIdService,
+  lagReplica,
   overload,
 ])
 

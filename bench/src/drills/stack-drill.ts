@@ -22,17 +22,29 @@ import { auditWrites, markedDsbSource, type WriteAudit } from './drill-writes.js
 /** The unrecorded load a drill offers a stack it has just started and loaded. */
 const WARM_UP_MS = 15_000
 
+/** Where a drill's load goes instead of the stack's nginx (e.g. a floating address in front of it). */
+export interface DrillFront extends AsyncDisposable {
+  /** `http://host:port` the mix is sent to. */
+  readonly url: string
+}
+
 /** What a drill on the stack does under load, and the figures it adds. */
-export interface StackDrillDefinition {
+export interface StackDrillDefinition<Front extends DrillFront = DrillFront> {
   name: string
   description: string
   /** Needs PostgreSQL under Patroni (`npm run stack -- --ha`). @default false */
   ha?: boolean
-  /** The fault or release, run while the mix flows through nginx; may return figures of its own. */
+  /**
+   * Puts something in front of the stack's nginx for the drill's load (started after any warm-up,
+   * disposed after the drill). @default none: the load goes to the stack's nginx
+   */
+  front?(stack: StackSession, signal: AbortSignal, log: (line: string) => void): Promise<Front>
+  /** The fault or release, run while the mix flows; may return figures of its own. */
   action(
     stack: StackSession,
     signal: AbortSignal,
     log: (line: string) => void,
+    front: Front | undefined,
   ): Promise<void | Record<string, MetricValue>>
   /** Puts the stack back as it was (e.g. starts a killed app again). @default nothing */
   restore?(stack: StackSession, signal: AbortSignal, log: (line: string) => void): Promise<void>
@@ -48,7 +60,7 @@ export interface StackDrillDefinition {
  * every write in the database afterwards, writes `bench/results/drill-<name>.json`, and leaves the stack
  * as it found it.
  */
-export function stackDrill(definition: StackDrillDefinition): Drill {
+export function stackDrill<Front extends DrillFront>(definition: StackDrillDefinition<Front>): Drill {
   return {
     name: definition.name,
     description: definition.description,
@@ -57,8 +69,8 @@ export function stackDrill(definition: StackDrillDefinition): Drill {
   }
 }
 
-async function runStackDrill(
-  definition: StackDrillDefinition,
+async function runStackDrill<Front extends DrillFront>(
+  definition: StackDrillDefinition<Front>,
   options: Readonly<DrillOptions>,
   signal: AbortSignal,
 ): Promise<DrillOutcome> {
@@ -75,21 +87,23 @@ async function runStackDrill(
   if (stack.started) await loadAndWarm(stack, options, signal, log)
   const graph = await drillGraph(options)
   const { rate, rateSource } = await drillRate(options)
-  log(`mix at ${rate} req/s (${rateSource}) through ${state.frontUrl}, ${state.apps.length} apps`)
+  await using front = await definition.front?.(stack, signal, log)
+  const baseUrl = front?.url ?? state.frontUrl
+  log(`mix at ${rate} req/s (${rateSource}) through ${baseUrl}, ${state.apps.length} apps`)
   const run = randomBytes(4).toString('hex')
   let restored = false
   let actionMetrics: Record<string, MetricValue> = {}
   try {
     const load = await runDrillLoad(
       {
-        baseUrl: state.frontUrl,
+        baseUrl,
         ratePerSecond: rate,
         source: markedDsbSource(DSB_MIX, graph.users, run),
         seed: options.seed,
         beforeMs: options.aroundMs,
         afterMs: options.aroundMs,
         action: async () => {
-          actionMetrics = (await definition.action(stack, signal, log)) ?? {}
+          actionMetrics = (await definition.action(stack, signal, log, front)) ?? {}
         },
       },
       signal,
@@ -128,7 +142,7 @@ async function runStackDrill(
         metrics,
         target: {
           kind: 'stack',
-          base_url: state.frontUrl,
+          base_url: baseUrl,
           app_processes: state.apps.length,
           consumer_processes: state.consumers.length,
           queue: 'jetstream',

@@ -289,7 +289,7 @@ export class Cluster {
   stats(): ClusterStats {
     return {
       primary: this.#primary?.stats(),
-      hosts: this.#hosts.map((host) => host.stats()),
+      hosts: this.#hosts.map((host) => ({ ...host.stats(), inRotation: this.#inRotation(host) })),
       tokensAhead: this.#position.tokensAhead,
     }
   }
@@ -368,12 +368,15 @@ export class Cluster {
     this.#primaryLostAt ??= Date.now()
   }
 
+  /** A replica a read may go to: healthy, its lag known and within `maxLagMs`. */
+  #inRotation(h: Host): boolean {
+    return h.role === 'replica' && h.healthy && h.lagMs !== null && h.lagMs <= this.#routing.maxLagMs
+  }
+
   /** Picks where a read runs and takes a session there. */
   async #reader(options: CallOptions, tried: Set<Host>): Promise<{ host: Host; conn: DriverConnection }> {
-    const { maxLagMs, tokenWaitMs } = this.#routing
-    const fit = this.#hosts.filter(
-      (h) => h.role === 'replica' && h.healthy && h.lagMs !== null && h.lagMs <= maxLagMs && !tried.has(h),
-    )
+    const { tokenWaitMs } = this.#routing
+    const fit = this.#hosts.filter((h) => this.#inRotation(h) && !tried.has(h))
     let need = options.session?.lsn
     const primaryNow = this.#primary
     if (
@@ -405,7 +408,7 @@ export class Cluster {
         'E_NO_REPLICA',
         'no replica is fit to read (lag, health, or the session is ahead of all)',
         {
-          context: { maxLagMs, retryable: true },
+          context: { maxLagMs: this.#routing.maxLagMs, retryable: true },
         },
       )
     }

@@ -21,6 +21,11 @@ export interface HostStats extends PoolStats {
   outstanding: number
   reads: number
   writes: number
+  /**
+   * A replica reads may go to now: healthy, its lag known and within the cluster's `maxLagMs`. Always
+   * false for the primary. Set by `Cluster.stats()`; false in a host's own stats.
+   */
+  inRotation: boolean
 }
 
 const probeSql = `SELECT pg_is_in_recovery() AS recovery,
@@ -130,6 +135,7 @@ export class Host {
       outstanding: this.outstanding,
       reads: this.reads,
       writes: this.writes,
+      inRotation: false,
       ...this.pool.stats,
     }
   }

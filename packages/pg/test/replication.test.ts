@@ -247,8 +247,12 @@ describe('a primary and two streaming replicas', () => {
           10_000,
           'two probe rounds answered by replica2',
         )
-        const r2 = db.stats().hosts.find((h) => h.host === 'replica2')!
+        const stats = db.stats().hosts
+        const r2 = stats.find((h) => h.host === 'replica2')!
         expect(r2.lagMs === null || r2.lagMs > 200).toBe(true)
+        expect(r2.inRotation).toBe(false)
+        expect(stats.find((h) => h.host === 'replica1')!.inRotation).toBe(true)
+        expect(stats.find((h) => h.role === 'primary')!.inRotation).toBe(false)
       } finally {
         probes.stop()
       }
@@ -267,6 +271,11 @@ describe('a primary and two streaming replicas', () => {
       () => db.stats().hosts.every((h) => h.healthy && (h.lagMs ?? 0) <= 200),
       10_000,
       'replica2 back',
+    )
+    await until(
+      () => db.stats().hosts.find((h) => h.host === 'replica2')!.inRotation,
+      5_000,
+      'replica2 in rotation again',
     )
   }, 60_000)
 

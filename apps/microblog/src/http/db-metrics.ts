@@ -4,9 +4,10 @@ import type { Cluster } from '@hundredfold/pg'
 import { catchUp } from './metric-helpers.js'
 
 /**
- * The database's series: per host its role and health, replica lag, pool sessions, statements by route and
- * acquire wait; and reads whose consistency token was ahead of the primary. One `db.stats()` per scrape
- * fills every per-host series (the registry runs all collects before it renders any). Returns the stop.
+ * The database's series: per host its role and health, replica lag and whether reads go to it, pool
+ * sessions, statements by route and acquire wait; and reads whose consistency token was ahead of the
+ * primary. One `db.stats()` per scrape fills every per-host series (the registry runs all collects
+ * before it renders any). Returns the stop.
  */
 export function registerDbMetrics(registry: Registry, db: Cluster): () => void {
   const sessions = registry.gauge({
@@ -24,6 +25,11 @@ export function registerDbMetrics(registry: Registry, db: Cluster): () => void {
     help: 'Replay lag of each replica as last probed (NaN when unknown).',
     labelNames: ['host'],
   })
+  const rotation = registry.gauge({
+    name: 'db_replica_in_rotation',
+    help: 'Whether reads may go to each replica now: healthy, its lag known and within HF_DB_MAX_LAG_MS.',
+    labelNames: ['host'],
+  })
   const queries = registry.counter({
     name: 'db_queries_total',
     help: 'Statements sent, by host and route (read: replica-eligible; write: primary).',
@@ -35,13 +41,25 @@ export function registerDbMetrics(registry: Registry, db: Cluster): () => void {
     collect: (counter) => {
       const stats = db.stats()
       catchUp(counter, stats.tokensAhead)
-      for (const { host, role, healthy, lagMs, idle, inUse, waiting, reads, writes } of stats.hosts) {
+      for (const {
+        host,
+        role,
+        healthy,
+        lagMs,
+        inRotation,
+        idle,
+        inUse,
+        waiting,
+        reads,
+        writes,
+      } of stats.hosts) {
         sessions.labels({ host, state: 'idle' }).set(idle)
         sessions.labels({ host, state: 'in_use' }).set(inUse)
         sessions.labels({ host, state: 'waiting' }).set(waiting)
         for (const r of ['primary', 'replica', 'unknown'])
           up.labels({ host, role: r }).set(r === role && healthy ? 1 : 0)
         if (role === 'replica') lag.labels({ host }).set(lagMs === null ? Number.NaN : lagMs / 1000)
+        rotation.labels({ host }).set(inRotation ? 1 : 0)
         catchUp(queries.labels({ host, route: 'read' }), reads)
         catchUp(queries.labels({ host, route: 'write' }), writes)
       }

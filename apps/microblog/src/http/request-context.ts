@@ -108,7 +108,8 @@ export function requireUser(tokens: TokenSigner, users: UserService) {
 
 /**
  * A request's signal and timing without its read-your-writes session: for reads that may be served by
- * any replica and from L1 (a sign-in, a `/wrk2-api` user by id or name, the authors of a page).
+ * any replica and from L1 (a `/wrk2-api` user by id or name, the authors of a page), and for a sign-in,
+ * which reads the primary whatever the session.
  */
 export function sessionless(request: FastifyRequest): {
   signal: AbortSignal

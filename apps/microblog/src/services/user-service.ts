@@ -190,16 +190,20 @@ export class UserService {
     return updated.rows[0]!.token_version
   }
 
-  /** A user's stored credentials by username, read from the primary (a sign-in acts on them). */
+  /**
+   * A user's stored credentials by username, read from the primary (a replica only while no primary is
+   * known, as a cache loader does): a sign-in acts on them, so a replica's lag must neither refuse a user
+   * who has just signed up nor accept a password just changed.
+   */
   async #credentials(
     username: string,
     options: CallOptions,
   ): Promise<(User & { password_hash: string }) | undefined> {
-    const userId = await this.idByUsername(username, options)
+    const userId = (await this.#idsByUsername([username], options, 'load')).get(username)
     if (userId === undefined) return undefined
     const { rows } = await this.#db
       .on('users', userId)
-      .read<User & { password_hash: string }>(
+      .load<User & { password_hash: string }>(
         `SELECT ${userColumns}, password_hash FROM {users} WHERE user_id = $1`,
         [userId],
         options,
@@ -305,8 +309,15 @@ export class UserService {
     return (await shard.read<{ user_id: string }>(sql, [key], options)).rows[0]?.user_id
   }
 
-  /** Username → user id, through the cache when there is one (the mapping never changes once made). */
-  async #idsByUsername(usernames: readonly string[], options: CallOptions): Promise<Map<string, string>> {
+  /**
+   * Username → user id, through the cache when there is one (the mapping never changes once made; its
+   * loader reads the primary). Without a cache, from a replica — or as `load` says.
+   */
+  async #idsByUsername(
+    usernames: readonly string[],
+    options: CallOptions,
+    uncached: 'load' | 'read' = 'read',
+  ): Promise<Map<string, string>> {
     const sql = 'SELECT username, user_id FROM {usernames} WHERE username = ANY($1::text[])'
     type Row = { username: string; user_id: string }
     const lookup = async (names: readonly string[], kind: 'load' | 'read', call: CallOptions) => {
@@ -329,7 +340,7 @@ export class UserService {
       )
       return new Map([...found].map(([key, id]) => [key.slice('uname:'.length), id]))
     }
-    const rows = await lookup([...new Set(usernames)], 'read', options)
+    const rows = await lookup([...new Set(usernames)], uncached, options)
     return new Map(rows.map((r) => [r.username, r.user_id]))
   }
 

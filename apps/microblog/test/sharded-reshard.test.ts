@@ -182,6 +182,10 @@ describe('resharding the microblog 16 → 32 databases under write load', () => 
       for (const audit of Object.values(audits)) expect(audit).toMatchObject({ lost: 0, duplicated: 0 })
       expect(audits['complete']).toMatchObject({ stray: 0, counterMismatches: 0 })
       for (const s of Object.values(switches)) expect(s.report.pauseMs).toBeGreaterThan(0)
+      // And the app kept answering: writes were acknowledged after each switch, up to the end.
+      for (const [name, s] of Object.entries(switches)) {
+        expect(load.ackedBetween(s.to, to), `writes acknowledged after ${name}`).toBeGreaterThan(0)
+      }
     } finally {
       await load.stop()
     }

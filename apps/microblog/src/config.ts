@@ -89,8 +89,15 @@ export interface MicroblogConfig {
    * @default on when `HF_NATS_URL` is set, else off
    */
   queue: boolean
-  /** `HF_NATS_URL`: the JetStream broker of the queue. When unset, the queue runs in-process. */
+  /**
+   * `HF_NATS_URL`: the JetStream broker of the queue, `nats://host:port` (or `tls://`), or a cluster's
+   * servers comma-separated (`nats://10.0.0.1:4222,nats://10.0.0.2:4222,nats://10.0.0.3:4222`): the
+   * client connects to one and, when it dies, reconnects to another. As given; the list is
+   * `natsServers`. When unset, the queue runs in-process.
+   */
   natsUrl: string | undefined
+  /** `HF_NATS_URL` as a list of servers, each entry trimmed (empty when unset). */
+  natsServers: string[]
   /** `HF_CONSUMERS=off`: this process only publishes; other processes consume. @default on */
   consumers: boolean
   /**
@@ -195,6 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MicroblogConfi
     queue:
       env['HF_QUEUE'] === undefined || env['HF_QUEUE'] === '' ? !!env['HF_NATS_URL'] : flag(env, 'HF_QUEUE'),
     natsUrl: env['HF_NATS_URL'] || undefined,
+    natsServers: urlList(env['HF_NATS_URL']),
     consumers:
       env['HF_CONSUMERS'] === undefined || env['HF_CONSUMERS'] === '' ? true : flag(env, 'HF_CONSUMERS'),
     consumerLingerMs: integer(env, 'HF_CONSUMER_LINGER_MS', 50, 0, 10_000),
@@ -213,8 +221,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MicroblogConfi
   if (!/^[a-z0-9_]{1,32}$/.test(config.namespace)) {
     throw new ConfigError('HF_NAMESPACE must be 1-32 lowercase letters, digits or _')
   }
-  if (config.natsUrl !== undefined && !/^(nats|tls):\/\/[^/]+$/.test(config.natsUrl)) {
-    throw new ConfigError('HF_NATS_URL must be a nats:// URL (host and port)')
+  if (config.natsUrl !== undefined) {
+    if (config.natsServers.length === 0) throw new ConfigError(natsUrlError)
+    config.natsServers.forEach((url, i) => {
+      // The entry itself is not in the message: it may carry credentials.
+      if (!/^(nats|tls):\/\/[^/\s]+$/.test(url))
+        throw new ConfigError(`${natsUrlError}: entry ${i + 1} is not`)
+    })
   }
   if (config.queueReplicas > 1 && config.natsUrl === undefined) {
     throw new ConfigError('HF_QUEUE_REPLICAS above 1 needs HF_NATS_URL (a JetStream cluster)')
@@ -257,6 +270,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MicroblogConfi
   }
   return Object.freeze(config)
 }
+
+const natsUrlError =
+  'HF_NATS_URL must be a nats:// or tls:// URL (host and port), or several comma-separated (a cluster)'
 
 /** A comma-separated list, each entry trimmed, empty entries dropped. */
 function urlList(raw: string | undefined): string[] {

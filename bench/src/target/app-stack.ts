@@ -139,7 +139,8 @@ async function withClients<T>(
 ): Promise<T> {
   const queue = servers.natsUrl
     ? createQueue({
-        driver: jetstreamDriver({ servers: servers.natsUrl.replace(/^nats:\/\//, ''), name: 'bench' }),
+        // One server or a cluster's, comma-separated (`npm run stack -- --ha`), as the app takes them.
+        driver: jetstreamDriver({ servers: natsServers(servers.natsUrl), name: 'bench' }),
       })
     : undefined
   const redis = servers.redisUrl ? new Redis(servers.redisUrl, { maxRetriesPerRequest: 2 }) : undefined
@@ -150,6 +151,14 @@ async function withClients<T>(
     await queue?.drain().catch(() => {})
     await redis?.quit().catch(() => redis.disconnect())
   }
+}
+
+/** `HF_NATS_URL` as the NATS client's server list: `nats://a:1,nats://b:2` → `['nats://a:1', 'nats://b:2']`. */
+export function natsServers(url: string): string[] {
+  return url
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0)
 }
 
 function redactUrl(url: string): string {

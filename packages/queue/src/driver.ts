@@ -61,6 +61,19 @@ export interface StreamInfo {
   lastSeq: number
   /** The settings the broker holds for the stream (read back, not what was asked for). */
   config: StreamSettings
+  /**
+   * On a JetStream cluster: the server leading the stream and the other replicas, as the broker
+   * reports them. Absent on a single server and in-process.
+   */
+  cluster?: StreamCluster
+}
+
+/** The servers that hold a stream on a JetStream cluster. */
+export interface StreamCluster {
+  /** The server name of the stream's RAFT leader (the one that takes its writes); unset while none is elected. */
+  leader: string | undefined
+  /** The other servers holding a copy: `current` once caught up with the leader, `offline` when unreachable. */
+  replicas: Array<{ name: string; current: boolean; offline: boolean }>
 }
 
 export interface PublishSpec {

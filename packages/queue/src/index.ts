@@ -16,6 +16,7 @@ export type {
   FetchSpec,
   PublishSpec,
   QueueDriver,
+  StreamCluster,
   StreamInfo,
   StreamSettings,
   StreamSpec,

@@ -153,7 +153,8 @@ const STREAM_FULL_RETRY_S = 5
  * Publishes, retrying with the same message id while the broker does not acknowledge (a restart, a
  * stall): a publish that timed out may have been stored, and only a retry with the same id inside
  * the duplicate window can tell — the broker then keeps one copy and acknowledges it. Answering 503
- * instead would make the client's retry a second post. After the budget: 503 E_QUEUE_UNAVAILABLE.
+ * instead would make the client's retry a second post. The same while a JetStream cluster elects the
+ * stream's leader after losing a node. After the budget: 503 E_QUEUE_UNAVAILABLE.
  * A full stream refused the message outright (`E_STREAM_FULL`): 503 E_BACKLOG at once, like back-pressure.
  */
 async function publish<T>(send: () => Promise<T>, signal?: AbortSignal): Promise<T> {
@@ -171,7 +172,9 @@ async function publish<T>(send: () => Promise<T>, signal?: AbortSignal): Promise
           context: { limit: err.context['limit'] },
         })
       }
-      const retryable = err.code === 'E_PUBLISH' || err.code === 'E_CONNECT'
+      // E_NO_STREAM: the streams were made at start, so "no responders" here is a JetStream cluster
+      // electing the stream's new leader after a node loss (seconds); nothing was stored, a retry is safe.
+      const retryable = err.code === 'E_PUBLISH' || err.code === 'E_CONNECT' || err.code === 'E_NO_STREAM'
       if (!retryable || Date.now() + pause >= deadline || signal?.aborted) {
         throw new AppError(
           'E_QUEUE_UNAVAILABLE',

@@ -51,7 +51,7 @@ export async function openWriteQueue(
   const { signal, log } = options
   const driver = config.natsUrl
     ? // Short acknowledgement timeout: the write path retries with the same id within its budget.
-      jetstreamDriver({ servers: config.natsUrl, name: 'microblog', publishTimeoutMs: 2000 })
+      jetstreamDriver({ servers: config.natsServers, name: 'microblog', publishTimeoutMs: 2000 })
     : memoryDriver()
   if (!config.natsUrl) {
     log?.warn(

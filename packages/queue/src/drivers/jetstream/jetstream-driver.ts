@@ -130,13 +130,25 @@ export function jetstreamDriver(options: JetStreamDriverOptions = {}): QueueDriv
 
     streamInfo(name, signal) {
       return call(signal, { stream: name }, async ({ jsm }) => {
-        const { state, config } = await jsm.streams.info(name)
+        const { state, config, cluster } = await jsm.streams.info(name)
         return {
           messages: state.messages,
           bytes: state.bytes,
           firstSeq: state.first_seq,
           lastSeq: state.last_seq,
           config: settingsOf(config),
+          ...(cluster
+            ? {
+                cluster: {
+                  leader: cluster.leader || undefined,
+                  replicas: (cluster.replicas ?? []).map((r) => ({
+                    name: r.name,
+                    current: r.current,
+                    offline: r.offline ?? false,
+                  })),
+                },
+              }
+            : {}),
         }
       })
     },

@@ -21,6 +21,7 @@ export function microblogSettings(state: StackState, record: ProcessRecord): Rec
     // Shed on event-loop delay too: what the concurrency limit cannot see when the host is short of CPU.
     HF_GUARD_MAX_LOOP_DELAY_MS: '15',
     ...haSettings(state),
+    ...queueSettings(state),
     ...state.appEnv,
     HF_HOST: '127.0.0.1',
     HF_PORT: String(record.port),
@@ -66,6 +67,14 @@ export function databaseSettings(state: StackState): Record<string, string> {
     HF_DATABASE_URL: state.databaseUrl,
     ...(state.replicaUrls.length > 0 ? { HF_DATABASE_REPLICA_URLS: state.replicaUrls.join(',') } : {}),
   }
+}
+
+/**
+ * `--ha`: the streams at three replicas on the three-node JetStream cluster (unless `HF_QUEUE_REPLICAS`
+ * is set), so a post acknowledged with 202 is on two nodes and the loss of one loses nothing.
+ */
+export function queueSettings(state: StackState): Record<string, string> {
+  return state.natsCluster ? { HF_QUEUE_REPLICAS: String(state.natsCluster.length + 1) } : {}
 }
 
 /**

@@ -7,7 +7,7 @@ import { stackDir } from './options.js'
 import { stopPatroni } from './patroni-stack.js'
 import { stopPostgres } from './postgres.js'
 import { isRunning, stopProcess } from './processes.js'
-import { type ProcessRecord, readState, statePath, writeState } from './state.js'
+import { natsNodes, type ProcessRecord, readState, statePath, writeState } from './state.js'
 
 /** What `stackDown` did to each process. */
 export interface StackDownResult {
@@ -55,7 +55,7 @@ export async function stackDown(
     const microblogs = term(state.settings.drainMs + 15_000)
     await Promise.all([...state.apps, ...state.consumers].map((r) => step(r, microblogs)))
     await Promise.all(state.idServices.map((r) => step(r, term(15_000))))
-    await step(state.nats, term(15_000))
+    await Promise.all(natsNodes(state).map((r) => step(r, term(15_000))))
     await step(state.redis, term(15_000))
     if (state.postgres) {
       for (const replica of state.postgres.replicas) await step(replica, stopPostgres)

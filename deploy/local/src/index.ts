@@ -1,7 +1,7 @@
 /**
  * `@hundredfold/stack`: the real topology on one machine, from Debian packages — nginx in front of N
  * microblog processes, PostgreSQL primary + streaming replicas (PostGIS; with `ha`, under Patroni over a
- * 3-member etcd), Redis, NATS JetStream, the ID service twice, and consumer processes — for `npm run stack` and for tools (bench, drills).
+ * 3-member etcd), Redis, NATS JetStream (with `ha`, three nodes), the ID service twice, and consumer processes — for `npm run stack` and for tools (bench, drills).
  *
  * @example
  * import { stackUp, stackDown } from '@hundredfold/stack'
@@ -25,7 +25,14 @@ export {
 export { patroniCluster } from './patroni-stack.js'
 export type { RestartEvent } from './restart.js'
 export { type RestartAppsOptions, restartApps } from './restart-apps.js'
-export type { PatroniState, ProcessKind, ProcessRecord, StackSettings, StackState } from './state.js'
+export {
+  natsNodes,
+  type PatroniState,
+  type ProcessKind,
+  type ProcessRecord,
+  type StackSettings,
+  type StackState,
+} from './state.js'
 export { type ProcessStatus, readStackState, type StackStatus, stackStatus } from './status.js'
 export { formatDown, formatStatus, formatUpSummary } from './summary.js'
 export { type StackUpResult, stackUp } from './up.js'

@@ -99,7 +99,8 @@ export async function primaryDatabaseUrl(
 }
 
 /**
- * Sends `signal` to the stack's process named `name` (`redis`, `nats`, `id-service-1`, `consumer-1`…;
+ * Sends `signal` to the stack's process named `name` (`redis`, `nats` or with `--ha`
+ * `nats-1`…`nats-3`, `id-service-1`, `consumer-1`…;
  * apps have `killApp`, PostgreSQL under Patroni `killPrimary`) and, for an ending signal, waits for it
  * to exit — for drills. `npm run stack` starts it again. Resolves with its PID; `E_NOT_RUNNING` when
  * there is no such process or it does not run.

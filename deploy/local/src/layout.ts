@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { haLayout } from './ha/ha-layout.js'
 import { resolvePatroniOptions } from './ha/patroni-options.js'
+import { planNats } from './nats-layout.js'
 import type { ResolvedStackOptions } from './options.js'
 import { entryPoints } from './paths.js'
 import { allProcesses, type PatroniState, type ProcessRecord, type StackState } from './state.js'
@@ -9,7 +10,7 @@ import { allProcesses, type PatroniState, type ProcessRecord, type StackState } 
 export const portOffsets = Object.freeze({
   postgres: 0, // primary; replica n at +n
   redis: 10,
-  nats: 20,
+  nats: 20, // --ha: nats-1…3 at +20/+21/+22, +23/+24/+25, +26/+27/+28 (client, monitor, route)
   natsMonitor: 21,
   idService: 30, // two
   consumer: 40,
@@ -100,7 +101,12 @@ export function planStack(options: ResolvedStackOptions, previous?: StackState):
   const patroni = options.ha ? planPatroni(options, record) : undefined
   const databaseHosts = patroni?.members.map((m) => m.url)
   const redisPort = basePort + portOffsets.redis
-  const natsPort = basePort + portOffsets.nats
+  const nats = planNats({
+    firstPort: basePort + portOffsets.nats,
+    storeDir: paths.nats,
+    logDir: paths.logs,
+    ha: options.ha,
+  })
   const now = new Date().toISOString()
   return {
     version: 1,
@@ -122,7 +128,7 @@ export function planStack(options: ResolvedStackOptions, previous?: StackState):
     replicaUrls: patroni ? [] : replicas.map((r) => r.url),
     ...(databaseHosts ? { databaseHosts } : {}),
     redisUrl: `redis://127.0.0.1:${redisPort}`,
-    natsUrl: `nats://127.0.0.1:${natsPort}`,
+    natsUrl: nats.natsUrl,
     ...(patroni ? { patroni } : { postgres: { primary, replicas } }),
     redis: record({
       name: 'redis',
@@ -133,16 +139,8 @@ export function planStack(options: ResolvedStackOptions, previous?: StackState):
       dataDir: paths.redis,
       markers: ['redis-server', String(redisPort)],
     }),
-    nats: record({
-      name: 'nats',
-      kind: 'nats',
-      port: natsPort,
-      url: `nats://127.0.0.1:${natsPort}`,
-      log: log('nats'),
-      dataDir: paths.nats,
-      monitorPort: basePort + portOffsets.natsMonitor,
-      markers: ['nats-server', paths.nats],
-    }),
+    nats: record(nats.nats),
+    ...(nats.natsCluster ? { natsCluster: nats.natsCluster.map((r) => record(r)) } : {}),
     idServices: [1, 2].map((n) =>
       http(`id-service-${n}`, 'id-service', basePort + portOffsets.idService + n - 1, entryPoints.idService),
     ),

@@ -16,7 +16,7 @@ export type ProcessKind =
 
 /** One process of the stack, as `stack.json` records it. */
 export interface ProcessRecord {
-  /** `postgres-primary`, `postgres-replica-1` (`--ha`: `etcd-1`, `pg-1`), `redis`, `nats`, `id-service-1`, `app-1`, `consumer-1`, `nginx`. */
+  /** `postgres-primary`, `postgres-replica-1` (`--ha`: `etcd-1`, `pg-1`, `nats-1`…`nats-3`), `redis`, `nats`, `id-service-1`, `app-1`, `consumer-1`, `nginx`. */
   readonly name: string
   readonly kind: ProcessKind
   readonly port: number
@@ -28,6 +28,8 @@ export interface ProcessRecord {
   readonly dataDir?: string
   /** NATS: the monitoring port (`/healthz`). Patroni: its REST API's port. */
   readonly monitorPort?: number
+  /** NATS with `--ha`: the port its cluster routes listen on (the other nodes connect there). */
+  readonly routePort?: number
   /** The PID while it runs (for PostgreSQL and nginx: the postmaster's, the master's). */
   pid?: number | undefined
   /** `/proc/<pid>/stat` start time (clock ticks since boot): with the PID, names this very process. */
@@ -84,13 +86,17 @@ export interface StackState {
   /** `--ha`: `HF_DATABASE_HOSTS` of the apps, every member's `microblog` database; the primary is whichever says so. */
   readonly databaseHosts?: readonly string[]
   readonly redisUrl: string
+  /** `HF_NATS_URL` of the apps: `nats://127.0.0.1:<port>`; `--ha`: every node's, comma-separated. */
   readonly natsUrl: string
   /** PostgreSQL run by the stack itself (absent with `--ha`). */
   readonly postgres?: { readonly primary: ProcessRecord; readonly replicas: ProcessRecord[] }
   /** `--ha`: PostgreSQL under Patroni. */
   readonly patroni?: PatroniState
   readonly redis: ProcessRecord
+  /** NATS with JetStream: `nats`; `--ha`: the cluster's first node, `nats-1` (see `natsNodes`). */
   readonly nats: ProcessRecord
+  /** `--ha`: the JetStream cluster's other nodes, `nats-2` and `nats-3` (absent without `--ha`). */
+  readonly natsCluster?: ProcessRecord[]
   readonly idServices: ProcessRecord[]
   apps: ProcessRecord[]
   consumers: ProcessRecord[]
@@ -110,12 +116,23 @@ export function allProcesses(state: StackState): ProcessRecord[] {
     ...(state.postgres ? [state.postgres.primary, ...state.postgres.replicas] : []),
     ...(state.patroni ? [...state.patroni.etcd, ...state.patroni.members] : []),
     state.redis,
-    state.nats,
+    ...natsNodes(state),
     ...state.idServices,
     ...state.apps,
     ...state.consumers,
     state.nginx,
   ]
+}
+
+/**
+ * Every NATS server of the stack: `[nats]`, or with `--ha` `[nats-1, nats-2, nats-3]`. In the cluster
+ * each node's server name is its process name, so a stream's `cluster.leader` names the process.
+ *
+ * @example
+ * const leader = natsNodes(state).find((r) => r.name === info.cluster?.leader)
+ */
+export function natsNodes(state: StackState): ProcessRecord[] {
+  return [state.nats, ...(state.natsCluster ?? [])]
 }
 
 /** The stack recorded in `dir`, or undefined when there is none. */

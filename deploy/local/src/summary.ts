@@ -2,7 +2,7 @@ import { relative } from 'node:path'
 import { defaultAppLogLevel } from './apps.js'
 import type { Outcome } from './context.js'
 import type { StackDownResult } from './down.js'
-import { allProcesses, type StackState } from './state.js'
+import { allProcesses, natsNodes, type StackState } from './state.js'
 import type { StackStatus } from './status.js'
 
 function table(header: string[], rows: string[][]): string {
@@ -32,7 +32,11 @@ export function formatUpSummary(
     outcomes.get(r.name) ?? '-',
     relative(state.dir, r.log),
   ])
-  const nats = state.nats.monitorPort ? `NATS monitor http://127.0.0.1:${state.nats.monitorPort}` : ''
+  const monitors = natsNodes(state).map((r) => `http://127.0.0.1:${r.monitorPort}`)
+  const nats =
+    monitors.length > 1
+      ? `NATS JetStream cluster of ${monitors.length} (streams at R${monitors.length}), monitors ${monitors.join(' ')}`
+      : `NATS monitor ${monitors[0]}`
   return [
     `stack up in ${(elapsedMs / 1000).toFixed(1)} s: ${state.frontUrl}`,
     '',

@@ -27,7 +27,7 @@ export interface StackUpResult {
 
 /**
  * Brings the stack up in dependency order, each step health-gated: PostgreSQL primary, replicas,
- * Redis, NATS JetStream, the ID services, the apps and consumers, then nginx. Idempotent: what runs
+ * Redis, NATS JetStream (`--ha`: a cluster of three), the ID services, the apps and consumers, then nginx. Idempotent: what runs
  * is reused, what is missing is (re)started, a changed number of apps is a graceful nginx reload,
  * and changed `HF_*` settings roll the apps onto them one at a time.
  *
@@ -92,6 +92,7 @@ async function portsToTake(state: StackState): Promise<Array<{ port: number; com
     if (isRunning(record)) continue
     wanted.push({ port: record.port, component: record.name })
     if (record.monitorPort) wanted.push({ port: record.monitorPort, component: `${record.name} monitor` })
+    if (record.routePort) wanted.push({ port: record.routePort, component: `${record.name} routes` })
   }
   return wanted
 }

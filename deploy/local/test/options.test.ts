@@ -1,6 +1,9 @@
 import { resolveStackOptions, StackError, stackDefaults } from '@hundredfold/stack'
 import { describe, expect, it } from 'vitest'
+import { microblogSettings } from '../src/apps.js'
 import { passThrough, planStack } from '../src/layout.js'
+import { natsArgs } from '../src/nats.js'
+import { allProcesses, natsNodes } from '../src/state.js'
 
 describe('stack options', () => {
   it('takes flags over HF_STACK_* over the running stack over the defaults', () => {
@@ -55,6 +58,8 @@ describe('stack options', () => {
     expect(state.postgres!.primary.port).toBe(20_000)
     expect(state.postgres!.replicas.map((r) => r.port)).toEqual([20_001, 20_002])
     expect([state.redis.port, state.nats.port, state.nats.monitorPort]).toEqual([20_010, 20_020, 20_021])
+    expect([state.nats.name, state.nats.routePort, state.natsCluster]).toEqual(['nats', undefined, undefined])
+    expect(state.natsUrl).toBe('nats://127.0.0.1:20020')
     expect(state.idServices.map((r) => r.port)).toEqual([20_030, 20_031])
     expect(state.consumers.map((r) => r.port)).toEqual([20_040])
     expect(state.apps.map((r) => r.port)).toEqual([20_100, 20_101])
@@ -100,5 +105,58 @@ describe('stack options', () => {
     // The Patroni block widens the internal block to 200 ports.
     expect(refused({ HF_STACK_HA: 'on' }, { basePort: 20_000, port: 20_190 })).toMatch(/20000\.\.20199/)
     expect(refused({}, { basePort: 20_000, port: 20_190 })).toBe('accepted')
+  })
+
+  it('with --ha, runs NATS as three clustered nodes on +20…+28 and hands the apps all three at R3', () => {
+    const options = resolveStackOptions({ env: { HF_STACK_HA: 'on' }, dir: '/var/tmp/x', basePort: 20_000 })
+    const state = planStack(options)
+    const nodes = natsNodes(state)
+    expect(nodes.map((r) => [r.name, r.port, r.monitorPort, r.routePort])).toEqual([
+      ['nats-1', 20_020, 20_021, 20_022],
+      ['nats-2', 20_023, 20_024, 20_025],
+      ['nats-3', 20_026, 20_027, 20_028],
+    ])
+    expect(state.nats.name).toBe('nats-1')
+    expect(state.natsCluster?.map((r) => r.name)).toEqual(['nats-2', 'nats-3'])
+    expect(new Set(nodes.map((r) => r.dataDir)).size).toBe(3)
+    // Each process once, in `allProcesses` as in `status` and `down`.
+    const names = allProcesses(state).map((r) => r.name)
+    expect(names.filter((n) => n.startsWith('nats'))).toEqual(['nats-1', 'nats-2', 'nats-3'])
+    expect(new Set(names).size).toBe(names.length)
+    expect(state.natsUrl).toBe('nats://127.0.0.1:20020,nats://127.0.0.1:20023,nats://127.0.0.1:20026')
+    const app = microblogSettings(state, state.apps[0]!)
+    expect(app).toMatchObject({ HF_NATS_URL: state.natsUrl, HF_QUEUE_REPLICAS: '3' })
+    // The user's own HF_QUEUE_REPLICAS wins; without --ha the stack sets none.
+    const own = planStack(
+      resolveStackOptions({
+        env: { HF_STACK_HA: 'on', HF_QUEUE_REPLICAS: '1' },
+        dir: '/var/tmp/x',
+        basePort: 20_000,
+      }),
+    )
+    expect(microblogSettings(own, own.apps[0]!)['HF_QUEUE_REPLICAS']).toBe('1')
+    const single = planStack(resolveStackOptions({ env: {}, dir: '/var/tmp/x', basePort: 20_000 }))
+    expect(microblogSettings(single, single.apps[0]!)['HF_QUEUE_REPLICAS']).toBeUndefined()
+    // nats-2: its own store and name, a route port, routes to the other two.
+    expect(natsArgs(state, state.natsCluster![0]!)).toEqual([
+      '-js',
+      '-a',
+      '127.0.0.1',
+      '-p',
+      '20023',
+      '-m',
+      '20024',
+      '-sd',
+      '/var/tmp/x/nats/nats-2',
+      '-n',
+      'nats-2',
+      '--cluster',
+      'nats://127.0.0.1:20025',
+      '--cluster_name',
+      'hf-stack-20020',
+      '--routes',
+      'nats://127.0.0.1:20022,nats://127.0.0.1:20028',
+    ])
+    expect(natsArgs(single, single.nats)).not.toContain('--cluster')
   })
 })

@@ -49,6 +49,7 @@ describe('drills', () => {
       'kill-vip-holder',
       'kill-redis',
       'kill-id-service',
+      'kill-nats-node',
       'lag-replica',
       'overload',
     ])

@@ -12,6 +12,7 @@ export const ALL_DRILLS: readonly string[] = Object.freeze([
   'kill-vip-holder',
   'kill-redis',
   'kill-id-service',
+  'kill-nats-node',
   'lag-replica',
   'kill-primary',
 ])

@@ -1,6 +1,7 @@
 import type { Drill } from './drill.js'
 import { killApp } from './kill-app.js'
 import { killIdService } from './kill-id-service.js'
+import { killNatsNode } from './kill-nats-node.js'
 import { killPrimary } from './kill-primary.js'
 import { killRedis } from './kill-redis.js'
 import { killVipHolder } from './kill-vip-holder.js'
@@ -16,6 +17,7 @@ export const DRILLS: readonly Drill[] = Object.freeze([
   killVipHolder,
   killRedis,
   killIdService,
+  killNatsNode,
   lagReplica,
   overload,
 ])

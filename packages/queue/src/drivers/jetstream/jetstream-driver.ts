@@ -14,6 +14,7 @@ import {
   nanos,
 } from './nats-client.js'
 import { AsyncPublisher } from './publisher.js'
+import { retryTimeouts } from './retry-timeouts.js'
 import { createConfig, settingsOf, updatableConfig } from './stream-config.js'
 
 /** Options of `jetstreamDriver()`: either where to connect or an existing connection. */
@@ -106,16 +107,18 @@ export function jetstreamDriver(options: JetStreamDriverOptions = {}): QueueDriv
     kind: 'jetstream',
 
     ensureStream(spec, signal) {
-      return call(signal, { stream: spec.name }, async ({ jsm }) => {
-        const existing = await jsm.streams.info(spec.name).then(
-          (info) => info.config,
-          (err: unknown) => (apiCode(err) === NOT_FOUND.stream ? undefined : Promise.reject(err)),
-        )
-        if (existing) {
-          checkFixedSettings(spec, settingsOf(existing))
-          await jsm.streams.update(spec.name, updatableConfig(spec))
-        } else await jsm.streams.add(createConfig(spec))
-      })
+      return call(signal, { stream: spec.name }, ({ jsm }) =>
+        retryTimeouts(async () => {
+          const existing = await jsm.streams.info(spec.name).then(
+            (info) => info.config,
+            (err: unknown) => (apiCode(err) === NOT_FOUND.stream ? undefined : Promise.reject(err)),
+          )
+          if (existing) {
+            checkFixedSettings(spec, settingsOf(existing))
+            await jsm.streams.update(spec.name, updatableConfig(spec))
+          } else await jsm.streams.add(createConfig(spec))
+        }, signal),
+      )
     },
 
     deleteStream(name, signal) {
@@ -169,15 +172,17 @@ export function jetstreamDriver(options: JetStreamDriverOptions = {}): QueueDriv
 
     ensureConsumer(stream, spec, signal) {
       forget(stream, spec.durable)
-      return call(signal, { stream, consumer: spec.durable }, async ({ jsm }) => {
-        const config = consumerConfig(spec)
-        const exists = await jsm.consumers.info(stream, spec.durable).then(
-          () => true,
-          (err: unknown) => (apiCode(err) === NOT_FOUND.consumer ? false : Promise.reject(err)),
-        )
-        if (exists) await jsm.consumers.update(stream, spec.durable, config)
-        else await jsm.consumers.add(stream, { ...config, durable_name: spec.durable })
-      })
+      return call(signal, { stream, consumer: spec.durable }, ({ jsm }) =>
+        retryTimeouts(async () => {
+          const config = consumerConfig(spec)
+          const exists = await jsm.consumers.info(stream, spec.durable).then(
+            () => true,
+            (err: unknown) => (apiCode(err) === NOT_FOUND.consumer ? false : Promise.reject(err)),
+          )
+          if (exists) await jsm.consumers.update(stream, spec.durable, config)
+          else await jsm.consumers.add(stream, { ...config, durable_name: spec.durable })
+        }, signal),
+      )
     },
 
     deleteConsumer(stream, durable, signal) {

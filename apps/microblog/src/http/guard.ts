@@ -25,12 +25,23 @@ import { catchUp } from './metric-helpers.js'
 /** Routes no guard touches: probes and scrapes must answer however loaded the process is. */
 const EXEMPT = ['/healthz', '/readyz', '/metrics']
 
+/**
+ * Composes in flight at once per process, past which one is refused with 503 `E_BULKHEAD_FULL`. They are
+ * out of the inbound concurrency limit: a compose may wait seconds for the broker (a JetStream cluster
+ * electing a stream leader after a node loss) while doing no work, and under the adaptive limit those
+ * waits took every permit and lowered the limit, so reads were shed for as long (a `kill-nats-node`
+ * drill: every request refused for 4 s).
+ */
+export const COMPOSES_IN_FLIGHT = 256
+
 /** The HTTP edge's guards: the inbound concurrency limit, the sign-in throttles, the password-hash pool. */
 export interface HttpGuard {
   /** The inbound limiter, when `HF_GUARD_CONCURRENCY` is not `off`. */
   readonly concurrency: ConcurrencyLimiter | undefined
   /** Registrations and sign-ins: at most four password hashes at once (libuv's threads), a bounded queue. */
   readonly passwords: Bulkhead
+  /** Composes, out of the inbound limit: at most {@link COMPOSES_IN_FLIGHT} at once, no queue. */
+  readonly composes: Bulkhead
   /** Per client address, for `POST /api/v1/sessions`; `undefined` when off. */
   readonly loginPerIp: RateLimiter | undefined
   /** Per client address, for `POST /api/v1/users`; `undefined` when off. */
@@ -85,6 +96,7 @@ export function registerGuard(
     queueTimeoutMs: 8_000,
     registry,
   })
+  const composes = bulkhead({ name: 'compose', maxConcurrent: COMPOSES_IN_FLIGHT, maxQueued: 0, registry })
   app.register(guardPlugin, {
     concurrency: concurrency ?? false,
     exempt: EXEMPT,
@@ -114,6 +126,7 @@ export function registerGuard(
   return {
     concurrency,
     passwords,
+    composes,
     loginPerIp,
     registerPerIp,
     async throttleUsername(username, request, reply) {
@@ -204,6 +217,11 @@ function inboundLimiter(config: GuardConfig, registry: Registry): ConcurrencyLim
  * concurrency limit. Its own bounded pool (`passwords`) guards it; tens of ms of hashing per request
  * would otherwise read to the adaptive limit as a slow server and shrink it for every route.
  */
+/** A compose route's guard config: out of the inbound concurrency limit (see {@link COMPOSES_IN_FLIGHT}). */
+export function composeRoute() {
+  return { guard: { concurrency: false } }
+}
+
 export function passwordRoute(limiter: RateLimiter | undefined, policy: string) {
   return {
     guard: { concurrency: false, rateLimit: limiter ? { limiter, policy } : (false as const) },

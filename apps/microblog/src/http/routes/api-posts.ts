@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { AppError } from '../../domain/app-error.js'
 import type { Services } from '../../services/index.js'
 import type { PageRequest, Post } from '../../services/types.js'
-import type { HttpGuard } from '../guard.js'
+import { composeRoute, type HttpGuard } from '../guard.js'
 import { requireUser, sessionless } from '../request-context.js'
 import { pageQuery, postPage, postView, textPattern, userIdParams } from '../schemas.js'
 import { postJson } from '../views.js'
@@ -29,6 +29,7 @@ export function apiPostRoutes(app: FastifyInstance, services: Services, guard: H
   app.post<{ Body: { text: string; latitude?: number; longitude?: number } }>(
     '/api/v1/posts',
     {
+      config: composeRoute(),
       preHandler: authenticated,
       schema: {
         body: {
@@ -52,9 +53,9 @@ export function apiPostRoutes(app: FastifyInstance, services: Services, guard: H
           context: { rules: verdict.rules, score: verdict.score },
         })
       }
-      const { post, queued } = await writes.compose(
-        { authorId: author.user_id, ...request.body },
-        request.ctx,
+      const { post, queued } = await guard.composes.execute(
+        () => writes.compose({ authorId: author.user_id, ...request.body }, request.ctx),
+        request.ctx.signal,
       )
       // 202: the queue holds it; it is stored and in followers' timelines moments later.
       return reply

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError } from '../../domain/app-error.js'
 import type { Services } from '../../services/index.js'
 import type { CallOptions, Media, Post, User } from '../../services/types.js'
-import { type HttpGuard, passwordRoute } from '../guard.js'
+import { composeRoute, type HttpGuard, passwordRoute } from '../guard.js'
 import { sessionless } from '../request-context.js'
 import { textPattern, usernamePattern } from '../schemas.js'
 import { hasWrk2PostText, wrk2PostText } from '../views.js'
@@ -111,7 +111,7 @@ export function wrk2ApiRoutes(app: FastifyInstance, services: Services, guard: H
     return reply.type('text/plain; charset=utf-8').send('Success!')
   })
 
-  app.post('/wrk2-api/post/compose', async (request, reply) => {
+  app.post('/wrk2-api/post/compose', { config: composeRoute() }, async (request, reply) => {
     const f = fields(request, ['username', 'user_id', 'text', 'post_type'])
     if (f.text.length === 0 || f.text.length > maxTextLength || !textRegex.test(f.text)) {
       throw new AppError('E_VALIDATION', `text must be 1-${maxTextLength} printable characters`)
@@ -126,7 +126,10 @@ export function wrk2ApiRoutes(app: FastifyInstance, services: Services, guard: H
     // DeathStarBench's text is random characters, spam to any text classifier: this surface only checks
     // (so the check's cost is in the mix) and counts the verdict.
     await guard.screen(f.text, request.ctx.signal)
-    await writes.compose({ authorId, text: f.text, media, postType: Number(f.post_type) }, request.ctx)
+    await guard.composes.execute(
+      () => writes.compose({ authorId, text: f.text, media, postType: Number(f.post_type) }, request.ctx),
+      request.ctx.signal,
+    )
     return reply.type('text/plain; charset=utf-8').send('Successfully upload post')
   })
 

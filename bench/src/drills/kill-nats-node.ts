@@ -55,7 +55,7 @@ export const killNatsNode = stackDrill({
   metrics: () => ({}),
 })
 
-/** The posts stream (else the first stream) as the first of `nodes` that answers describes it. */
+/** The posts stream (`<namespace>_posts`, else the first stream) as the first of `nodes` that answers describes it. */
 async function postsStream(
   nodes: readonly ProcessRecord[],
   signal: AbortSignal,
@@ -70,7 +70,7 @@ async function postsStream(
       )
       .catch(() => undefined)
     const streams = (body?.account_details ?? []).flatMap((account) => account.stream_detail ?? [])
-    const posts = streams.find((s) => s.name.includes('posts')) ?? streams[0]
+    const posts = streams.find((s) => s.name.endsWith('_posts')) ?? streams[0]
     if (posts) return posts
   }
   return undefined

@@ -7,7 +7,7 @@ import pg from 'pg'
 import { meanRate, peakRate, sampleCounters } from './counter-sampler.js'
 import { stackDrill } from './stack-drill.js'
 
-/** How long the drill pauses one replica's replay: its lag grows past 5 s, to about this. */
+/** How long the drill holds one replica's WAL back: its lag grows past 5 s, to about this. */
 const LAGGING_FOR_MS = 15_000
 /** Reads of the replica's counters before the delay: the baseline. */
 const BEFORE_MS = 3_000
@@ -30,10 +30,8 @@ interface ReadProbe {
 }
 
 /**
- * `npm run drill -- lag-replica`: one replica's replay paused (`pg_wal_replay_pause()`) for 15 s under
- * the mix, then resumed: its lag grows past 5 s while the WAL keeps arriving. (Not
- * `recovery_min_apply_delay`: Patroni owns the recovery settings of its members and strips them from
- * `postgresql.auto.conf`.) `@hundredfold/pg` sees the lag pass `maxLagMs` and takes the replica out of
+ * `npm run drill -- lag-replica`: one replica's WAL receiver stopped (SIGSTOP) for 15 s under the mix,
+ * then continued: its lag grows past 5 s. `@hundredfold/pg` sees the lag pass `maxLagMs` and takes the replica out of
  * read rotation (`db_replica_in_rotation` 0 on every app); it comes back once caught up. Meanwhile a
  * probe — a `@hundredfold/pg` cluster over the same members, routed as the apps route — writes a row
  * every 50 ms and reads it back from a replica at once, without the write's session and with it (the
@@ -43,7 +41,7 @@ interface ReadProbe {
 export const lagReplica = stackDrill({
   name: 'lag-replica',
   description:
-    'one PostgreSQL replica 15 s behind (replay paused) under the mix at half its MST, with a read-your-writes probe on the same members',
+    'one PostgreSQL replica 15 s behind (its WAL receiver stopped) under the mix at half its MST, with a read-your-writes probe on the same members',
   async action(stack, signal, log) {
     const replica = await aReplica(stack.state, signal)
     const label = `host="127.0.0.1:${replica.port}/microblog"`
@@ -57,16 +55,18 @@ export const lagReplica = stackDrill({
     const samples = sampleCounters(urls, names, 250, AbortSignal.any([signal, sampling.signal]))
     const probing = new AbortController()
     let probe: Promise<ReadProbe> | undefined
+    let receiver: number | undefined
     try {
       await sleep(BEFORE_MS, undefined, { signal })
       const delayedAt = performance.now()
-      await setReplay(replica.url, 'pause', signal)
-      log(`${replica.name}: replay paused`)
+      receiver = await setReplay(replica.url, 'pause', signal)
+      log(`${replica.name}: WAL receiver (pid ${receiver}) stopped`)
       probe = probeReadYourWrites(stack.state, replica.port, AbortSignal.any([signal, probing.signal]))
       await sleep(LAGGING_FOR_MS, undefined, { signal })
-      await setReplay(replica.url, 'resume', signal)
+      await setReplay(replica.url, 'resume', signal, receiver)
+      receiver = undefined
       const liftedAt = performance.now()
-      log(`${replica.name}: replay resumed`)
+      log(`${replica.name}: WAL receiver continued`)
       probing.abort()
       const seen = await probe
       await sleep(AFTER_MS, undefined, { signal })
@@ -76,14 +76,14 @@ export const lagReplica = stackDrill({
       const back = all.find((x) => x.at > liftedAt && (x.values[rotation] ?? 0) === apps)
       return {
         lagging_replica: replica.name,
-        // From the pause to the first reading with every app reading elsewhere.
+        // From the stop to the first reading with every app reading elsewhere.
         left_rotation_s: out ? round((out.at - delayedAt) / 1000) : null,
-        // From the resume to the first reading with every app reading from it again.
+        // From the continue to the first reading with every app reading from it again.
         rejoined_s: back ? round((back.at - liftedAt) / 1000) : null,
         // Its lag as the apps saw it (the gauge is summed over them).
         replica_lag_peak_s: Math.round((maxOf(all, lag) / apps) * 100) / 100,
         replica_reads_per_s_before: meanRate(all, host, delayedAt - BEFORE_MS, delayedAt),
-        // From 2 s after the pause (its lag seen past maxLagMs) to the resume: out of rotation, 0.
+        // From 2 s after the stop (its lag seen past maxLagMs) to the continue: out of rotation, 0.
         replica_reads_per_s_lagging: meanRate(all, host, delayedAt + 2_000, liftedAt),
         replica_reads_per_s_after: meanRate(all, host, liftedAt + AFTER_MS / 2, liftedAt + AFTER_MS),
         replica_reads_peak_per_s_after: peakRate(all, host, liftedAt, liftedAt + AFTER_MS),
@@ -91,20 +91,16 @@ export const lagReplica = stackDrill({
         stale_reads_with_token: seen.staleWithToken,
         stale_reads_without_token: seen.staleWithoutToken,
         read_probe_errors: seen.errors,
-        // From the pause on: 0 once it left rotation; the first reads may precede the probe that saw the lag.
+        // From the stop on: 0 once it left rotation; the first reads may precede the probe that saw the lag.
         probe_reads_on_lagging_replica: seen.onLagging,
       }
     } finally {
+      if (receiver !== undefined) process.kill(receiver, 'SIGCONT')
       probing.abort()
       await probe?.catch(() => undefined)
       sampling.abort()
       await samples.catch(() => [])
     }
-  },
-  async restore(stack, signal) {
-    // Idempotent: after a failed action the replay must not stay paused.
-    const replica = await aReplica(stack.state, signal).catch(() => undefined)
-    if (replica) await setReplay(replica.url, 'resume', signal).catch(() => {})
   },
   floors: { stale_reads_with_token: { max: 0 }, left_rotation_s: { max: 5 } },
   metrics: () => ({}),
@@ -127,16 +123,33 @@ async function aReplica(
   return { name: record.name, port: record.port, url: superuser(record.port) }
 }
 
-/** Pauses or resumes a replica's WAL replay (`pg_wal_replay_pause()` / `_resume()`). */
-async function setReplay(url: string, what: 'pause' | 'resume', signal: AbortSignal): Promise<void> {
+/**
+ * Stops (SIGSTOP) or continues (SIGCONT) a replica's WAL receiver, by the PID `pg_stat_wal_receiver`
+ * gives: no WAL arrives, so replay stops and the lag grows. Neither `pg_wal_replay_pause()` nor
+ * `recovery_min_apply_delay` holds under Patroni, which resumes a paused replay within a second and
+ * strips recovery settings from `postgresql.auto.conf`; a stopped process it leaves alone.
+ */
+async function setReplay(
+  url: string,
+  what: 'pause' | 'resume',
+  signal: AbortSignal,
+  known?: number,
+): Promise<number | undefined> {
   signal.throwIfAborted()
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 })
-  await client.connect()
-  try {
-    await client.query(what === 'pause' ? 'SELECT pg_wal_replay_pause()' : 'SELECT pg_wal_replay_resume()')
-  } finally {
-    await client.end()
+  let pid = known
+  if (pid === undefined) {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 })
+    await client.connect()
+    try {
+      const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_wal_receiver')
+      pid = rows[0]?.pid
+    } finally {
+      await client.end()
+    }
   }
+  if (pid === undefined) throw new Error(`the replica at ${url} runs no WAL receiver`)
+  process.kill(pid, what === 'pause' ? 'SIGSTOP' : 'SIGCONT')
+  return pid
 }
 
 /** The probe's table, in each member's `postgres` database (replicated like every other). */

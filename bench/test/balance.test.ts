@@ -147,9 +147,14 @@ describe('balance suite: load', () => {
       expect(figures.ok + failed).toBe(figures.requests)
       expect(figures.latency.count).toBe(figures.requests)
     }
-    // Every normal-phase request was answered 2xx (on a busy machine some may be `late`, never failed).
-    const normalFailures = Object.entries(result.phases.normal.failures).filter(([, n]) => n > 0)
-    expect(normalFailures.filter(([kind]) => kind !== 'late')).toEqual([])
+    // Every normal-phase request was answered 2xx. On a busy machine some may be `late`, and a few
+    // `socket`: a phase is a request's send time, but backend #0 is slow by the time a request reaches
+    // it, so one sent at the end of the normal phase and read at the start of the slow one is still
+    // waiting there when #0 is killed. Nothing else.
+    const normal = result.phases.normal
+    const normalFailures = Object.entries(normal.failures).filter(([, n]) => n > 0)
+    expect(normalFailures.filter(([kind]) => kind !== 'late' && kind !== 'socket')).toEqual([])
+    expect(normal.failures['socket'] ?? 0).toBeLessThanOrEqual(Math.ceil(normal.requests * 0.05))
     // Backend #0 answers after 2 s in the slow phase: round-robin-like BalancedPool cannot succeed there.
     expect(result.phases.slow.success_within_1s_rate).toBeLessThan(1)
     expect(run.backend_requests!.killed[0]).toBe(0)

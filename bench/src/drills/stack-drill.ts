@@ -61,16 +61,18 @@ export interface StackDrillDefinition<Front extends DrillFront = DrillFront> {
  * as it found it.
  */
 export function stackDrill<Front extends DrillFront>(definition: StackDrillDefinition<Front>): Drill {
+  const floors = { ...definition.floors, acked_writes_lost: { max: 0 } }
   return {
     name: definition.name,
     description: definition.description,
-    floors: { ...definition.floors, acked_writes_lost: { max: 0 } },
-    run: (options, signal) => runStackDrill(definition, options, signal),
+    floors,
+    run: (options, signal) => runStackDrill(definition, floors, options, signal),
   }
 }
 
 async function runStackDrill<Front extends DrillFront>(
   definition: StackDrillDefinition<Front>,
+  floors: Readonly<Record<string, Floor>>,
   options: Readonly<DrillOptions>,
   signal: AbortSignal,
 ): Promise<DrillOutcome> {
@@ -133,8 +135,8 @@ async function runStackDrill<Front extends DrillFront>(
       failed_writes_stored: audit.failed_but_stored,
       run_s: round((performance.now() - started) / 1000, 1),
     }
-    const floors = judgeFloors({ ...definition.floors, acked_writes_lost: { max: 0 } }, metrics)
-    metrics['floors_met'] = floors.every((verdict) => verdict.met)
+    const verdicts = judgeFloors(floors, metrics)
+    metrics['floors_met'] = verdicts.every((verdict) => verdict.met)
     const file = await writeResults(
       `drill-${definition.name}`,
       {
@@ -149,7 +151,7 @@ async function runStackDrill<Front extends DrillFront>(
         },
         notes: [`rate: ${rateSource}`],
         extra: {
-          floors,
+          floors: verdicts,
           failures_by_outcome: failuresByOutcome(load.events),
           write_audit: audit,
           per_second: perSecond(load),
@@ -158,7 +160,7 @@ async function runStackDrill<Front extends DrillFront>(
       { outDir: options.outDir },
     )
     log(`wrote ${file}`)
-    return { metrics, file, floors }
+    return { metrics, file, floors: verdicts }
   } finally {
     if (!restored) await definition.restore?.(stack, signal, log).catch(() => {})
   }

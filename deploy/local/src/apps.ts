@@ -2,7 +2,7 @@ import type { UpContext } from './context.js'
 import { ensureProcess, type ProcessSpec } from './ensure-process.js'
 import { httpProbe } from './health.js'
 import { nodeEnv } from './node-env.js'
-import { entryPoints, repoRoot } from './paths.js'
+import { microblogEntry, repoRoot } from './paths.js'
 import type { ProcessRecord, StackState } from './state.js'
 
 /** Consumers run at this `nice` value, so in a burst the accepting path wins the cores. */
@@ -36,13 +36,20 @@ export function microblogSettings(state: StackState, record: ProcessRecord): Rec
   }
 }
 
-/** How to run (and probe) an app or a consumer: `node apps/microblog/dist/main.js`, healthy on `/readyz`. */
-export function microblogSpec(state: StackState, record: ProcessRecord): ProcessSpec {
+/**
+ * How to run (and probe) an app, a consumer or a canary: `node <build>/dist/main.js` (the stack's build,
+ * by default `apps/microblog`; a canary's own), from the build's directory, healthy on `/readyz`.
+ */
+export function microblogSpec(
+  state: StackState,
+  record: ProcessRecord,
+  build: string | undefined = state.microblogBuild,
+): ProcessSpec {
   return {
     spawn: () => ({
       command: process.execPath,
-      args: [entryPoints.microblog],
-      cwd: repoRoot,
+      args: [microblogEntry(build)],
+      cwd: build ?? repoRoot,
       env: nodeEnv(microblogSettings(state, record)),
       log: record.log,
       ...(record.kind === 'consumer' ? { niceness: consumerNiceness } : {}),

@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util'
+import { abortCanary } from './canary/abort.js'
+import { canaryDefaults, parseShare } from './canary/canary-options.js'
+import { canaryRelease } from './canary/rollout.js'
 import { stackDown } from './down.js'
 import { StackError } from './errors.js'
 import { isRunning } from './processes.js'
@@ -13,6 +16,13 @@ const usage = `npm run stack [-- up] [--apps N] [--replicas R] [--consumers C] [
 npm run stack -- status [--dir D] [--json]     exit 0 when every process is healthy
 npm run stack -- restart apps [--dir D]        one app at a time, out of nginx while it restarts; then the consumers
 npm run stack -- down [--dir D] [--purge]      stops what the stack started, by PID; --purge removes its data
+npm run stack -- canary <build dir> [--share 1%] [--step-s 30] [--steps 10,50,100] [--canary-apps N]
+                 [--min-requests 20] [--dir D] [--json]
+                                               a gray release of the build: share → 10% → 50% → 100%, each
+                                               step judged on the canary's 5xx and p99 against the apps';
+                                               rolled back on a bad step, promoted at a healthy 100%
+                                               (exit 0 promoted, 1 rolled back)
+npm run stack -- canary --abort [--dir D]      rolls the running canary back
 
 Defaults: 2 apps, 2 replicas, 1 consumer, nginx on 8088, internal ports from 18000, data in
 /var/tmp/hundredfold-stack (HF_STACK_APPS, HF_STACK_REPLICAS, HF_STACK_CONSUMERS, HF_STACK_PORT,
@@ -96,10 +106,65 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${formatStatus(status)}\n`)
       return status.healthy ? 0 : 1
     }
+    case 'canary':
+      return canary(values, positionals, dir)
     default:
       process.stderr.write(`unknown command '${command}'\n\n${usage}\n`)
       return 2
   }
+}
+
+/** `canary <build>` or `canary --abort`. */
+async function canary(
+  values: ReturnType<typeof parse>['values'],
+  positionals: string[],
+  dir: string | undefined,
+): Promise<number> {
+  const log = values.json ? () => {} : say
+  if (values.abort) {
+    const record = await abortCanary(dir, { log })
+    if (!record) {
+      process.stdout.write(values.json ? 'null\n' : 'no canary runs: nothing to roll back\n')
+      return 0
+    }
+    process.stdout.write(`${JSON.stringify(record, null, 2)}\n`)
+    return 0
+  }
+  const build = positionals[1]
+  if (!build || positionals.length > 2) {
+    process.stderr.write(`canary takes one build directory (or --abort)\n\n${usage}\n`)
+    return 2
+  }
+  const stepS = values['step-s'] === undefined ? undefined : Number(values['step-s'])
+  if (stepS !== undefined && !(stepS > 0)) {
+    throw new StackError(
+      'E_INVALID_OPTION',
+      `--step-s must be a positive number, got '${values['step-s']}'`,
+      {
+        option: '--step-s',
+      },
+    )
+  }
+  const steps = values.steps?.split(',').map((s) => parseShare(s, '--steps'))
+  const canaryApps = integer(values, 'canary-apps')
+  const minRequests = integer(values, 'min-requests')
+  const controller = new AbortController()
+  const stop = (signal: NodeJS.Signals) => controller.abort(new Error(`interrupted (${signal})`))
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  const record = await canaryRelease({
+    build,
+    ...(dir ? { dir } : {}),
+    share: parseShare(values.share ?? canaryDefaults.share, '--share'),
+    ...(stepS !== undefined ? { stepMs: stepS * 1000 } : {}),
+    ...(steps ? { steps } : {}),
+    ...(canaryApps !== undefined ? { canaryApps } : {}),
+    ...(minRequests !== undefined ? { rules: { minRequests } } : {}),
+    log,
+    signal: controller.signal,
+  })
+  process.stdout.write(`${JSON.stringify(record, null, 2)}\n`)
+  return record.outcome === 'promoted' ? 0 : 1
 }
 
 function parse(argv: string[]) {
@@ -117,6 +182,12 @@ function parse(argv: string[]) {
       purge: { type: 'boolean' },
       ha: { type: 'boolean' },
       json: { type: 'boolean' },
+      share: { type: 'string' },
+      'step-s': { type: 'string' },
+      steps: { type: 'string' },
+      'canary-apps': { type: 'string' },
+      'min-requests': { type: 'string' },
+      abort: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   })

@@ -53,7 +53,8 @@ export async function stackDown(
     const term = (timeoutMs: number) => (r: ProcessRecord) => stopProcess(r, { signal: 'SIGTERM', timeoutMs })
     await step(state.nginx, stopNginx)
     const microblogs = term(state.settings.drainMs + 15_000)
-    await Promise.all([...state.apps, ...state.consumers].map((r) => step(r, microblogs)))
+    const canaries = state.canary?.apps ?? []
+    await Promise.all([...state.apps, ...canaries, ...state.consumers].map((r) => step(r, microblogs)))
     await Promise.all(state.idServices.map((r) => step(r, term(15_000))))
     await Promise.all(natsNodes(state).map((r) => step(r, term(15_000))))
     await step(state.redis, term(15_000))

@@ -10,6 +10,34 @@
  * await stackDown(state.dir)
  */
 
+export { type AbortCanaryOptions, abortCanary } from './canary/abort.js'
+export {
+  type CanaryOptions,
+  canaryDefaults,
+  parseShare,
+  type ResolvedCanaryOptions,
+  resolveCanaryOptions,
+} from './canary/canary-options.js'
+export { type FaultyBuildOptions, writeFaultyBuild } from './canary/faulty-build.js'
+export { formatOutcome, formatStep } from './canary/format.js'
+export {
+  type JudgeRules,
+  judgeDefaults,
+  judgeStep,
+  type PoolFigures,
+  type StepAction,
+  type StepInput,
+  type Verdict,
+  wilsonLowerBound,
+} from './canary/judge.js'
+export type {
+  CanaryState,
+  RolloutOutcome,
+  RolloutRecord,
+  RolloutStep,
+  StepFigures,
+} from './canary/record.js'
+export { canaryRelease } from './canary/rollout.js'
 export type { Outcome } from './context.js'
 export { type StackDownResult, stackDown } from './down.js'
 export { StackError, type StackErrorCode, type StackErrorContext } from './errors.js'

@@ -3,7 +3,7 @@ import { haLayout } from './ha/ha-layout.js'
 import { resolvePatroniOptions } from './ha/patroni-options.js'
 import { planNats } from './nats-layout.js'
 import type { ResolvedStackOptions } from './options.js'
-import { entryPoints } from './paths.js'
+import { entryPoints, microblogEntry } from './paths.js'
 import { allProcesses, type PatroniState, type ProcessRecord, type StackState } from './state.js'
 
 /** Where each process listens, as an offset from `basePort`. */
@@ -14,6 +14,7 @@ export const portOffsets = Object.freeze({
   natsMonitor: 21,
   idService: 30, // two
   consumer: 40,
+  canary: 50, // canary-1… of a rollout (npm run stack -- canary)
   app: 100,
   patroni: 150, // --ha: etcd, PostgreSQL under Patroni, Patroni's REST API (see ha/ha-layout.ts)
 })
@@ -34,6 +35,10 @@ export function stackPaths(dir: string) {
     nginxPid: join(dir, 'nginx', 'nginx.pid'),
     accessLog: join(dir, 'logs', 'nginx-access.log'),
     errorLog: join(dir, 'logs', 'nginx-error.log'),
+    /** One line per request while a canary runs: which side of the split served it, status, time. */
+    splitLog: join(dir, 'logs', 'nginx-split.log'),
+    /** `npm run stack -- canary --abort` asks the rollout's controller to roll back by creating it. */
+    canaryAbort: join(dir, 'canary.abort'),
     lock: join(dir, 'stack.lock'),
   }
 }
@@ -108,6 +113,9 @@ export function planStack(options: ResolvedStackOptions, previous?: StackState):
     ha: options.ha,
   })
   const now = new Date().toISOString()
+  // A promoted canary's build stays the apps' build across later `up`s.
+  const microblogBuild = previous?.microblogBuild
+  const microblog = microblogEntry(microblogBuild)
   return {
     version: 1,
     dir,
@@ -145,11 +153,14 @@ export function planStack(options: ResolvedStackOptions, previous?: StackState):
       http(`id-service-${n}`, 'id-service', basePort + portOffsets.idService + n - 1, entryPoints.idService),
     ),
     apps: Array.from({ length: options.apps }, (_, i) =>
-      http(`app-${i + 1}`, 'app', basePort + portOffsets.app + i, entryPoints.microblog),
+      http(`app-${i + 1}`, 'app', basePort + portOffsets.app + i, microblog),
     ),
     consumers: Array.from({ length: options.consumers }, (_, i) =>
-      http(`consumer-${i + 1}`, 'consumer', basePort + portOffsets.consumer + i, entryPoints.microblog),
+      http(`consumer-${i + 1}`, 'consumer', basePort + portOffsets.consumer + i, microblog),
     ),
+    ...(microblogBuild ? { microblogBuild } : {}),
+    ...(previous?.canary ? { canary: previous.canary } : {}),
+    ...(previous?.rollouts ? { rollouts: previous.rollouts } : {}),
     nginx: record({
       name: 'nginx',
       kind: 'nginx',

@@ -17,7 +17,7 @@ export interface UpstreamChoice {
   readonly without?: ReadonlySet<string>
 }
 
-/** Writes nginx.conf for the state's apps; whether it changed. */
+/** Writes nginx.conf for the state's apps (and its canary's share, if one runs); whether it changed. */
 export async function writeNginxConf(state: StackState, choice: UpstreamChoice = {}): Promise<boolean> {
   const paths = stackPaths(state.dir)
   const without = choice.without ?? new Set<string>()
@@ -32,6 +32,15 @@ export async function writeNginxConf(state: StackState, choice: UpstreamChoice =
     upstreams,
     appKeepAliveMs: Number(state.appEnv['HF_HTTP_KEEP_ALIVE_TIMEOUT_MS'] || 5000),
     user: nginxUser(),
+    ...(state.canary
+      ? {
+          canary: {
+            upstreams: state.canary.apps.map((a) => ({ port: a.port })),
+            sharePct: state.canary.sharePct,
+            splitLog: paths.splitLog,
+          },
+        }
+      : {}),
   })
   await mkdir(`${paths.nginx}/temp`, { recursive: true })
   const before = await readFile(paths.nginxConf, 'utf8').catch(() => '')

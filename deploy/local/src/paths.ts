@@ -12,6 +12,26 @@ export const entryPoints = Object.freeze({
   idService: join(repoRoot, 'packages/id-service/dist/main.js'),
 })
 
+/**
+ * The entry point of a microblog build: `<build>/dist/main.js`, or with no build the repository's own
+ * (`apps/microblog/dist/main.js`).
+ */
+export function microblogEntry(build?: string): string {
+  return build ? join(resolve(build), 'dist/main.js') : entryPoints.microblog
+}
+
+/** Fails with `E_NOT_BUILT` when `build` holds no built microblog (`<build>/dist/main.js`). */
+export function requireMicroblogBuild(build: string): void {
+  const entry = microblogEntry(build)
+  if (!existsSync(entry)) {
+    throw new StackError(
+      'E_NOT_BUILT',
+      `${entry} is missing: a build directory holds a built microblog (\`npm run build\` in it makes dist/main.js)`,
+      { command: entry },
+    )
+  }
+}
+
 /** The Debian packages' binaries (`postgresql-15` + `postgresql-15-postgis-3`, `redis-server`, `nats-server`, `nginx`). */
 export const binaries = Object.freeze({
   pgBin: process.env['HF_STACK_PG_BIN'] || '/usr/lib/postgresql/15/bin',

@@ -1,3 +1,4 @@
+import { dropOrphanCanary } from './canary/take-out.js'
 import { createContext } from './context.js'
 import { StackError } from './errors.js'
 import { withLock } from './lock.js'
@@ -43,6 +44,7 @@ export async function restartApps(dir?: string, options: RestartAppsOptions = {}
       state.settings,
     )
     const ctx = createContext(resolved, state)
+    await dropOrphanCanary(ctx)
     await rollMicroblogs(
       ctx,
       [...state.apps, ...(options.consumers === false ? [] : state.consumers)],

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import type { CanaryState, RolloutRecord } from './canary/record.js'
 
 /** What a process of the stack is. */
 export type ProcessKind =
@@ -12,11 +13,12 @@ export type ProcessKind =
   | 'id-service'
   | 'app'
   | 'consumer'
+  | 'canary'
   | 'nginx'
 
 /** One process of the stack, as `stack.json` records it. */
 export interface ProcessRecord {
-  /** `postgres-primary`, `postgres-replica-1` (`--ha`: `etcd-1`, `pg-1`, `nats-1`…`nats-3`), `redis`, `nats`, `id-service-1`, `app-1`, `consumer-1`, `nginx`. */
+  /** `postgres-primary`, `postgres-replica-1` (`--ha`: `etcd-1`, `pg-1`, `nats-1`…`nats-3`), `redis`, `nats`, `id-service-1`, `app-1`, `consumer-1`, `canary-1`, `nginx`. */
   readonly name: string
   readonly kind: ProcessKind
   readonly port: number
@@ -100,6 +102,15 @@ export interface StackState {
   readonly idServices: ProcessRecord[]
   apps: ProcessRecord[]
   consumers: ProcessRecord[]
+  /**
+   * The microblog build the apps and consumers run (`<dir>/dist/main.js`): absent, the repository's
+   * `apps/microblog`; a promoted canary's build once one was promoted.
+   */
+  microblogBuild?: string | undefined
+  /** A canary rollout under way (`npm run stack -- canary`): its processes and share. */
+  canary?: CanaryState | undefined
+  /** The last 20 canary rollouts, the latest last. */
+  rollouts?: RolloutRecord[]
   readonly nginx: ProcessRecord
   readonly createdAt: string
   updatedAt: string
@@ -119,6 +130,7 @@ export function allProcesses(state: StackState): ProcessRecord[] {
     ...natsNodes(state),
     ...state.idServices,
     ...state.apps,
+    ...(state.canary?.apps ?? []),
     ...state.consumers,
     state.nginx,
   ]

@@ -14,7 +14,7 @@ function table(header: string[], rows: string[][]): string {
 
 const commands = [
   '  status:  npm run stack -- status',
-  '  release: npm run stack -- restart apps',
+  '  release: npm run stack -- restart apps   (a gray release: npm run stack -- canary <build dir> --share 1%)',
   '  stop:    npm run stack -- down   (data kept; --purge removes it)',
 ].join('\n')
 
@@ -87,8 +87,15 @@ export function formatStatus(status: StackStatus): string {
     '',
     table(['process', 'pid', 'port', 'url', 'health', 'log'], rows),
     '',
+    ...(state.canary ? [canaryLine(state)] : []),
+    ...(state.microblogBuild ? [`  microblog build: ${state.microblogBuild} (a promoted canary's)`] : []),
     settingsLine(state),
   ].join('\n')
+}
+
+function canaryLine(state: StackState): string {
+  const canary = state.canary!
+  return `  canary ${canary.id}: ${canary.build} takes ${canary.sharePct}% of requests (rollout run by pid ${canary.controller.pid}; npm run stack -- canary --abort rolls it back)`
 }
 
 /** What `down` prints. */

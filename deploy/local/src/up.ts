@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises'
 import { ensureMicroblogs } from './apps.js'
+import { dropOrphanCanary } from './canary/take-out.js'
 import { createContext, type Outcome, type UpContext } from './context.js'
 import { StackError } from './errors.js'
 import { ensureIdServices } from './id-service.js'
@@ -51,6 +52,8 @@ export async function stackUp(options: StackOptions = {}): Promise<StackUpResult
     const state = planStack(resolved, previous)
     const ctx = createContext(resolved, state)
     const { outcomes } = ctx
+    // A canary nobody judges any more (its rollout was killed) must not keep its share.
+    await dropOrphanCanary(ctx)
     await ctx.save()
     await assertPortsFree(await portsToTake(state))
     options.signal?.throwIfAborted()

@@ -117,6 +117,16 @@ describe('judging a rollout step', () => {
   })
 
   it('more 5xx, or a slower p99, never makes the verdict better for the canary', () => {
+    // Found by this property: a canary rolled back for its p99 was held instead once it had a few more 5xx.
+    const slowAndSuspicious = {
+      sharePct: 1,
+      last: false,
+      elapsedMs: HOLD,
+      holdMs: HOLD,
+      canary: { requests: 4395, errors: 44, p99Ms: 10.3 },
+      baseline: { requests: 100, errors: 0, p99Ms: 0.1 },
+    }
+    expect(judgeStep(slowAndSuspicious).action).toBe('rollback')
     fc.assert(
       fc.property(
         input,
@@ -133,6 +143,7 @@ describe('judging a rollout step', () => {
           expect(rank[after.action]).toBeLessThanOrEqual(rank[before.action])
         },
       ),
+      { numRuns: 5000 },
     )
   })
 

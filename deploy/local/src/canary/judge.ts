@@ -64,7 +64,7 @@ export interface Verdict {
   readonly latencyJudged: boolean
 }
 
-/** z of a one-sided 97.5% bound: a canary is rolled back early only on evidence this strong. */
+/** z of the 95% interval (a one-sided 97.5% lower bound): a canary is rolled back early only on evidence this strong. */
 const Z = 1.96
 
 /**
@@ -91,9 +91,9 @@ export function wilsonLowerBound(errors: number, requests: number, z = Z): numbe
  *    (Wilson, 95%) is above the baseline's rate + `maxErrorRateIncrease`, roll back now, mid-step.
  * 2. Before `holdMs` has passed: hold.
  * 3. Too few canary requests to judge: hold, up to `maxHoldFactor` × `holdMs`, then roll back.
- * 4. Its observed 5xx rate above baseline + `maxErrorRateIncrease` (but not conclusively): hold for more
+ * 4. With `minLatencyRequests` on both sides: p99 above `maxP99Ratio` × the baseline's + `p99SlackMs` → roll back.
+ * 5. Its observed 5xx rate above baseline + `maxErrorRateIncrease` (but not conclusively): hold for more
  *    evidence up to the same bound, then roll back — a step never advances on a suspicious rate.
- * 5. With `minLatencyRequests` on both sides: p99 above `maxP99Ratio` × the baseline's + `p99SlackMs` → roll back.
  * 6. Otherwise advance, or promote on the last step.
  *
  * Pure: the same figures always give the same verdict.
@@ -111,7 +111,10 @@ export function judgeStep(input: StepInput, rules: Readonly<JudgeRules> = judgeD
   const enough = canary.requests >= rules.minRequests
   const errorsLine = `5xx ${pct(rate)} of ${canary.requests} vs baseline ${pct(baseRate)} of ${baseline.requests}`
   if (enough && wilsonLowerBound(canary.errors, canary.requests) > limit) {
-    return verdict('rollback', `${errorsLine}: above baseline + ${pp(rules.maxErrorRateIncrease)} (95% sure)`)
+    return verdict(
+      'rollback',
+      `${errorsLine}: above baseline + ${pp(rules.maxErrorRateIncrease)} even at the low end of its 95% interval`,
+    )
   }
   if (input.elapsedMs < input.holdMs) return verdict('hold', `holding (${errorsLine})`)
   const overdue = input.elapsedMs >= input.holdMs * rules.maxHoldFactor
@@ -123,14 +126,6 @@ export function judgeStep(input: StepInput, rules: Readonly<JudgeRules> = judgeD
           `only ${canary.requests} canary requests in ${waited} (min ${rules.minRequests}): nothing to judge it on`,
         )
       : verdict('hold', `waiting for requests (${canary.requests} of ${rules.minRequests})`)
-  }
-  if (rate > limit) {
-    return overdue
-      ? verdict(
-          'rollback',
-          `${errorsLine}: above baseline + ${pp(rules.maxErrorRateIncrease)} after ${waited}`,
-        )
-      : verdict('hold', `${errorsLine}: above the limit, not conclusively: holding`)
   }
   const latencyJudged =
     canary.requests >= rules.minLatencyRequests &&
@@ -146,6 +141,14 @@ export function judgeStep(input: StepInput, rules: Readonly<JudgeRules> = judgeD
         true,
       )
     }
+  }
+  if (rate > limit) {
+    return overdue
+      ? verdict(
+          'rollback',
+          `${errorsLine}: above baseline + ${pp(rules.maxErrorRateIncrease)} after ${waited}`,
+        )
+      : verdict('hold', `${errorsLine}: above the limit, not conclusively: holding`)
   }
   const p99Line = latencyJudged
     ? `p99 ${ms(canary.p99Ms!)} vs ${ms(baseline.p99Ms!)}`

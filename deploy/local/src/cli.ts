@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { abortCanary } from './canary/abort.js'
 import { canaryDefaults, parseShare } from './canary/canary-options.js'
@@ -153,7 +154,8 @@ async function canary(
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   const record = await canaryRelease({
-    build,
+    // `npm run` starts in the repository's root; a relative path is meant from where it was typed.
+    build: resolve(process.env['INIT_CWD'] ?? process.cwd(), build),
     ...(dir ? { dir } : {}),
     share: parseShare(values.share ?? canaryDefaults.share, '--share'),
     ...(stepS !== undefined ? { stepMs: stepS * 1000 } : {}),

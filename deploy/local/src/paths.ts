@@ -20,15 +20,17 @@ export function microblogEntry(build?: string): string {
   return build ? join(resolve(build), 'dist/main.js') : entryPoints.microblog
 }
 
-/** Fails with `E_NOT_BUILT` when `build` holds no built microblog (`<build>/dist/main.js`). */
-export function requireMicroblogBuild(build: string): void {
+/**
+ * Fails with `E_NOT_BUILT` when `build` holds no built microblog (`<build>/dist/main.js`); `hint` ends
+ * the message (what to do about it).
+ */
+export function requireMicroblogBuild(
+  build: string,
+  hint = 'a build directory holds a built microblog (`npm run build` in it makes dist/main.js)',
+): void {
   const entry = microblogEntry(build)
   if (!existsSync(entry)) {
-    throw new StackError(
-      'E_NOT_BUILT',
-      `${entry} is missing: a build directory holds a built microblog (\`npm run build\` in it makes dist/main.js)`,
-      { command: entry },
-    )
+    throw new StackError('E_NOT_BUILT', `${entry} is missing: ${hint}`, { command: entry })
   }
 }
 

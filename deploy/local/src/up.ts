@@ -9,7 +9,7 @@ import { withLock } from './lock.js'
 import { ensureNats } from './nats.js'
 import { adoptNginx, ensureNginx } from './nginx.js'
 import { type ResolvedStackOptions, resolveStackOptions, type StackOptions, stackDir } from './options.js'
-import { requireBinaries, requireBuild } from './paths.js'
+import { requireBinaries, requireBuild, requireMicroblogBuild } from './paths.js'
 import { ensurePatroni } from './patroni-stack.js'
 import { assertPortsFree } from './ports.js'
 import { adoptPostgres, ensurePostgres, ensureTraversable } from './postgres.js'
@@ -50,6 +50,12 @@ export async function stackUp(options: StackOptions = {}): Promise<StackUpResult
     const resolved = resolveStackOptions({ ...options, dir }, previous?.settings)
     if (previous) refuseLayoutChange(previous, resolved)
     const state = planStack(resolved, previous)
+    if (state.microblogBuild) {
+      requireMicroblogBuild(
+        state.microblogBuild,
+        `the apps run the build a canary promoted (microblogBuild in ${dir}/stack.json): put it back, or start the stack afresh (\`npm run stack -- down --purge\`)`,
+      )
+    }
     const ctx = createContext(resolved, state)
     const { outcomes } = ctx
     // A canary nobody judges any more (its rollout was killed) must not keep its share.

@@ -32,12 +32,15 @@ export function planCanaryApps(state: StackState, count: number, build: string):
  * each answers `/readyz` (`E_NOT_HEALTHY` naming the one that did not).
  */
 export async function startCanaryApps(ctx: UpContext, canary: CanaryState): Promise<void> {
-  await Promise.all(
+  // Every start settles before this does: one that fails must not leave another spawning after the stop.
+  const results = await Promise.allSettled(
     canary.apps.map(async (record) => {
       await startProcess(ctx, record, microblogSpec(ctx.state, record, canary.build))
       ctx.note(record, 'started')
     }),
   )
+  const failure = results.find((r) => r.status === 'rejected')
+  if (failure) throw failure.reason
 }
 
 /** Stops the canary processes (SIGTERM: they drain and exit; SIGKILL after a bound), by recorded PID. */

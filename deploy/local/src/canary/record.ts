@@ -47,6 +47,12 @@ export interface RolloutRecord {
   readonly stepS: number
   readonly rules: JudgeRules
   readonly startedAt: string
+  /** The canary processes as they were started (their PIDs are gone once the rollout ends). */
+  canaryProcesses?: ReadonlyArray<{
+    readonly name: string
+    readonly pid: number | undefined
+    readonly port: number
+  }>
   endedAt?: string
   outcome?: RolloutOutcome
   reason?: string

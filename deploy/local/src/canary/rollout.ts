@@ -99,11 +99,14 @@ async function runRollout(ctx: UpContext, options: ResolvedCanaryOptions): Promi
     served: new PoolTally(),
   }
   try {
-    try {
-      await startCanaryApps(ctx, canary)
-    } catch (err) {
-      if (!(err instanceof StackError && err.code === 'E_NOT_HEALTHY')) throw err
-      return await finish(run, 'rolled-back', `the canary did not start: ${err.message.split('\n')[0]}`)
+    const failed = await startCanaryApps(ctx, canary).then(
+      () => undefined,
+      (err: unknown) => err,
+    )
+    record.canaryProcesses = canary.apps.map((a) => ({ name: a.name, pid: a.pid, port: a.port }))
+    if (failed) {
+      if (!(failed instanceof StackError && failed.code === 'E_NOT_HEALTHY')) throw failed
+      return await finish(run, 'rolled-back', `the canary did not start: ${failed.message.split('\n')[0]}`)
     }
     return await walkSteps(run, abort.signal)
   } catch (err) {

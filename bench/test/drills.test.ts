@@ -1,8 +1,10 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { performance } from 'node:perf_hooks'
+import { judgeDefaults } from '@hundredfold/stack'
 import { describe, expect, it } from 'vitest'
 import { ALL_DRILLS, seedAvailability } from '../src/drills/all.js'
+import { rolloutMetrics } from '../src/drills/canary-bad.js'
 import { grew, meanRate, peakRate, sumCounters } from '../src/drills/counter-sampler.js'
 import { judgeFloors } from '../src/drills/drill.js'
 import { runDrillLoad } from '../src/drills/drill-load.js'
@@ -52,6 +54,7 @@ describe('drills', () => {
       'kill-nats-node',
       'lag-replica',
       'overload',
+      'canary-bad',
     ])
     expect(findDrill('kill-app')?.description).toMatch(/kill -9/)
   })
@@ -62,6 +65,57 @@ describe('drills', () => {
     expect(findDrill('kill-primary')?.floors).toEqual({
       writes_resumed_s: { max: 15 },
       acked_writes_lost: { max: 0 },
+    })
+  })
+
+  it('canary-bad: the bad build’s 500s at most its 1% share of the traffic, rolled back, no canary left', () => {
+    expect(ALL_DRILLS.at(-1)).toBe('canary-bad')
+    expect(findDrill('canary-bad')?.floors).toEqual({
+      bad_requests_share: { max: 0.01 },
+      rolled_back: { min: 1 },
+      canary_processes_left: { max: 0 },
+      acked_writes_lost: { max: 0 },
+    })
+    const figures = (requests: number, errors: number) => ({
+      requests,
+      errors,
+      p99Ms: 5,
+      errorRate: errors / requests,
+    })
+    const metrics = rolloutMetrics({
+      id: 'x',
+      build: '/gone/build',
+      canaryApps: 1,
+      plannedSteps: [1, 10, 50, 100],
+      stepS: 20,
+      rules: judgeDefaults,
+      startedAt: '',
+      steps: [
+        {
+          sharePct: 1,
+          heldS: 6.5,
+          action: 'rollback',
+          reason: 'r',
+          canary: figures(21, 16),
+          baseline: { ...figures(2300, 0), source: 'step' },
+        },
+      ],
+      canaryProcesses: [{ name: 'canary-1', pid: process.pid, port: 1 }],
+      outcome: 'rolled-back',
+      served: { canary: figures(25, 18), baseline: figures(2375, 0) },
+      exposedS: 6.7,
+      rollbackS: 0.2,
+    })
+    expect(metrics).toMatchObject({
+      rolled_back: 1,
+      steps_reached: 1,
+      detected_after_s: 6.5,
+      bad_requests_served: 18,
+      requests_during_canary: 2400,
+      canary_traffic_share: 0.01042,
+      bad_requests_share: 0.0075,
+      // This process is alive, but it does not run the build: not a canary left behind.
+      canary_processes_left: 0,
     })
   })
 

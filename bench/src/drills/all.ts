@@ -15,6 +15,8 @@ export const ALL_DRILLS: readonly string[] = Object.freeze([
   'kill-nats-node',
   'lag-replica',
   'kill-primary',
+  // Last: it adds a process for its seconds and leaves the stack as it was.
+  'canary-bad',
 ])
 
 /** How often each failure is assumed to happen, for the availability figure. @default 30 days */

@@ -1,3 +1,4 @@
+import { canaryBad } from './canary-bad.js'
 import type { Drill } from './drill.js'
 import { killApp } from './kill-app.js'
 import { killIdService } from './kill-id-service.js'
@@ -20,6 +21,7 @@ export const DRILLS: readonly Drill[] = Object.freeze([
   killNatsNode,
   lagReplica,
   overload,
+  canaryBad,
 ])
 
 export function findDrill(name: string): Drill | undefined {

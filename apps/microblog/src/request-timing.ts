@@ -4,7 +4,7 @@ import type { CacheTally } from '@hundredfold/cache'
  * The stages a request's time is told apart by, in the order `Server-Timing` lists them. Stable: they
  * are the `stage` label of `http_stage_duration_seconds` too.
  */
-export const STAGES = ['cache', 'timeline', 'db', 'queue', 'serialize', 'total'] as const
+export const STAGES = ['cache', 'timeline', 'db', 'antispam', 'queue', 'serialize', 'total'] as const
 export type Stage = (typeof STAGES)[number]
 
 /**
@@ -43,6 +43,11 @@ export class RequestTiming implements CacheTally {
   statements = 0
   queueMs = 0
   queuePublishes = 0
+  /** Time in the antispam check: the wait for a worker thread and the check itself. */
+  antispamMs = 0
+  /** Antispam checks asked for, and those of them skipped (degraded, or the pool full). */
+  antispamCalls = 0
+  antispamSkipped = 0
   /** When serialization began (`preSerialization`); -1 while it has not. */
   serializeStartedAt = -1
   serializeMs = -1
@@ -81,6 +86,13 @@ export class RequestTiming implements CacheTally {
     this.queuePublishes++
   }
 
+  /** One antispam check that began at `start`; `checked` false when it was skipped. */
+  antispam(start: number, checked: boolean): void {
+    this.antispamMs += performance.now() - start
+    this.antispamCalls++
+    if (!checked) this.antispamSkipped++
+  }
+
   /** Serialization ended and the headers are about to be written: fixes `serialize` and `total`. */
   finish(): void {
     const now = performance.now()
@@ -97,6 +109,8 @@ export class RequestTiming implements CacheTally {
         return this.timelineCalls > 0 ? this.timelineMs : -1
       case 'db':
         return this.statements > 0 ? this.dbMs : -1
+      case 'antispam':
+        return this.antispamCalls > 0 ? this.antispamMs : -1
       case 'queue':
         return this.queuePublishes > 0 ? this.queueMs : -1
       case 'serialize':
@@ -137,6 +151,8 @@ export class RequestTiming implements CacheTally {
         return plural(this.statements, 'statement', 'statements')
       case 'queue':
         return plural(this.queuePublishes, 'publish', 'publishes')
+      case 'antispam':
+        return this.antispamSkipped > 0 ? `${this.antispamSkipped} skipped` : ''
       default:
         return ''
     }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/config.js'
+import { antispamQueuePressure } from '../src/http/guard.js'
 import { blogPerSuite, client, REDIS_URL, type RunningBlog, rowCounts, signUp, startBlog } from './support.js'
 
 const problemType = 'application/problem+json; charset=utf-8'
@@ -164,6 +165,15 @@ describe('cluster-wide limits on Redis (postgres)', () => {
   })
 })
 
+describe('the antispam degrade signal', () => {
+  it("reads the pool's queue against eight waiting checks per thread", () => {
+    expect(antispamQueuePressure({ queued: 0 }, 1)).toBe(0)
+    expect(antispamQueuePressure({ queued: 4 }, 1)).toBe(0.5)
+    expect(antispamQueuePressure({ queued: 16 }, 2)).toBe(1)
+    expect(antispamQueuePressure({ queued: 0 }, 0)).toBe(0) // inline: nothing ever waits
+  })
+})
+
 describe('the antispam check on compose (pglite)', () => {
   const running = blogPerSuite('pglite', { HF_LOGIN_LIMIT_IP: 'off' })
   const { api } = running
@@ -180,6 +190,8 @@ describe('the antispam check on compose (pglite)', () => {
     expect((await rowCounts(running.blog))['posts']).toBe(before['posts'])
     const ham = await api.post('/api/v1/posts', { text: 'lunch by the river with the team today' }, token)
     expect(ham.status).toBe(201)
+    // The check's time is a stage of its own in Server-Timing.
+    expect(ham.headers.get('server-timing')).toMatch(/(^|, )antispam;dur=[\d.]+(, |$)/)
     const metrics = (await api.get('/metrics')).text
     expect(metrics).toMatch(/antispam_checks_total\{verdict="spam"\} [1-9]/)
   })
@@ -191,6 +203,7 @@ describe('the antispam check on compose (pglite)', () => {
     try {
       const accepted = await api.post('/api/v1/posts', { text: spam }, token)
       expect(accepted.status).toBe(201)
+      expect(accepted.headers.get('server-timing')).toMatch(/antispam;dur=[\d.]+;desc="1 skipped"/)
       const metrics = (await api.get('/metrics')).text
       expect(metrics).toMatch(/hundredfold_guard_degrade_skipped_total\{policy="antispam"\} [1-9]/)
       expect(metrics).toMatch(/hundredfold_guard_degrade_on\{policy="antispam"\} 1/)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { RequestTiming } from '../src/request-timing.js'
-import { blogPerSuite, queuedBlogPerSuite, queuedSetups, signUp, targets } from './support.js'
+import { blogPerSuite, eventually, queuedBlogPerSuite, queuedSetups, signUp, targets } from './support.js'
 
 interface Entry {
   name: string
@@ -189,6 +189,26 @@ describe.each(queuedSetups)('Server-Timing with the queue (%s)', (target, env) =
     )
     expect(warm.get('timeline')?.desc).toBe('1 call')
     expect(warm.has('db')).toBe(false)
+  })
+
+  it("finds an author's timeline warm after a queued post is stored: the consumer filled it, not the next reader", async () => {
+    const author = await signUp(api, `qw_${namespace}`)
+    await api.get(`/api/v1/users/${author.id}`)
+    const acked = async () =>
+      Number(
+        /queue_messages_total\{consumer="timeline",outcome="acked"\} (\d+)/.exec(
+          (await api.get('/metrics')).text,
+        )?.[1] ?? 0,
+      )
+    const before = await acked()
+    expect((await api.post('/api/v1/posts', { text: 'warm me' }, author.token)).status).toBe(202)
+    // Acknowledged once stored, fanned out and the author's newest keys filled again.
+    await eventually(async () => expect(await acked()).toBeGreaterThan(before))
+    const read = await api.get(`/api/v1/users/${author.id}/posts`)
+    expect(read.body).toMatchObject({ posts: [{ text: 'warm me' }] })
+    const timing = parseServerTiming(read.headers.get('server-timing'))
+    expect(counts(timing.get('cache')?.desc).miss).toBe(0)
+    expect(timing.has('db')).toBe(false)
   })
 
   it('shows a follow as its database half, the timeline it drops and the edge it publishes', async () => {

@@ -18,8 +18,9 @@ import {
 import { guardPlugin } from '@hundredfold/guard/fastify'
 import type { Registry } from '@hundredfold/metrics'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { type Antispam, type AntispamVerdict, createAntispam } from '../antispam/index.js'
+import { type Antispam, type AntispamStats, type AntispamVerdict, createAntispam } from '../antispam/index.js'
 import type { GuardConfig, RateRule } from '../guard-config.js'
+import type { RequestTiming } from '../request-timing.js'
 import { catchUp } from './metric-helpers.js'
 
 /** Routes no guard touches: probes and scrapes must answer however loaded the process is. */
@@ -55,7 +56,7 @@ export interface HttpGuard {
    * The antispam verdict on a post's text, or `undefined` when it was not checked: antispam off, its
    * degrade switch on (the skip is counted), or its pool full. Never fails a compose.
    */
-  screen(text: string, signal: AbortSignal): Promise<AntispamVerdict | undefined>
+  screen(text: string, signal: AbortSignal, timing?: RequestTiming): Promise<AntispamVerdict | undefined>
   /** The antispam check's degrade switch, when it has one (`HF_ANTISPAM_DEGRADE` not `off`, a limit on). */
   readonly antispamSwitch: DegradeSwitch | undefined
   /** Resolves once the antispam threads are up. */
@@ -121,7 +122,7 @@ export function registerGuard(
         onError: (err) => app.log.warn({ err }, 'antispam pool error'),
       })
     : undefined
-  const antispamSwitch = antispam ? antispamDegrade(config, app, concurrency, registry) : undefined
+  const antispamSwitch = antispam ? antispamDegrade(config, app, concurrency, antispam, registry) : undefined
   antispamSwitch?.start()
   return {
     concurrency,
@@ -142,7 +143,13 @@ export function registerGuard(
         })
       }
     },
-    screen: (text, signal) => screen(antispam, antispamSwitch, text, signal),
+    screen: async (text, signal, timing) => {
+      if (!antispam) return undefined
+      const start = performance.now()
+      const verdict = await screen(antispam, antispamSwitch, text, signal)
+      timing?.antispam(start, verdict !== undefined)
+      return verdict
+    },
     antispamSwitch,
     ready: async () => antispam?.ready(),
     async close() {
@@ -154,23 +161,45 @@ export function registerGuard(
 }
 
 /**
- * Skips the antispam check while the process is `HF_ANTISPAM_DEGRADE` % loaded — the larger of its
- * inbound limit's fill and its loop delay over the shedding threshold — and back below 60 % of that.
+ * Checks waiting per antispam thread at which the pool's own signal reads 1: a check takes under a
+ * millisecond, so a compose then waits some 8 ms for its turn.
+ */
+const ANTISPAM_QUEUED_PER_THREAD = 8
+
+/**
+ * The antispam pool's own degrade signal: checks waiting for a thread over
+ * {@link ANTISPAM_QUEUED_PER_THREAD} per thread (1 = a compose waits some 8 checks for its turn).
+ *
+ * @example
+ * antispamQueuePressure({ ...stats, queued: 4 }, 1) // 0.5
+ */
+export function antispamQueuePressure(stats: Pick<AntispamStats, 'queued'>, threads: number): number {
+  return stats.queued / (ANTISPAM_QUEUED_PER_THREAD * Math.max(1, threads))
+}
+
+/**
+ * Skips the antispam check while the process is `HF_ANTISPAM_DEGRADE` % loaded — the largest of its
+ * inbound limit's fill, its loop delay over the shedding threshold, and the antispam pool's own queue
+ * (checks waiting over {@link ANTISPAM_QUEUED_PER_THREAD} per thread) — and back below 60 % of that.
+ * The pool's queue is what a compose burst fills: composes run outside the inbound limit, and a
+ * thread checking flat out takes a core from the path accepting them without delaying its loop.
  */
 function antispamDegrade(
   config: GuardConfig,
   app: FastifyInstance,
   limiter: ConcurrencyLimiter | undefined,
+  antispam: Antispam,
   registry: Registry,
 ): DegradeSwitch | undefined {
-  const { antispamDegradePercent, maxLoopDelayMs } = config
-  if (antispamDegradePercent === undefined || (!limiter && maxLoopDelayMs === undefined)) return undefined
+  const { antispamDegradePercent, maxLoopDelayMs, antispamThreads } = config
+  if (antispamDegradePercent === undefined) return undefined
   const fill = limiter ? inFlightSignal(limiter, { relative: true }) : () => 0
   const late = () => (maxLoopDelayMs ? (app.guard.eventLoopDelayMs() ?? 0) / maxLoopDelayMs : 0)
+  const waiting = () => antispamQueuePressure(antispam.stats(), antispamThreads)
   const onAbove = antispamDegradePercent / 100
   return degradeSwitch({
     name: 'antispam',
-    signal: () => Math.max(fill(), late()),
+    signal: () => Math.max(fill(), late(), waiting()),
     onAbove,
     offBelow: onAbove * 0.6,
     minOnMs: 5_000,
@@ -181,12 +210,11 @@ function antispamDegrade(
 }
 
 async function screen(
-  antispam: Antispam | undefined,
+  antispam: Antispam,
   degrade: DegradeSwitch | undefined,
   text: string,
   signal: AbortSignal,
 ): Promise<AntispamVerdict | undefined> {
-  if (!antispam) return undefined
   const check = () => antispam.check(text, signal)
   try {
     return await (degrade ? optional(degrade, check, () => undefined) : check())

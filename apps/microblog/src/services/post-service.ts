@@ -1,7 +1,7 @@
 import type { Snowflake } from '@hundredfold/id'
 import { randomInt63 } from '../domain/random.js'
 import { extractMentions, shortenUrls } from '../domain/text.js'
-import { IMMUTABLE, type MeasuredCache } from '../storage/measured-cache.js'
+import { DELETED_ON_WRITE, IMMUTABLE, type MeasuredCache } from '../storage/measured-cache.js'
 import type { Reader, Statements, Store, WriteStep } from '../storage/store.js'
 import type { GeoStore } from './geo-store.js'
 import type { CallOptions, Media, Mention, PageRequest, Post } from './types.js'
@@ -214,9 +214,58 @@ export class PostService {
     return rows
   }
 
-  /** The page's keys from the author's cached newest keys, or undefined when the page reaches past them. */
-  async #recent(authorId: string, page: PageRequest, options: CallOptions): Promise<PostKey[] | undefined> {
-    const recent = await this.#cache!.getOrLoad(
+  /**
+   * Loads the newest keys of the authors of posts just stored (a write deleted their entry), and the
+   * posts' bodies, so that their next readers find them in L2 rather than paying the database and two
+   * Redis round trips on the request path. The
+   * queue's consumer calls it after {@link persist}: the fill is an ordinary one under a lease, so a
+   * write deleting the entry meanwhile voids it as it would a reader's. Best effort: a failure leaves
+   * the entry to its first reader.
+   */
+  async warm(posts: readonly Post[], options: CallOptions = {}): Promise<void> {
+    if (!this.#cache || posts.length === 0) return
+    await Promise.all([
+      // Their bodies too: every follower's next home page asks for them.
+      this.getMany(posts, { signal: options.signal }).catch(() => undefined),
+      this.#warmRecent(
+        posts.map((p) => p.author_id),
+        options,
+      ),
+    ])
+  }
+
+  async #warmRecent(authorIds: readonly string[], options: CallOptions): Promise<void> {
+    const cache = this.#cache!
+    const authors = [...new Set(authorIds)]
+    const sql = `SELECT r.author_id, r.post_id FROM unnest($1::bigint[]) AS a(id)
+       CROSS JOIN LATERAL (SELECT author_id, post_id FROM {posts} WHERE author_id = a.id
+                           ORDER BY post_id DESC LIMIT $2) AS r
+       ORDER BY r.author_id, r.post_id DESC`
+    await cache
+      .getManyOrLoad<PostKey[]>(
+        authors.map(recentKey),
+        async (keys, signal) => {
+          const wanted = keys.map((key) => key.slice('recent:'.length))
+          const parts = await Promise.all(
+            this.#db
+              .byShard('posts', wanted)
+              .map(({ statements, keys: mine }) =>
+                statements.load<PostKey>(sql, [mine, RECENT], { signal, timing: options.timing }),
+              ),
+          )
+          // Every author asked gets an entry, an empty list too: as the single-author loader stores it.
+          const lists = new Map<string, PostKey[]>(keys.map((key) => [key, []]))
+          for (const row of parts.flatMap((part) => part.rows)) lists.get(recentKey(row.author_id))!.push(row)
+          return lists
+        },
+        { signal: options.signal, ...DELETED_ON_WRITE },
+      )
+      .catch(() => undefined)
+  }
+
+  /** The author's newest keys (at most {@link RECENT}), through the cache. */
+  #recentKeys(authorId: string, options: CallOptions): Promise<PostKey[] | undefined> {
+    return this.#cache!.getOrLoad(
       recentKey(authorId),
       async (_key, signal) => {
         const { rows } = await this.#db
@@ -228,9 +277,19 @@ export class PostService {
           )
         return rows
       },
-      // A client that carries a consistency token has just written: skip L1, which may not have heard yet.
-      { signal: options.signal, bypassL1: options.session?.token !== undefined, timing: options.timing },
+      {
+        signal: options.signal,
+        // A client that carries a consistency token has just written: skip L1, which may not have heard yet.
+        bypassL1: options.session?.token !== undefined,
+        timing: options.timing,
+        ...DELETED_ON_WRITE,
+      },
     )
+  }
+
+  /** The page's keys from the author's cached newest keys, or undefined when the page reaches past them. */
+  async #recent(authorId: string, page: PageRequest, options: CallOptions): Promise<PostKey[] | undefined> {
+    const recent = await this.#recentKeys(authorId, options)
     const list = recent ?? []
     const eligible = page.before === undefined ? list : list.filter((k) => BigInt(k.post_id) < page.before!)
     const start = page.offset ?? 0

@@ -21,6 +21,14 @@ export interface CacheReadOptions {
 export const IMMUTABLE = { ttlMs: 3_600_000, l1TtlMs: 600_000 } as const
 
 /**
+ * TTLs for a value every write deletes (an author's newest post keys, a profile): the delete reaches
+ * L2 before the write is acknowledged and every L1 through the bus (a bus that reconnects clears L1),
+ * so the TTL is only a backstop. The cache's 60 s default sent each of them back to the database once
+ * a minute however often it was read, and those reloads were most of the user timeline's misses.
+ */
+export const DELETED_ON_WRITE = { ttlMs: 600_000, l1TtlMs: 600_000 } as const
+
+/**
  * The read cache as services use it: `Cache`'s reads and deletes, each adding to the request's
  * `cache` stage when its options carry a `timing` — its duration, the keys asked, those L1 served
  * (the cache counts them into the timing, its `tally`) and those this call's loader loaded. Without a

@@ -47,7 +47,7 @@ export function apiPostRoutes(app: FastifyInstance, services: Services, guard: H
     },
     async (request, reply) => {
       const author = await users.require(request.userId!, request.ctx)
-      const verdict = await guard.screen(request.body.text, request.ctx.signal)
+      const verdict = await guard.screen(request.body.text, request.ctx.signal, request.ctx.timing)
       if (verdict?.spam) {
         throw new AppError('E_SPAM', 'the post reads as spam', {
           context: { rules: verdict.rules, score: verdict.score },

@@ -125,7 +125,7 @@ export function wrk2ApiRoutes(app: FastifyInstance, services: Services, guard: H
     }
     // DeathStarBench's text is random characters, spam to any text classifier: this surface only checks
     // (so the check's cost is in the mix) and counts the verdict.
-    await guard.screen(f.text, request.ctx.signal)
+    await guard.screen(f.text, request.ctx.signal, request.ctx.timing)
     await guard.composes.execute(
       () => writes.compose({ authorId, text: f.text, media, postType: Number(f.post_type) }, request.ctx),
       request.ctx.signal,

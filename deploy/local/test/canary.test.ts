@@ -18,7 +18,10 @@ import { freeBlock } from './free-block.js'
 
 const STACK_ENV = { HF_LOG_LEVEL: 'warn', HF_DB_POOL_MAX: '4', HF_NAMESPACE: 'canarytest' }
 
-/** PostgreSQL, Redis, NATS and its monitor, the ID services, the canary, the app; and nginx's. */
+/**
+ * PostgreSQL, Redis, NATS and its monitor, the ID services, the canary, the app; and nginx's. The blocks
+ * (10000–16960) are apart from the other stack tests' and below the default stack's 18000.
+ */
 const offsets = [0, 10, 20, 21, 30, 31, 50, 100]
 const frontOffset = 160
 
@@ -70,7 +73,7 @@ describe('npm run stack -- canary: a gray release on a small stack (1 app)', () 
 
   beforeAll(async () => {
     dir = await mkdtemp(join('/var/tmp', 'hf-canary-test-'))
-    const basePort = await freeBlock([...offsets, frontOffset], { from: 30_000, step: 200, blocks: 40 })
+    const basePort = await freeBlock([...offsets, frontOffset], { from: 10_000, step: 200, blocks: 35 })
     const result = await stackUp({
       dir,
       apps: 1,

@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
+import { checkText, defaultAntispamModel } from '../../apps/microblog/src/antispam/index.js'
 import { generateGraph, REED98, readGraph, resolveGraph } from '../src/dataset/graph.js'
 import { isEmptyPage } from '../src/loadgen/request.js'
 import { DEFAULT_DATASET_DIR } from '../src/paths.js'
 import { createRandom } from '../src/random.js'
 import { apiSource } from '../src/workloads/api.js'
+import { apiPostText } from '../src/workloads/api-post-text.js'
 import { DSB_MIX, dsbComposeForm, dsbSource, dsbTimelineRead } from '../src/workloads/dsb.js'
 
 describe('DeathStarBench workload', () => {
@@ -74,7 +76,7 @@ describe('DeathStarBench workload', () => {
       if (spec.endpoint === 'user') expect(spec.path).toMatch(/^\/api\/v1\/users\/100[012]\/posts\?limit=10$/)
       if (spec.endpoint === 'home') expect(spec.path).toBe('/api/v1/timeline?limit=10')
       if (spec.endpoint === 'compose')
-        expect(JSON.parse(spec.body ?? '{}').text).toMatch(/^[A-Za-z0-9]{256} @/)
+        expect(JSON.parse(spec.body ?? '{}').text).toMatch(/^[a-z].* @username_\d+/)
     }
     expect(seen).toEqual(new Set(['home', 'user', 'compose']))
   })
@@ -111,5 +113,15 @@ describe('social graph', () => {
     const graph = await readGraph(DEFAULT_DATASET_DIR)
     expect(graph.users).toBe(962)
     expect(graph.edges).toHaveLength(18_812)
+  })
+})
+
+describe('apiPostText', () => {
+  it("reads as ham to the microblog's own antispam model, which refuses spam on /api/v1/posts", () => {
+    const model = defaultAntispamModel()
+    const random = createRandom(3)
+    const texts = Array.from({ length: 5000 }, (_, i) => apiPostText(random, 962, i % 962))
+    expect(texts.filter((text) => checkText(text, model).spam)).toEqual([])
+    expect(texts.every((text) => /@username_\d+/.test(text))).toBe(true)
   })
 })

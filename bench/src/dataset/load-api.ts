@@ -1,6 +1,7 @@
 import { BenchError } from '../errors.js'
 import type { ApiSession } from '../workloads/api.js'
-import { dsbComposeForm, dsbPassword, dsbUsername } from '../workloads/dsb.js'
+import { apiPostText } from '../workloads/api-post-text.js'
+import { dsbPassword, dsbUsername } from '../workloads/dsb.js'
 import { openApiSessions } from './api-sessions.js'
 import type { SocialGraph } from './graph.js'
 import { openSetupClient } from './http.js'
@@ -54,8 +55,7 @@ export async function loadApiDataset(
         await client.send({ method: 'POST', path, headers: auth(follower), body: '{}' })
       },
       async compose(authorId, random) {
-        const text = dsbComposeForm(random, graph.users, authorId).get('text') ?? 'post'
-        const body = JSON.stringify({ text })
+        const body = JSON.stringify({ text: apiPostText(random, graph.users, authorId) })
         await client.send({ method: 'POST', path: '/api/v1/posts', headers: auth(authorId), body })
       },
     },

@@ -1,6 +1,7 @@
 import type { RequestSource, RequestSpec } from '../loadgen/request.js'
 import type { Random } from '../random.js'
-import { dsbPostText, type Mix, pickKind } from './dsb.js'
+import { apiPostText } from './api-post-text.js'
+import { type Mix, pickKind } from './dsb.js'
 
 /** A logged-in user of the `/api/v1` surface. */
 export interface ApiSession {
@@ -52,7 +53,7 @@ export function apiSource(mix: Mix, sessions: readonly ApiSession[]): RequestSou
       method: 'POST',
       path: '/api/v1/posts',
       headers: { ...auth, 'content-type': 'application/json' },
-      body: JSON.stringify({ text: dsbPostText(random, users, session.index) }),
+      body: JSON.stringify({ text: apiPostText(random, users, session.index) }),
     }
   }
 }

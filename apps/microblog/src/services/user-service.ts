@@ -1,7 +1,7 @@
 import type { Snowflake } from '@hundredfold/id'
 import { AppError } from '../domain/app-error.js'
 import { hashPassword, verifyPassword } from '../domain/password.js'
-import { DELETED_ON_WRITE, IMMUTABLE, type MeasuredCache } from '../storage/measured-cache.js'
+import { IMMUTABLE, type MeasuredCache } from '../storage/measured-cache.js'
 import type { Store, TxStatements, WriteStep } from '../storage/store.js'
 import type { CallOptions, User, UserCounters } from './types.js'
 
@@ -228,7 +228,6 @@ export class UserService {
           signal: options.signal,
           bypassL1: options.session?.token !== undefined,
           timing: options.timing,
-          ...DELETED_ON_WRITE,
         },
       )
     }
@@ -260,7 +259,7 @@ export class UserService {
           const rows = await this.#usersById(ids, 'query', { signal, timing: options.timing })
           return new Map(rows.map((user) => [userKey(user.user_id), user]))
         },
-        { ...options, ...DELETED_ON_WRITE },
+        options,
       )
       return new Map([...found.values()].map((user) => [user.user_id, user]))
     }

@@ -21,10 +21,12 @@ export interface CacheReadOptions {
 export const IMMUTABLE = { ttlMs: 3_600_000, l1TtlMs: 600_000 } as const
 
 /**
- * TTLs for a value every write deletes (an author's newest post keys, a profile): the delete reaches
- * L2 before the write is acknowledged and every L1 through the bus (a bus that reconnects clears L1),
- * so the TTL is only a backstop. The cache's 60 s default sent each of them back to the database once
- * a minute however often it was read, and those reloads were most of the user timeline's misses.
+ * TTLs for a value every write deletes and nothing checks access against (an author's newest post
+ * keys): the delete reaches L2 before the write is acknowledged and every L1 through the bus (a bus that
+ * reconnects clears L1), so the TTL is only a backstop. The cache's 60 s default sent each list back to
+ * the database once a minute however often it was read, most of the user timeline's misses. Profiles
+ * keep the 60 s: a token check reads them, and their TTL bounds how long a revoked token could pass
+ * should an invalidation be lost.
  */
 export const DELETED_ON_WRITE = { ttlMs: 600_000, l1TtlMs: 600_000 } as const
 

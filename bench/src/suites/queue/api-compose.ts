@@ -1,11 +1,11 @@
 import type { RequestSpec } from '../../loadgen/request.js'
 import type { Random } from '../../random.js'
 import type { ApiSession } from '../../workloads/api.js'
-import { dsbPostText } from '../../workloads/dsb.js'
+import { apiPostText } from '../../workloads/api-post-text.js'
 
 /**
- * `POST /api/v1/posts` by an author drawn uniformly from `authors`, with DeathStarBench's post text
- * (256 characters, 1–6 mentions of the `users` users, 1–6 URLs) — the compose of `api-mixed`.
+ * `POST /api/v1/posts` by an author drawn uniformly from `authors`, with a post a person would write
+ * (1–3 mentions of the `users` users: `apiPostText`) — the compose of `api-mixed`.
  *
  * @example
  * const spec = apiCompose(createRandom(1), sessions, sessions.length)
@@ -17,6 +17,6 @@ export function apiCompose(random: Random, authors: readonly ApiSession[], users
     method: 'POST',
     path: '/api/v1/posts',
     headers: { authorization: `Bearer ${author.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ text: dsbPostText(random, users, author.index) }),
+    body: JSON.stringify({ text: apiPostText(random, users, author.index) }),
   }
 }

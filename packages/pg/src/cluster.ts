@@ -10,6 +10,7 @@ import type {
 } from './driver.js'
 import { PgError } from './errors.js'
 import { Host, type HostRole, type HostStats } from './host.js'
+import { linkSignals } from './link-signals.js'
 import { parseLsn } from './lsn.js'
 import type { PoolOptions } from './pool.js'
 import { PrimaryPosition, positionSql } from './primary-position.js'
@@ -211,21 +212,28 @@ export class Cluster {
     await this.#firstProbe
     const tried = new Set<Host>()
     for (;;) {
-      const { host, conn } = await this.#reader(options, tried)
+      const picked = await this.#reader(options, tried)
+      if (!picked) continue // its replica could not be reached: it is marked down, pick again
+      const { host, conn } = picked
       host.outstanding++
       host.reads++
       let broken = false
+      // A read also gives up when its host is marked down (a probe timed out, another read lost its
+      // connection): behind a cut link it would otherwise hang until the caller's deadline.
+      const down = host.downSignal
+      const linked = linkSignals(options.signal, down)
       try {
-        return await conn.query<Row>(sql, params, options)
+        return await conn.query<Row>(sql, params, { ...options, signal: linked.signal })
       } catch (err) {
         broken = conn.broken
-        if (!isConnectionFailure(err) || options.signal?.aborted) throw err
+        if (options.signal?.aborted || !(isConnectionFailure(err) || down.aborted)) throw err
         // The host went away under this read: it is idempotent, so try it elsewhere.
         host.markDown()
         this.#losePrimary(host)
         tried.add(host)
         this.#probeSoon()
       } finally {
+        linked.dispose()
         host.outstanding--
         host.pool.release(conn, broken)
       }
@@ -373,8 +381,14 @@ export class Cluster {
     return h.role === 'replica' && h.healthy && h.lagMs !== null && h.lagMs <= this.#routing.maxLagMs
   }
 
-  /** Picks where a read runs and takes a session there. */
-  async #reader(options: CallOptions, tried: Set<Host>): Promise<{ host: Host; conn: DriverConnection }> {
+  /**
+   * Picks where a read runs and takes a session there; undefined when the replica picked could not be
+   * reached (it is then marked down and in `tried`: the caller picks again).
+   */
+  async #reader(
+    options: CallOptions,
+    tried: Set<Host>,
+  ): Promise<{ host: Host; conn: DriverConnection } | undefined> {
     const { tokenWaitMs } = this.#routing
     const fit = this.#hosts.filter((h) => this.#inRotation(h) && !tried.has(h))
     let need = options.session?.lsn
@@ -393,11 +407,13 @@ export class Cluster {
       const caughtUp = need === undefined ? fit : fit.filter((h) => h.lsn !== undefined && h.lsn >= need)
       if (caughtUp.length > 0) {
         const host = pickLeastLoaded(caughtUp)
-        return { host, conn: await host.pool.acquire(options.signal) }
+        const conn = await this.#acquireReplica(host, options.signal, tried)
+        return conn && { host, conn }
       }
       if (need !== undefined && tokenWaitMs > 0) {
         const host = pickLeastLoaded(fit)
-        const conn = await host.pool.acquire(options.signal)
+        const conn = await this.#acquireReplica(host, options.signal, tried)
+        if (!conn) return undefined
         if (await this.#waitForReplay(host, conn, need, options.signal)) return { host, conn }
         host.pool.release(conn)
       }
@@ -414,6 +430,26 @@ export class Cluster {
     }
     if (!primary || tried.has(primary)) throw this.#noPrimary()
     return { host: primary, conn: await primary.pool.acquire(options.signal) }
+  }
+
+  /**
+   * A session on a replica, or undefined when none can be opened there (refused, no route: a cut
+   * link): the replica is marked down and added to `tried`, so the read moves on instead of failing.
+   */
+  async #acquireReplica(
+    host: Host,
+    signal: AbortSignal | undefined,
+    tried: Set<Host>,
+  ): Promise<DriverConnection | undefined> {
+    try {
+      return await host.pool.acquire(signal)
+    } catch (err) {
+      if (!isConnectionFailure(err) || signal?.aborted) throw err
+      host.markDown()
+      tried.add(host)
+      this.#probeSoon()
+      return undefined
+    }
   }
 
   /** Polls a replica's replay position until it reaches `need`, for at most `tokenWaitMs`. */
@@ -459,8 +495,7 @@ export class Cluster {
         this.#hosts.map(async (host) => {
           try {
             await host.probe(AbortSignal.timeout(timeout))
-            host.healthy = true
-            host.probeFailures = 0
+            host.markUp()
             answered.push(host.name)
           } catch (err) {
             failed.push(host.name)

@@ -12,6 +12,7 @@
  * - `E_INVALID_OPTION`: an option failed eager validation; the message names it.
  * - `E_INVALID_TOKEN`: a consistency token is not a WAL LSN like `0/3000148`.
  * - `E_NO_PRIMARY`: no read-write primary is known right now (failover under way); retryable.
+ * - `E_HOST_DOWN`: the host a read ran on was marked down while it ran (the reason of {@link Host.downSignal}); the cluster retries the read elsewhere, so callers see it only as a `cause`.
  * - `E_NO_REPLICA`: no replica is fit to read and `routing.whenNoReplica` is `'error'`; retryable.
  * - `E_PEER_MISSING`: a driver entry (`@hundredfold/pg/pglite`, `@hundredfold/pg/node-postgres`) was imported without its optional peer installed; `context.peer` names it, the message says what to install.
  */
@@ -28,6 +29,7 @@ export type PgErrorCode =
   | 'E_INVALID_TOKEN'
   | 'E_NO_PRIMARY'
   | 'E_NO_REPLICA'
+  | 'E_HOST_DOWN'
   | 'E_PEER_MISSING'
 
 /**

@@ -1,4 +1,5 @@
 import type { Driver, DriverConnection } from './driver.js'
+import { PgError } from './errors.js'
 import { formatLsn, parseLsn } from './lsn.js'
 import { Pool, type PoolOptions, type PoolStats } from './pool.js'
 
@@ -62,6 +63,8 @@ export class Host {
   outstanding = 0
   reads = 0
   writes = 0
+  /** Aborted when the host is marked down; a new one once it answers again. */
+  #down = new AbortController()
 
   constructor(
     driver: Driver,
@@ -117,11 +120,29 @@ export class Host {
     this.replayAgeMs = row.replay_age_ms
   }
 
-  /** Marks the host unreachable until its next successful probe. */
+  /**
+   * Fires when the host is marked down. Reads in flight on it listen: behind a cut link (no RST, no
+   * FIN) a statement would otherwise wait for its caller's deadline, long after the probe knew.
+   */
+  get downSignal(): AbortSignal {
+    return this.#down.signal
+  }
+
+  /** Marks the host unreachable until its next successful probe, and fires {@link downSignal}. */
   markDown(): void {
     this.healthy = false
     this.lagMs = null
     this.lagBytes = null
+    if (!this.#down.signal.aborted) {
+      this.#down.abort(new PgError('E_HOST_DOWN', `${this.name} is down`, { context: { host: this.name } }))
+    }
+  }
+
+  /** The host answered a probe: healthy again, with a fresh {@link downSignal}. */
+  markUp(): void {
+    this.healthy = true
+    this.probeFailures = 0
+    if (this.#down.signal.aborted) this.#down = new AbortController()
   }
 
   stats(): HostStats {

@@ -65,10 +65,13 @@ export async function ensureMicroblogs(ctx: UpContext): Promise<void> {
   await Promise.all(state.consumers.map((record) => ensureProcess(ctx, record, microblogSpec(state, record))))
 }
 
-/** `HF_DATABASE_HOSTS` (`--ha`: every member, roles discovered), else `HF_DATABASE_URL` and its replicas. */
+/**
+ * `HF_DATABASE_HOSTS` (`--ha`: every member and any extra host, roles discovered), else
+ * `HF_DATABASE_URL` and its replicas.
+ */
 export function databaseSettings(state: StackState): Record<string, string> {
   if (state.databaseHosts && state.databaseHosts.length > 0) {
-    return { HF_DATABASE_HOSTS: state.databaseHosts.join(',') }
+    return { HF_DATABASE_HOSTS: [...state.databaseHosts, ...(state.extraDatabaseHosts ?? [])].join(',') }
   }
   return {
     HF_DATABASE_URL: state.databaseUrl,

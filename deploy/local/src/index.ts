@@ -41,6 +41,7 @@ export { canaryRelease } from './canary/rollout.js'
 export type { Outcome } from './context.js'
 export { type StackDownResult, stackDown } from './down.js'
 export { StackError, type StackErrorCode, type StackErrorContext } from './errors.js'
+export { type ExtraDatabaseHostsOptions, setExtraDatabaseHosts } from './extra-database-hosts.js'
 export { type KilledPrimary, killApp, killPrimary, killProcess, primaryDatabaseUrl } from './kill.js'
 export { portOffsets } from './layout.js'
 export {

@@ -87,6 +87,11 @@ export interface StackState {
   readonly replicaUrls: readonly string[]
   /** `--ha`: `HF_DATABASE_HOSTS` of the apps, every member's `microblog` database; the primary is whichever says so. */
   readonly databaseHosts?: readonly string[]
+  /**
+   * More `HF_DATABASE_HOSTS` of the apps beside {@link databaseHosts}, roles discovered the same way (a
+   * drill's replica in a network namespace: `setExtraDatabaseHosts`). Not the ID services'.
+   */
+  extraDatabaseHosts?: string[]
   readonly redisUrl: string
   /** `HF_NATS_URL` of the apps: `nats://127.0.0.1:<port>`; `--ha`: every node's, comma-separated. */
   readonly natsUrl: string

@@ -87,6 +87,10 @@ export class AsyncPublisher {
   readonly #timeoutMs: number
   readonly #sweep: NodeJS.Timeout
   #next = 0
+  /** Single publishes waiting for this turn's check phase, and whether it is scheduled. */
+  #pending: Array<{ group: Group; subject: string; data: Uint8Array; spec: PublishSpec; deadline: number }> =
+    []
+  #scheduled = false
 
   constructor(nc: NatsConnection, timeoutMs: number) {
     this.#nc = nc
@@ -96,11 +100,29 @@ export class AsyncPublisher {
     this.#sweep = setInterval(() => this.#expire(), Math.min(250, timeoutMs)).unref()
   }
 
+  /**
+   * Publishes one message. It goes out with every other single publish of this turn of the event
+   * loop, at its check phase (`setImmediate`): nats.js writes what one macrotask queued in one socket
+   * write, but publishes made by separate requests, each in its own macrotask, cost one write each —
+   * a tenth of a server's CPU in a compose burst here. The wait is the rest of the current turn.
+   */
   publish(subject: string, data: Uint8Array, spec: PublishSpec): Promise<DriverPubAck> {
     return new Promise<DriverPubAck>((resolve, reject) => {
       const group: Group = { acks: null, remaining: 1, done: false, one: resolve, all: null, reject }
-      this.#send(group, 0, subject, data, spec, Date.now() + this.#timeoutMs)
+      this.#pending.push({ group, subject, data, spec, deadline: Date.now() + this.#timeoutMs })
+      if (!this.#scheduled) {
+        this.#scheduled = true
+        setImmediate(this.#flush)
+      }
     })
+  }
+
+  /** Sends the single publishes queued during this turn of the event loop, in order. */
+  readonly #flush = (): void => {
+    this.#scheduled = false
+    const pending = this.#pending
+    this.#pending = []
+    for (const p of pending) this.#send(p.group, 0, p.subject, p.data, p.spec, p.deadline)
   }
 
   /**
@@ -157,12 +179,23 @@ export class AsyncPublisher {
   /** Resolves once no publish waits for its acknowledgement (or after the publish timeout). */
   async idle(): Promise<void> {
     const deadline = Date.now() + this.#timeoutMs
-    while (this.#waiting.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+    while ((this.#waiting.size > 0 || this.#pending.length > 0) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10))
   }
 
   /** Fails every waiting publish (the connection is closing). */
   close(): void {
     clearInterval(this.#sweep)
+    const unsent = this.#pending
+    this.#pending = []
+    for (const p of unsent) {
+      this.#fail(
+        p.group,
+        new QueueError('E_CLOSED', 'connection closed before the message was sent', {
+          context: { subject: p.subject },
+        }),
+      )
+    }
     for (const [token, w] of this.#waiting) {
       this.#waiting.delete(token)
       this.#fail(

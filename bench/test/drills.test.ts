@@ -53,6 +53,7 @@ describe('drills', () => {
       'kill-id-service',
       'kill-nats-node',
       'lag-replica',
+      'partition-replica',
       'overload',
       'canary-bad',
     ])
@@ -64,6 +65,18 @@ describe('drills', () => {
     for (const drill of DRILLS) expect(Object.keys(drill.floors).length, drill.name).toBeGreaterThan(0)
     expect(findDrill('kill-primary')?.floors).toEqual({
       writes_resumed_s: { max: 15 },
+      acked_writes_lost: { max: 0 },
+    })
+  })
+
+  it('partition-replica: out of rotation within 3 s, back within 10 s, no probe read failed or waited 2 s', () => {
+    expect(ALL_DRILLS).toContain('partition-replica')
+    expect(findDrill('partition-replica')?.floors).toEqual({
+      left_rotation_s: { max: 3 },
+      rejoined_s: { max: 10 },
+      failed_request_rate: { max: 0.001 },
+      probe_read_failures: { max: 0 },
+      probe_read_slowest_ms_cut: { max: 2_000 },
       acked_writes_lost: { max: 0 },
     })
   })

@@ -14,6 +14,8 @@ export const ALL_DRILLS: readonly string[] = Object.freeze([
   'kill-id-service',
   'kill-nats-node',
   'lag-replica',
+  // Rolls the apps onto its extra replica and back before and after its load.
+  'partition-replica',
   'kill-primary',
   // Last: it adds a process for its seconds and leaves the stack as it was.
   'canary-bad',

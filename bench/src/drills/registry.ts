@@ -8,6 +8,7 @@ import { killRedis } from './kill-redis.js'
 import { killVipHolder } from './kill-vip-holder.js'
 import { lagReplica } from './lag-replica.js'
 import { overload } from './overload/index.js'
+import { partitionReplica } from './partition-replica.js'
 import { rollingRestart } from './rolling-restart.js'
 
 /** Every drill `npm run drill -- <name>` can run. */
@@ -20,6 +21,7 @@ export const DRILLS: readonly Drill[] = Object.freeze([
   killIdService,
   killNatsNode,
   lagReplica,
+  partitionReplica,
   overload,
   canaryBad,
 ])

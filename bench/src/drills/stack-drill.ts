@@ -35,8 +35,9 @@ export interface StackDrillDefinition<Front extends DrillFront = DrillFront> {
   /** Needs PostgreSQL under Patroni (`npm run stack -- --ha`). @default false */
   ha?: boolean
   /**
-   * Puts something in front of the stack's nginx for the drill's load (started after any warm-up,
-   * disposed after the drill). @default none: the load goes to the stack's nginx
+   * Puts something in front of (or beside) the stack for the drill's load — a floating address, an
+   * extra replica the apps are rolled onto — started after any warm-up, disposed after the drill.
+   * @default none: the load goes to the stack's nginx
    */
   front?(stack: StackSession, signal: AbortSignal, log: (line: string) => void): Promise<Front>
   /** The fault or release, run while the mix flows; may return figures of its own. */

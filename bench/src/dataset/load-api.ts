@@ -58,6 +58,9 @@ export async function loadApiDataset(
         const body = JSON.stringify({ text: apiPostText(random, graph.users, authorId) })
         await client.send({ method: 'POST', path: '/api/v1/posts', headers: auth(authorId), body })
       },
+      async readHome(id) {
+        await client.send({ method: 'GET', path: '/api/v1/timeline?limit=10', headers: auth(id) })
+      },
     },
     signal,
   )

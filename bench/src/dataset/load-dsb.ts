@@ -49,6 +49,12 @@ export async function loadDsbDataset(
         ),
       compose: (authorId, random) =>
         post('/wrk2-api/post/compose', dsbComposeForm(random, graph.users, authorId)),
+      readHome: async (id) => {
+        await client.send({
+          method: 'GET',
+          path: `/wrk2-api/home-timeline/read?user_id=${id}&start=0&stop=10`,
+        })
+      },
     },
     signal,
   )

@@ -172,14 +172,8 @@ async function run(ctx: RunContext): Promise<WritePathOutcome> {
     )
     if (!settled.drained) log(`the queue had not drained after ${shape.drainTimeoutMs / 1000} s; going on`)
     sessions ??= await openApiSessions(app.baseUrl, graph.users, options.loadConcurrency, signal)
-    const warm = await warmHomeTimelines(
-      app.baseUrl,
-      sessions,
-      ctx.redis,
-      namespace,
-      options.loadConcurrency,
-      signal,
-    )
+    // Four at a time: the app rebuilds at most four cold timelines at once and serves the rest by query.
+    const warm = await warmHomeTimelines(app.baseUrl, sessions, ctx.redis, namespace, 4, signal)
     log(`${warm} of ${sessions.length} home timelines warm`)
 
     const followers: number[][] = Array.from({ length: graph.users }, () => [])

@@ -13,7 +13,7 @@ import { readStackState, stackStatus } from './status.js'
 import { formatDown, formatStatus, formatUpSummary } from './summary.js'
 import { stackUp } from './up.js'
 
-const usage = `npm run stack [-- up] [--apps N] [--replicas R] [--consumers C] [--port P] [--base-port B] [--dir D] [--ha]
+const usage = `npm run stack [-- up] [--apps N] [--replicas R] [--consumers C] [--port P] [--base-port B] [--dir D] [--ha] [--vip]
 npm run stack -- status [--dir D] [--json]     exit 0 when every process is healthy
 npm run stack -- restart apps [--dir D]        one app at a time, out of nginx while it restarts; then the consumers
 npm run stack -- down [--dir D] [--purge]      stops what the stack started, by PID; --purge removes its data
@@ -29,7 +29,9 @@ Defaults: 2 apps, 2 replicas, 1 consumer, nginx on 8088, internal ports from 180
 /var/tmp/hundredfold-stack (HF_STACK_APPS, HF_STACK_REPLICAS, HF_STACK_CONSUMERS, HF_STACK_PORT,
 HF_STACK_BASE_PORT, HF_STACK_DIR; flags win). Every other HF_* variable goes to the apps.
 --ha (HF_STACK_HA=on): PostgreSQL under Patroni over a 3-member etcd, failing over on its own;
-HF_PG_SYNC=on adds one synchronous standby.`
+HF_PG_SYNC=on adds one synchronous standby.
+--vip (HF_STACK_VIP=on): a floating address in front of nginx, two nginx in two network namespaces
+with keepalived moving the VIP between them (root, keepalived); the summary prints its URL.`
 
 const say = (line: string) => process.stdout.write(`  · ${line}\n`)
 
@@ -78,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
         ...(port !== undefined ? { port } : {}),
         ...(basePort !== undefined ? { basePort } : {}),
         ...(values.ha ? { ha: true } : {}),
+        ...(values.vip ? { vip: true } : {}),
         log: say,
       })
       process.stdout.write(`\n${formatUpSummary(result.state, result.outcomes, result.elapsedMs)}\n`)
@@ -183,6 +186,7 @@ function parse(argv: string[]) {
       dir: { type: 'string' },
       purge: { type: 'boolean' },
       ha: { type: 'boolean' },
+      vip: { type: 'boolean' },
       json: { type: 'boolean' },
       share: { type: 'string' },
       'step-s': { type: 'string' },

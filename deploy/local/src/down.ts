@@ -1,5 +1,6 @@
 import { readdir, rm, rmdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import { isAlive } from './ha/ha-process.js'
 import { stackPaths } from './layout.js'
 import { withLock } from './lock.js'
 import { stopNginx } from './nginx.js'
@@ -7,6 +8,7 @@ import { stackDir } from './options.js'
 import { stopPatroni } from './patroni-stack.js'
 import { stopPostgres } from './postgres.js'
 import { isRunning, stopProcess } from './processes.js'
+import { removeVip } from './stack-vip.js'
 import { natsNodes, type ProcessRecord, readState, statePath, writeState } from './state.js'
 
 /** What `stackDown` did to each process. */
@@ -25,7 +27,8 @@ export interface StackDownResult {
 /**
  * Stops the stack in reverse order, each process by its recorded PID, and only when that PID is
  * still the process the stack started (its start time and command line match). PostgreSQL stops
- * with `pg_ctl stop -m fast`. Data stays, unless `purge`.
+ * with `pg_ctl stop -m fast`. The VIP pair (`--vip`) goes first: its processes, then its namespaces
+ * and link. Data stays, unless `purge`.
  *
  * @example
  * await stackDown('/var/tmp/hundredfold-stack', { purge: true })
@@ -51,6 +54,16 @@ export async function stackDown(
       await writeState(state)
     }
     const term = (timeoutMs: number) => (r: ProcessRecord) => stopProcess(r, { signal: 'SIGTERM', timeoutMs })
+    if (state.vip) {
+      const names = state.vip.nodes.flatMap((n) => [n.keepalived, n.nginx])
+      const before = names.map((p) => ({ name: p.name, pid: p.pid, was: isAlive(p) }))
+      await removeVip(state, log)
+      for (const { name, pid, was } of before)
+        stopped.push({ name, pid, outcome: was ? 'stopped' : 'not-running' })
+      await writeState(state)
+    } else {
+      await removeVip(state, log) // leftovers of a crashed `up --vip`, by this stack's names
+    }
     await step(state.nginx, stopNginx)
     const microblogs = term(state.settings.drainMs + 15_000)
     const canaries = state.canary?.apps ?? []
@@ -86,6 +99,7 @@ export async function stackDown(
         paths.redis,
         paths.nats,
         paths.nginx,
+        paths.vip,
         paths.logs,
         statePath(where),
         ...leftovers.map((name) => join(where, name)),

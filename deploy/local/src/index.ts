@@ -54,6 +54,7 @@ export {
 export { patroniCluster } from './patroni-stack.js'
 export type { RestartEvent } from './restart.js'
 export { type RestartAppsOptions, restartApps } from './restart-apps.js'
+export { stackVipId, vipIsUp } from './stack-vip.js'
 export {
   natsNodes,
   type PatroniState,
@@ -61,6 +62,7 @@ export {
   type ProcessRecord,
   type StackSettings,
   type StackState,
+  type VipState,
 } from './state.js'
 export { type ProcessStatus, readStackState, type StackStatus, stackStatus } from './status.js'
 export { formatDown, formatStatus, formatUpSummary } from './summary.js'

@@ -33,6 +33,8 @@ export function stackPaths(dir: string) {
     nginx: join(dir, 'nginx'),
     nginxConf: join(dir, 'nginx', 'nginx.conf'),
     nginxPid: join(dir, 'nginx', 'nginx.pid'),
+    /** `--vip`: the VIP pair's `lb1/`, `lb2/`. */
+    vip: join(dir, 'vip'),
     accessLog: join(dir, 'logs', 'nginx-access.log'),
     errorLog: join(dir, 'logs', 'nginx-error.log'),
     /** One line per request while a canary runs: which side of the split served it, status, time. */
@@ -129,6 +131,7 @@ export function planStack(options: ResolvedStackOptions, previous?: StackState):
       drainMs: options.drainMs,
       ha: options.ha,
       pgSync: options.pgSync,
+      vip: options.vip,
     },
     namespace: options.env['HF_NAMESPACE'] || 'mb',
     appEnv: passThrough(options.env),
@@ -169,6 +172,8 @@ export function planStack(options: ResolvedStackOptions, previous?: StackState):
       log: paths.accessLog,
       markers: ['nginx: master process', paths.nginxConf],
     }),
+    // The VIP pair outlives `up`: `ensureVip` checks it, keeps it or makes it afresh.
+    ...(previous?.vip ? { vip: previous.vip } : {}),
     createdAt: previous?.createdAt ?? now,
     updatedAt: now,
   }

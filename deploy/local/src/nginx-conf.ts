@@ -26,6 +26,8 @@ export interface NginxConfInput {
   readonly user: string | undefined
   /** A canary taking a share of requests (`npm run stack -- canary`); absent or share 0: none. */
   readonly canary?: NginxCanaryInput | undefined
+  /** More addresses to listen on at `port` beside 127.0.0.1 (`--vip`: the front network's client address, where the VIP pair's nginx pass). @default [] */
+  readonly extraListen?: readonly string[] | undefined
 }
 
 /**
@@ -83,7 +85,7 @@ ${servers}
 ${canary ? canaryBlocks(canary, keepAliveMs) : ''}
   server {
     listen 127.0.0.1:${input.port} backlog=4096;
-
+${(input.extraListen ?? []).map((address) => `    listen ${address}:${input.port} backlog=4096;\n`).join('')}
     location = /nginx-health {
       access_log off;
       default_type text/plain;

@@ -32,6 +32,8 @@ export async function writeNginxConf(state: StackState, choice: UpstreamChoice =
     upstreams,
     appKeepAliveMs: Number(state.appEnv['HF_HTTP_KEEP_ALIVE_TIMEOUT_MS'] || 5000),
     user: nginxUser(),
+    // `--vip`: the pair's nginx, in their namespaces, reach this one on the front network.
+    extraListen: state.vip ? [state.vip.network.clientAddress] : [],
     ...(state.canary
       ? {
           canary: {
@@ -98,6 +100,9 @@ export async function ensureNginx(ctx: UpContext): Promise<void> {
   await adoptNginx(state)
   await ctx.save()
   await waitHealthy(record, frontProbe(state), ctx.options.healthTimeoutMs)
+  // The daemonised master writes its pid file after the starting parent exits: read it again once
+  // nginx answers, or stack.json would not know its PID and `down` would leave it running.
+  if (!isRunning(record) && (await adoptNginx(state))) await ctx.save()
   ctx.note(record, 'started')
 }
 

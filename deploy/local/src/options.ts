@@ -27,6 +27,12 @@ export interface StackOptions {
    * @default false
    */
   ha?: boolean
+  /**
+   * A floating address in front of nginx: two nginx in two network namespaces, keepalived holding a
+   * VIP between them, both passing to the stack's nginx (see `stack-vip.ts`). Needs root and
+   * keepalived. `HF_STACK_VIP=on`. @default false
+   */
+  vip?: boolean
   /** With `ha`: Patroni's synchronous mode, one synchronous standby (a commit waits for it). `HF_PG_SYNC=on`. @default false */
   pgSync?: boolean
   /** Bounds each health wait. @default 60000 */
@@ -46,6 +52,7 @@ export interface ResolvedStackOptions {
   readonly drainMs: number
   readonly ha: boolean
   readonly pgSync: boolean
+  readonly vip: boolean
   readonly env: NodeJS.ProcessEnv
   readonly log: (line: string) => void
   readonly healthTimeoutMs: number
@@ -81,6 +88,7 @@ export function resolveStackOptions(
   previous?: Partial<Record<'apps' | 'replicas' | 'consumers' | 'port' | 'basePort' | 'drainMs', number>> & {
     ha?: boolean
     pgSync?: boolean
+    vip?: boolean
   },
 ): ResolvedStackOptions {
   const env = options.env ?? process.env
@@ -98,7 +106,7 @@ export function resolveStackOptions(
     }
     return value
   }
-  const onOff = (field: 'ha' | 'pgSync', variable: string): boolean => {
+  const onOff = (field: 'ha' | 'pgSync' | 'vip', variable: string): boolean => {
     const given = options[field]
     if (given !== undefined) return given
     const raw = env[variable]
@@ -118,6 +126,7 @@ export function resolveStackOptions(
     drainMs: int('drainMs', 'HF_DRAIN_MS', stackDefaults.drainMs, 0, 60_000),
     ha: onOff('ha', 'HF_STACK_HA'),
     pgSync: onOff('pgSync', 'HF_PG_SYNC'),
+    vip: onOff('vip', 'HF_STACK_VIP'),
     env,
     log: options.log ?? (() => {}),
     healthTimeoutMs: options.healthTimeoutMs ?? stackDefaults.healthTimeoutMs,

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto'
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { CanaryState, RolloutRecord } from './canary/record.js'
+import type { FrontLayout } from './vip/front-layout.js'
+import type { NodeProcesses } from './vip/node-processes.js'
 
 /** What a process of the stack is. */
 export type ProcessKind =
@@ -52,6 +54,20 @@ export interface StackSettings {
   readonly ha?: boolean
   /** `HF_PG_SYNC=on`: one synchronous standby. */
   readonly pgSync?: boolean
+  /** `--vip`: a keepalived VIP pair in front of nginx (absent in a `stack.json` from before it existed: false). */
+  readonly vip?: boolean
+}
+
+/** `--vip`: the floating address in front of nginx, and what carries it. */
+export interface VipState {
+  /** `http://<vip>:<port>`: the address clients use. */
+  readonly url: string
+  /** The front network's names and addresses: `down` deletes its namespaces and link by these names. */
+  readonly network: FrontLayout
+  /** `<stack>/vip`: `lb1/`, `lb2/` (configurations, pid files, logs). */
+  readonly dir: string
+  /** Each node's nginx and keepalived (and their children), by PID, start time and markers; empty until they start. */
+  readonly nodes: readonly NodeProcesses[]
 }
 
 /** `--ha`: PostgreSQL under Patroni, over a static etcd cluster, all under `dir`. */
@@ -117,6 +133,8 @@ export interface StackState {
   /** The last 20 canary rollouts, the latest last. */
   rollouts?: RolloutRecord[]
   readonly nginx: ProcessRecord
+  /** `--vip`: the VIP pair in front of nginx, once made (`frontUrl` stays nginx's loopback address). */
+  vip?: VipState | undefined
   readonly createdAt: string
   updatedAt: string
 }

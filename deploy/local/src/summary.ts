@@ -2,6 +2,7 @@ import { relative } from 'node:path'
 import { defaultAppLogLevel } from './apps.js'
 import type { Outcome } from './context.js'
 import type { StackDownResult } from './down.js'
+import { vipIsUp } from './stack-vip.js'
 import { allProcesses, natsNodes, type StackState } from './state.js'
 import type { StackStatus } from './status.js'
 
@@ -38,13 +39,14 @@ export function formatUpSummary(
       ? `NATS JetStream cluster of ${monitors.length} (streams at R${monitors.length}), monitors ${monitors.join(' ')}`
       : `NATS monitor ${monitors[0]}`
   return [
-    `stack up in ${(elapsedMs / 1000).toFixed(1)} s: ${state.frontUrl}`,
+    `stack up in ${(elapsedMs / 1000).toFixed(1)} s: ${state.vip ? `${state.vip.url} (the VIP; nginx on ${state.frontUrl})` : state.frontUrl}`,
     '',
     table(['process', 'pid', 'port', 'url', 'this run', 'log'], rows),
     '',
     `  data and logs under ${state.dir} (state: stack.json; nginx: nginx/nginx.conf, logs/nginx-access.log)`,
     `  apps: ${state.apps.length} behind nginx, ${state.consumers.length} consumer(s); ${nats}`,
     ...(state.patroni ? [patroniLine(state)] : []),
+    ...(state.vip ? [vipLine(state)] : []),
     settingsLine(state),
     '',
     commands,
@@ -55,6 +57,14 @@ function patroniLine(state: StackState): string {
   const patroni = state.patroni!
   const rest = patroni.members[0]?.monitorPort
   return `  PostgreSQL under Patroni (${patroni.members.length} members, ${patroni.etcd.length} etcd; synchronous standby: ${patroni.synchronous ? 'on' : 'off'}): roles in http://127.0.0.1:${rest}/cluster; the apps find the primary themselves (HF_DATABASE_HOSTS)`
+}
+
+function vipLine(state: StackState): string {
+  const vip = state.vip!
+  const pids = vip.nodes.map(
+    (n, i) => `lb${i + 1} nginx ${n.nginx.pid ?? '-'} keepalived ${n.keepalived.pid ?? '-'}`,
+  )
+  return `  VIP ${vip.url}: clients use it (${vipIsUp(vip) ? 'up' : 'NOT WHOLE'}); keepalived moves it between two nginx in namespaces ${vip.network.nodes.map((n) => n.namespace).join(', ')} (${pids.join('; ')}), both passing to nginx on ${vip.network.clientAddress}:${state.settings.port}; files under ${relative(state.dir, vip.dir)}/`
 }
 
 function settingsLine(state: StackState): string {
@@ -88,6 +98,7 @@ export function formatStatus(status: StackStatus): string {
     table(['process', 'pid', 'port', 'url', 'health', 'log'], rows),
     '',
     ...(state.canary ? [canaryLine(state)] : []),
+    ...(state.vip ? [vipLine(state)] : []),
     ...(state.microblogBuild ? [`  microblog build: ${state.microblogBuild} (a promoted canary's)`] : []),
     settingsLine(state),
   ].join('\n')

@@ -16,6 +16,7 @@ import { adoptPostgres, ensurePostgres, ensureTraversable } from './postgres.js'
 import { isRunning, stopProcess } from './processes.js'
 import { ensureRedis } from './redis.js'
 import { rollMicroblogs } from './restart.js'
+import { checkVip, ensureVip } from './stack-vip.js'
 import { allProcesses, type ProcessRecord, readState, type StackState } from './state.js'
 
 /** What `stackUp` did. */
@@ -28,7 +29,8 @@ export interface StackUpResult {
 
 /**
  * Brings the stack up in dependency order, each step health-gated: PostgreSQL primary, replicas,
- * Redis, NATS JetStream (`--ha`: a cluster of three), the ID services, the apps and consumers, then nginx. Idempotent: what runs
+ * Redis, NATS JetStream (`--ha`: a cluster of three), the ID services, the apps and consumers, then nginx
+ * (`--vip`: then the VIP pair in front of it, see `stack-vip.ts`). Idempotent: what runs
  * is reused, what is missing is (re)started, a changed number of apps is a graceful nginx reload,
  * and changed `HF_*` settings roll the apps onto them one at a time.
  *
@@ -58,6 +60,8 @@ export async function stackUp(options: StackOptions = {}): Promise<StackUpResult
     }
     const ctx = createContext(resolved, state)
     const { outcomes } = ctx
+    // Before any nginx.conf is written: it must not name the address of a VIP network that is gone.
+    await checkVip(ctx)
     // A canary nobody judges any more (its rollout was killed) must not keep its share.
     await dropOrphanCanary(ctx)
     await ctx.save()
@@ -75,6 +79,9 @@ export async function stackUp(options: StackOptions = {}): Promise<StackUpResult
     await ensureMicroblogs(ctx)
     options.signal?.throwIfAborted()
     await ensureNginx(ctx)
+    options.signal?.throwIfAborted()
+    const vip = await ensureVip(ctx, options.signal)
+    if (vip) outcomes.set('vip', vip)
     if (previous) {
       await stopScaledDown(ctx, previous)
       if (settingsChanged(previous, state)) {

@@ -30,6 +30,25 @@ describe('the nginx configuration', () => {
       user: process.getuid?.() === 0 ? 'nobody nogroup' : undefined,
     })
 
+  it("with --vip, also listens on the front network's client address, where the VIP pair passes", () => {
+    const plain = render([{ port: 18_100 }])
+    expect(plain.match(/^\s*listen /gm)).toHaveLength(1)
+    const conf = renderNginxConf({
+      prefix: dir,
+      pidFile: join(dir, 'nginx.pid'),
+      accessLog: join(dir, 'access.log'),
+      errorLog: join(dir, 'error.log'),
+      port: 18_888,
+      upstreams: [{ port: 18_100 }],
+      appKeepAliveMs: 5000,
+      user: undefined,
+      extraListen: ['10.231.7.1'],
+    })
+    expect(conf).toContain(
+      '    listen 127.0.0.1:18888 backlog=4096;\n    listen 10.231.7.1:18888 backlog=4096;\n',
+    )
+  })
+
   it('keeps upstream connections alive, shorter than the apps do, with passive health', () => {
     const conf = render([{ port: 18_100 }, { port: 18_101 }])
     expect(conf).toContain('server 127.0.0.1:18100 max_fails=3 fail_timeout=2s;')

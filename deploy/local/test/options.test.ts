@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest'
 import { microblogSettings } from '../src/apps.js'
 import { passThrough, planStack } from '../src/layout.js'
 import { natsArgs } from '../src/nats.js'
+import { stackVipId } from '../src/stack-vip.js'
 import { allProcesses, natsNodes } from '../src/state.js'
+import { frontLayout } from '../src/vip/front-layout.js'
 
 describe('stack options', () => {
   it('takes flags over HF_STACK_* over the running stack over the defaults', () => {
@@ -105,6 +107,33 @@ describe('stack options', () => {
     // The Patroni block widens the internal block to 200 ports.
     expect(refused({ HF_STACK_HA: 'on' }, { basePort: 20_000, port: 20_190 })).toMatch(/20000\.\.20199/)
     expect(refused({}, { basePort: 20_000, port: 20_190 })).toBe('accepted')
+  })
+
+  it("with --vip (HF_STACK_VIP=on), records it in the settings and keeps the running stack's VIP", () => {
+    expect(resolveStackOptions({ env: {} }).vip).toBe(false)
+    expect(resolveStackOptions({ env: { HF_STACK_VIP: 'on' } }).vip).toBe(true)
+    expect(resolveStackOptions({ env: { HF_STACK_VIP: 'on' }, vip: false }).vip).toBe(false)
+    // The running stack's setting wins over the default, a variable over it: `off` turns it off.
+    expect(resolveStackOptions({ env: {} }, { vip: true }).vip).toBe(true)
+    expect(resolveStackOptions({ env: { HF_STACK_VIP: 'off' } }, { vip: true }).vip).toBe(false)
+    expect(() => resolveStackOptions({ env: { HF_STACK_VIP: 'yes' } })).toThrow(
+      /HF_STACK_VIP must be on or off, got 'yes'/,
+    )
+    const options = resolveStackOptions({ env: {}, vip: true, ha: true, dir: '/var/tmp/x' })
+    const state = planStack(options)
+    expect(state.settings).toMatchObject({ vip: true, ha: true })
+    expect(state.vip).toBeUndefined()
+    expect(state.frontUrl).toBe('http://127.0.0.1:8088')
+    const network = frontLayout(stackVipId('/var/tmp/x'), 0x0ae70700)
+    const vip = { url: 'http://10.231.7.100:8088', network, dir: '/var/tmp/x/vip', nodes: [] }
+    const next = planStack(options, { ...state, vip })
+    expect(next.vip).toEqual(vip)
+    expect(JSON.parse(JSON.stringify(next)).vip.network.clientAddress).toBe('10.231.7.1')
+    // The same directory names the same namespaces, within Linux's 15 characters.
+    expect(stackVipId('/var/tmp/x')).toBe(stackVipId('/var/tmp/x'))
+    expect(stackVipId('/var/tmp/x')).not.toBe(stackVipId('/var/tmp/y'))
+    expect(stackVipId('/var/tmp/x')).toMatch(/^[a-z0-9]{1,8}$/)
+    expect(network.clientInterface.length).toBeLessThanOrEqual(15)
   })
 
   it('with --ha, runs NATS as three clustered nodes on +20…+28 and hands the apps all three at R3', () => {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { StackError } from '../errors.js'
 import { type FrontLayout, frontLayout, frontNamespaces } from './front-layout.js'
 import type { FrontNetwork } from './front-network.js'
-import { type FrontNetworkOptions, resolveFrontOptions } from './front-options.js'
+import { type FrontNetworkOptions, frontDefaults, resolveFrontOptions } from './front-options.js'
 import { type IpCall, ip, netnsExists, rootLinkExists } from './ip-command.js'
 import { chooseSubnet, routedNetworks } from './pick-subnet.js'
 
@@ -38,7 +38,7 @@ export async function createFrontNetwork(
       { option: 'options.id' },
     )
   }
-  const teardown = () => destroyFront(layout, resolved.commandTimeoutMs)
+  const teardown = () => destroyFrontNetwork(layout, resolved.commandTimeoutMs)
   try {
     await build(layout, call)
   } catch (err) {
@@ -108,10 +108,14 @@ async function build(layout: FrontLayout, call: IpCall): Promise<void> {
 
 /**
  * Deletes the client's veth, each node's veth, then the namespaces; whatever is already gone is
- * skipped, so it is idempotent. Links are deleted explicitly: a namespace a process still runs in
+ * skipped, so it is idempotent: what `destroy()` does, by the names of a recorded layout (`npm run
+ * stack -- down`). Links are deleted explicitly: a namespace a process still runs in
  * outlives `ip netns del`, and its links with it.
  */
-async function destroyFront(layout: FrontLayout, timeoutMs: number): Promise<void> {
+export async function destroyFrontNetwork(
+  layout: FrontLayout,
+  timeoutMs: number = frontDefaults.commandTimeoutMs,
+): Promise<void> {
   const call: IpCall = { timeoutMs }
   const attempt = (args: string[]) =>
     ip(args, call).then(

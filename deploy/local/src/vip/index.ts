@@ -12,7 +12,7 @@
  */
 
 export { type Cidr, cidrOverlaps, formatCidr, formatIpv4, parseCidr, parseIpv4 } from './cidr.js'
-export { createFrontNetwork } from './create-front-network.js'
+export { createFrontNetwork, destroyFrontNetwork } from './create-front-network.js'
 export { type FrontLayout, type FrontNode, frontHosts, frontLayout } from './front-layout.js'
 export type { FrontNetwork } from './front-network.js'
 export {
@@ -22,6 +22,7 @@ export {
   resolveFrontOptions,
 } from './front-options.js'
 export { type KeepalivedConfInput, renderKeepalivedConf } from './keepalived-conf.js'
+export type { NodeProcesses } from './node-processes.js'
 export { chooseSubnet } from './pick-subnet.js'
 export { startVipPair } from './start-vip-pair.js'
 export { renderVipNginxConf, type VipNginxConfInput } from './vip-nginx-conf.js'

@@ -15,6 +15,8 @@ export interface VipPair {
   readonly nodes: readonly [VipPairNode, VipPairNode]
   /** `http://<vip>:<port>`: what clients use. */
   readonly url: string
+  /** Each node's nginx and keepalived by PID (and their children once healthy): what `stop()` stops; a stack records them to stop them later. */
+  readonly processes: readonly [NodeProcesses, NodeProcesses]
   /** The node whose `eth0` has the VIP now (`ip -n <ns> addr show`), or undefined while none has. */
   holder(options?: { signal?: AbortSignal }): Promise<VipPairNode | undefined>
   /** Polls `holder()` until it is `name`; `E_NOT_HEALTHY` after `timeoutMs` (@default startTimeoutMs). */
@@ -54,6 +56,7 @@ export function vipPairHandle(
     network,
     nodes,
     url: `http://${network.vip}:${options.port}`,
+    processes: procs,
     holder,
     async waitForHolder(name, { signal, timeoutMs = options.startTimeoutMs } = {}) {
       const i = index(name)

@@ -46,7 +46,13 @@ export async function abortCanary(
     for (;;) {
       await sleep(200, undefined, options.signal ? { signal: options.signal } : {})
       const now = await readState(where)
-      if (!now?.canary || now.canary.id !== canary.id) return find(now?.rollouts)
+      if (!now?.canary || now.canary.id !== canary.id) {
+        // The controller takes the canary out of the state before it writes the rollout's outcome:
+        // wait for the record to say how it ended (or the deadline).
+        const record = find(now?.rollouts)
+        if (record?.outcome !== undefined || Date.now() > deadline) return record
+        continue
+      }
       if (!controllerAlive(now.canary)) break
       if (Date.now() > deadline) {
         throw new StackError(

@@ -217,10 +217,9 @@ export class PostService {
   /**
    * Loads the newest keys of the authors of posts just stored (a write deleted their entry), and the
    * posts' bodies, so that their next readers find them in L2 rather than paying the database and two
-   * Redis round trips on the request path. The
-   * queue's consumer calls it after {@link persist}: the fill is an ordinary one under a lease, so a
-   * write deleting the entry meanwhile voids it as it would a reader's. Best effort: a failure leaves
-   * the entry to its first reader.
+   * Redis round trips on the request path. The queue's consumer calls it after {@link persist} (and the
+   * fan-out): the fill is an ordinary one under a lease, so a write deleting the entry meanwhile voids
+   * it as it would a reader's. Best effort: a failure leaves the entry to its first reader.
    */
   async warm(posts: readonly Post[], options: CallOptions = {}): Promise<void> {
     if (!this.#cache || posts.length === 0) return

@@ -65,12 +65,12 @@ export function startConsumers(
     await posts.persist(list, { signal })
     // Every post of the batch, stored now or by an earlier delivery that died before its fan-out.
     await timelines.deliver(list, { signal })
-    // The authors' newest keys were deleted by persist: fill them, and the bodies, off the request path.
-    await posts.warm(list, { signal })
     const now = Date.now()
     if (fanoutChannel.hasSubscribers) {
       for (const post of list) fanoutChannel.publish({ lagMs: now - new Date(post.created_at).getTime() })
     }
+    // The authors' newest keys were deleted by persist: fill them, and the bodies, off the request path.
+    await posts.warm(list, { signal })
   }
   const reconcileEdges = async (batch: QueueMessage[], signal: AbortSignal) => {
     const pairs = batch.map((m) => parseEdgeMessage(m.text()))

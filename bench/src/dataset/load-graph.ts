@@ -43,7 +43,7 @@ export interface GraphWriter {
  * Home-timeline reads in flight while warming: a process rebuilds this many cold timelines at once and
  * serves the other cold readers by query (leaving them cold), so more would not warm faster.
  */
-const WARM_CONCURRENCY = 4
+export const WARM_CONCURRENCY = 4
 
 /**
  * Loads a social graph as DeathStarBench's init script does, through `writer`: register every user,

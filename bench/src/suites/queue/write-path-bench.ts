@@ -6,7 +6,7 @@ import { Redis } from 'ioredis'
 import { openApiSessions } from '../../dataset/api-sessions.js'
 import { generateGraph, resolveGraph, type SocialGraph } from '../../dataset/graph.js'
 import { loadApiDataset } from '../../dataset/load-api.js'
-import type { LoadStats } from '../../dataset/load-graph.js'
+import { type LoadStats, WARM_CONCURRENCY } from '../../dataset/load-graph.js'
 import { BenchError } from '../../errors.js'
 import { searchTarget, type TargetSearch } from '../../mst/search-target.js'
 import type { BenchOptions } from '../../options.js'
@@ -172,8 +172,14 @@ async function run(ctx: RunContext): Promise<WritePathOutcome> {
     )
     if (!settled.drained) log(`the queue had not drained after ${shape.drainTimeoutMs / 1000} s; going on`)
     sessions ??= await openApiSessions(app.baseUrl, graph.users, options.loadConcurrency, signal)
-    // Four at a time: the app rebuilds at most four cold timelines at once and serves the rest by query.
-    const warm = await warmHomeTimelines(app.baseUrl, sessions, ctx.redis, namespace, 4, signal)
+    const warm = await warmHomeTimelines(
+      app.baseUrl,
+      sessions,
+      ctx.redis,
+      namespace,
+      WARM_CONCURRENCY,
+      signal,
+    )
     log(`${warm} of ${sessions.length} home timelines warm`)
 
     const followers: number[][] = Array.from({ length: graph.users }, () => [])
